@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+// vodsim: a deterministic discrete-event simulator of a global video-on-demand platform.
+// Module map and import rules: ../shared/DESIGN.md and README.md (imports point downward only).
+import PackageDescription
+
+/// Expensive invariant audits (queue structure walks, cross-checks) compile into debug builds, the
+/// ones the tests use, through `VODSIM_CHECKS`; cheap preconditions are always on.
+let package = Package(
+    name: "vodsim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vodsim", targets: ["vodsim"]),
+        .library(name: "SimCore", targets: ["SimCore"]),
+        .library(name: "Stochastics", targets: ["Stochastics"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // GNU Scientific Library: distributions, quantile functions, statistics.
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"])]
+        ),
+        // Clock, event queue, run loop, random streams. Knows nothing of video.
+        .target(name: "SimCore", swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug))]),
+        // Distributions and arrival processes over SimCore's random streams, GSL-backed.
+        .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"]),
+        // Counters, gauges, HdrHistogram latency recorders, fixed-bucket time series.
+        .target(
+            name: "Metrics",
+            dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        // The command-line tool: argument parsing, progress, exit codes; no model logic.
+        .executableTarget(
+            name: "vodsim",
+            dependencies: [
+                "SimCore", "Stochastics", "Metrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "SimCore", "CGSL"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "SimCore"]),
+        // Queueing models run on the engine and checked against theory (M/M/1, Erlang C, Little).
+        // Optimised even in debug builds: these runs simulate millions of events.
+        .testTarget(name: "ValidationTests", dependencies: ["SimCore", "Stochastics", "Metrics"],
+                    swiftSettings: [.unsafeFlags(["-O"])]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -36,10 +36,7 @@ struct EntryHeap<Event: BitwiseCopyable> {
     mutating func grow(to needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
-        let fresh = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
-        fresh.moveInitialize(from: storage, count: count)
-        storage.deallocate()
-        storage = fresh
+        storage = storage.reallocated(capacity: newCapacity, keeping: count)
         capacity = newCapacity
     }
 
@@ -152,4 +149,16 @@ struct EntryHeap<Event: BitwiseCopyable> {
 
     @inlinable
     mutating func removeAll() { count = 0 }
+}
+
+extension UnsafeMutablePointer {
+    /// A new allocation of `capacity` elements holding the first `count` of this one, which is
+    /// freed. The queue's pools grow through this; their elements are `BitwiseCopyable`.
+    @usableFromInline
+    func reallocated(capacity: Int, keeping count: Int) -> UnsafeMutablePointer<Pointee> {
+        let fresh = UnsafeMutablePointer<Pointee>.allocate(capacity: capacity)
+        fresh.moveInitialize(from: self, count: count)
+        deallocate()
+        return fresh
+    }
 }

@@ -60,14 +60,8 @@ struct ChunkPool<Event: BitwiseCopyable> {
     mutating func grow() {
         let newCapacity = capacity * 2
         precondition(newCapacity < Int(Int32.max), "event queue chunk pool exhausted")
-        let newEntries = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity << chunkLog2)
-        newEntries.moveInitialize(from: entries, count: issued << chunkLog2)
-        entries.deallocate()
-        entries = newEntries
-        let newNext = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
-        newNext.moveInitialize(from: next, count: issued)
-        next.deallocate()
-        next = newNext
+        entries = entries.reallocated(capacity: newCapacity << chunkLog2, keeping: issued << chunkLog2)
+        next = next.reallocated(capacity: newCapacity, keeping: issued)
         capacity = newCapacity
     }
 

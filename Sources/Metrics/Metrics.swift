@@ -29,6 +29,8 @@ public struct Gauge: Sendable, Equatable {
     public private(set) var value: Double
     public private(set) var minimum: Double
     public private(set) var maximum: Double
+    /// When the level first reached `maximum`.
+    public private(set) var maximumAt: SimInstant
     /// ∫ value dt in value·microseconds, up to `lastUpdate`.
     public private(set) var integral: Double = 0
     public private(set) var start: SimInstant
@@ -39,6 +41,7 @@ public struct Gauge: Sendable, Equatable {
         value = initial
         minimum = initial
         maximum = initial
+        maximumAt = start
         self.start = start
         lastUpdate = start
     }
@@ -51,7 +54,10 @@ public struct Gauge: Sendable, Equatable {
         lastUpdate = time
         value = newValue
         if newValue < minimum { minimum = newValue }
-        if newValue > maximum { maximum = newValue }
+        if newValue > maximum {
+            maximum = newValue
+            maximumAt = time
+        }
     }
 
     /// Changes the level by `delta` at `time`.
@@ -241,6 +247,9 @@ public struct TimeWeightedSeries: Sendable, Equatable {
     }
 
     public var bucketCount: Int { integrals.count }
+
+    /// The start of bucket `index`.
+    public func bucketStart(_ index: Int) -> SimInstant { start + bucketWidth * Int64(index) }
 
     /// The time-weighted mean level in bucket `index` (over the full bucket width).
     public func mean(_ index: Int) -> Double {

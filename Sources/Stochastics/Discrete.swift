@@ -226,6 +226,19 @@ public struct EmpiricalDistribution: Sendable, Equatable {
         return span > 0 ? a.value + (b.value - a.value) * (p - a.probability) / span : b.value
     }
 
+    /// P(X <= x), interpolating linearly between points.
+    public func cdf(_ x: Double) -> Double {
+        if x < points[0].value { return 0 }
+        if x >= points[points.count - 1].value { return 1 }
+        var lo = 0, hi = points.count - 1  // points[lo].value <= x < points[hi].value
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if points[mid].value <= x { lo = mid } else { hi = mid }
+        }
+        let a = points[lo], b = points[hi]
+        return a.probability + (b.probability - a.probability) * (x - a.value) / (b.value - a.value)
+    }
+
     /// The mean of the piecewise-linear CDF (uniform between points, an atom at the first point).
     public var mean: Double {
         var m = points[0].value * points[0].probability

@@ -136,6 +136,35 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// P(X <= x).
+    public func cdf(_ x: Double) -> Double {
+        switch kind {
+        case let .constant(v): return x >= v ? 1 : 0
+        case let .uniform(low, high):
+            if high == low { return x >= low ? 1 : 0 }
+            return min(1, max(0, (x - low) / (high - low)))
+        case let .exponential(mean): return x <= 0 ? 0 : -expm1(-x / mean)
+        case let .lognormal(median, sigma):
+            GSL.configure()
+            return x <= 0 ? 0 : gsl_cdf_ugaussian_P(log(x / median) / sigma)
+        case let .gamma(shape, scale):
+            GSL.configure()
+            return x <= 0 ? 0 : gsl_cdf_gamma_P(x, shape, scale)
+        case let .pareto(shape, minimum): return x <= minimum ? 0 : 1 - pow(minimum / x, shape)
+        case let .empirical(table): return table.cdf(x)
+        }
+    }
+
+    /// One draw conditioned on exceeding `threshold`: X | X > threshold, by inversion of the
+    /// conditional CDF. For a session already `threshold` old, its total length.
+    /// Returns `threshold` itself when the distribution has (numerically) no mass beyond it.
+    public func sample(exceeding threshold: Double, _ stream: inout RandomStream) -> Double {
+        let below = cdf(threshold)
+        let u = stream.nextOpenDouble()
+        guard below < 1 - 1e-15 else { return threshold }
+        return max(threshold, quantile(below + u * (1 - below)))
+    }
+
     /// The value below which a fraction `p` of draws fall.
     /// - Precondition: 0 <= p <= 1.
     public func quantile(_ p: Double) -> Double {

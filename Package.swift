@@ -13,10 +13,14 @@ let package = Package(
         .library(name: "SimCore", targets: ["SimCore"]),
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "World", targets: ["World"]),
+        .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Scenario", targets: ["Scenario"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // GNU Scientific Library: distributions, quantile functions, statistics.
@@ -34,17 +38,33 @@ let package = Package(
             name: "Metrics",
             dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
+        // The simulated platform: regions, demand, sessions (PoPs, origin, pipeline to come).
+        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics"]),
+        // The report value, its writers, hashing and atomic output.
+        .target(name: "Reports", dependencies: ["Metrics"]),
+        // The scenario language: YAML, units, validation with file:line:key errors, defaults,
+        // overrides, building a World and assembling its report.
+        .target(
+            name: "Scenario",
+            dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", .product(name: "Yams", package: "Yams")]
+        ),
         // The command-line tool: argument parsing, progress, exit codes; no model logic.
         .executableTarget(
             name: "vodsim",
             dependencies: [
-                "SimCore", "Stochastics", "Metrics",
+                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "SimCore", "CGSL"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "SimCore"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
+                    swiftSettings: [.unsafeFlags(["-O"])]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore"]),
+        // Runs the built `vodsim` binary and checks what users see: output, errors, exit codes.
+        .testTarget(name: "CLITests", dependencies: ["vodsim"], exclude: ["Golden"]),
         // Queueing models run on the engine and checked against theory (M/M/1, Erlang C, Little).
         // Optimised even in debug builds: these runs simulate millions of events.
         .testTarget(name: "ValidationTests", dependencies: ["SimCore", "Stochastics", "Metrics"],

@@ -8,6 +8,5 @@ swift build -c release --product vodsim
 if [ $# -gt 0 ]; then
     exec .build/release/vodsim "$@"
 fi
-# The default scenario. Until scenario files land (issue 3) this is the engine benchmark at a small
-# size: 100k pending events, 2M events.
-exec .build/release/vodsim bench engine --pending 100000 --events 2000000
+# The default scenario, Scenarios/smoke.yaml; its report goes to Reports/smoke/.
+exec .build/release/vodsim run

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Reports
 
 /// The `vodsim` command line. Subcommands are thin: they parse, call a module, and print.
 @main
@@ -7,11 +8,7 @@ struct VodsimCommand: ParsableCommand {
         commandName: "vodsim",
         abstract: "A deterministic discrete-event simulator of a global video-on-demand platform.",
         version: VodsimVersion.string,
-        subcommands: [BenchCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, BenchCommand.self],
+        defaultSubcommand: nil
     )
-}
-
-/// The version stamped into every report; a report is reproducible from its scenario, seed and this.
-enum VodsimVersion {
-    static let string = "0.1.0"
 }

@@ -1,0 +1,213 @@
+import Foundation
+import Reports
+import Yams
+
+/// A validated scenario: every key checked, every default filled in, units in base form.
+public struct ResolvedScenario: Sendable {
+    /// The whole resolved tree (an object in schema order).
+    public let root: Resolved
+    /// The file it came from, as given.
+    public let file: String
+    /// Keys the scenario sets that the model does not simulate yet.
+    public let notModelled: [String]
+    /// The canonical JSON of `root` (compact): what the hash is computed over.
+    public let canonicalJSON: String
+    /// SHA-256 of `canonicalJSON`: names the resolved parameters; two reports are comparable only
+    /// when their hashes agree.
+    public let hash: String
+
+    init(root: Resolved, file: String, notModelled: [String]) {
+        self.root = root
+        self.file = file
+        self.notModelled = notModelled.sorted()
+        canonicalJSON = root.json.serialized(pretty: false)
+        hash = SHA256.hex(canonicalJSON)
+    }
+
+    public var name: String { root["name"].text }
+    public var seed: UInt64 { UInt64(root["seed"].integer) }
+
+    /// The resolved scenario as YAML, every default filled in: `vodsim validate` prints this, and it
+    /// is itself a valid scenario.
+    public var yaml: String {
+        let text = (try? Yams.serialize(node: root.yamlNode, indent: 2, width: -1, allowUnicode: true, sortKeys: false)) ?? ""
+        return text.hasSuffix("\n") ? text : text + "\n"
+    }
+
+    /// Sections of the scenario language that the model does not simulate yet.
+    public static var unmodelledSections: [String] {
+        ScenarioSchema.root.fields.filter { !$0.modelled }.map(\.key)
+    }
+}
+
+/// Reads scenario files: YAML, overrides, validation, defaults.
+public enum ScenarioLoader {
+    /// Loads and validates the scenario at `path`, applying `--set` overrides (`key.path=value`).
+    /// - Throws: ``ScenarioErrors`` with every problem found.
+    public static func load(path: String, overrides: [String] = []) throws(ScenarioErrors) -> ResolvedScenario {
+        let text: String
+        do {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(path), "", "no such file")])
+            }
+            guard !isDirectory.boolValue else {
+                throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(path), "", "is a folder, not a scenario file")])
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(path), "", "is not UTF-8 text")])
+            }
+            text = decoded
+        } catch let errors as ScenarioErrors {
+            throw errors
+        } catch {
+            throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(path), "", "cannot read: \(error.localizedDescription)")])
+        }
+        return try parse(text: text, file: path, overrides: overrides)
+    }
+
+    /// Validates scenario text; `file` names it in messages.
+    public static func parse(text: String, file: String, overrides: [String] = []) throws(ScenarioErrors) -> ResolvedScenario {
+        var node: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else {
+                throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(file), "",
+                    "the file is empty; a scenario needs at least name, start, duration and regions")])
+            }
+            node = composed
+        } catch let errors as ScenarioErrors {
+            throw errors
+        } catch let error as YamlError {
+            throw ScenarioErrors(problems: [yamlProblem(error, file: file)])
+        } catch {
+            throw ScenarioErrors(problems: [ScenarioProblem(.wholeFile(file), "", "is not valid YAML: \(error)")])
+        }
+        guard case .mapping = node else {
+            let mark = node.mark
+            throw ScenarioErrors(problems: [ScenarioProblem(
+                mark.map { .file(file, line: $0.line, column: $0.column) } ?? .wholeFile(file), "",
+                "a scenario is a mapping of keys (name, start, duration, regions, ...), not \(Reader(file: file).describe(node))")])
+        }
+
+        var applied: [(path: KeyPath, text: String)] = []
+        var problems: [ScenarioProblem] = []
+        for text in overrides {
+            do {
+                let (updated, path) = try Overrides.apply(text, to: node)
+                node = updated
+                applied.append((path, text))
+            } catch {
+                problems.append(ScenarioProblem(.override(text), error.path, error.message))
+            }
+        }
+
+        let reader = Reader(file: file, overrides: applied)
+        let root = reader.read(node, .object(ScenarioSchema.root), KeyPath())
+        reader.checkReferences()
+        problems += reader.problems
+        guard problems.isEmpty, let root else {
+            throw ScenarioErrors(problems: problems.sorted(by: ScenarioLoader.fileOrder))
+        }
+        return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled)
+    }
+
+    /// Problems in the order of the file (overrides after), stable otherwise.
+    static func fileOrder(_ a: ScenarioProblem, _ b: ScenarioProblem) -> Bool {
+        func key(_ p: ScenarioProblem) -> (Int, Int, Int) {
+            switch p.location {
+            case .wholeFile: return (0, 0, 0)
+            case let .file(_, line, column): return (1, line, column)
+            case .override: return (2, 0, 0)
+            }
+        }
+        return key(a) < key(b)
+    }
+
+    static func yamlProblem(_ error: YamlError, file: String) -> ScenarioProblem {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let where_ = context.map { " \($0.text)" } ?? ""
+            return ScenarioProblem(.file(file, line: mark.line, column: mark.column), "", "malformed YAML: \(problem)\(where_)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let mark = context.mark
+            return ScenarioProblem(.file(file, line: mark.line, column: mark.column), "",
+                                   "duplicated key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping")
+        case let .reader(problem, _, _, _):
+            return ScenarioProblem(.wholeFile(file), "", "cannot read the YAML: \(problem)")
+        default:
+            return ScenarioProblem(.wholeFile(file), "", "is not valid YAML: \(error)")
+        }
+    }
+}
+
+/// `--set key.path=value`: changes the YAML tree before validation, so that an override is checked
+/// exactly like the file, and reported as the override when wrong.
+enum Overrides {
+    struct Failure: Error {
+        var path: String
+        var message: String
+    }
+
+    /// Applies one override; returns the new tree and the path with list ids resolved to indices.
+    static func apply(_ text: String, to root: Node) throws(Failure) -> (Node, KeyPath) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw Failure(path: "", message: "expected key.path=value, e.g. regions[0].users=2M")
+        }
+        let pathText = String(text[..<equals]).trimmingWhitespace
+        let valueText = String(text[text.index(after: equals)...])
+        guard let path = KeyPath.parse(pathText) else {
+            throw Failure(path: pathText, message: "is not a key path (keys separated by '.', list elements as [index] or [id])")
+        }
+        let value: Node
+        do {
+            value = try Yams.compose(yaml: valueText) ?? Node("", .implicit, .plain)
+        } catch {
+            throw Failure(path: pathText, message: "the value is not valid YAML: \(valueText)")
+        }
+        var resolved: [KeyPath.Component] = []
+        let updated = try set(value, at: path.components[...], in: root, resolved: &resolved)
+        return (updated, KeyPath(resolved))
+    }
+
+    static func set(_ value: Node, at path: ArraySlice<KeyPath.Component>, in node: Node,
+                    resolved: inout [KeyPath.Component]) throws(Failure) -> Node {
+        guard let first = path.first else { return value }
+        let rest = path.dropFirst()
+        let here = KeyPath(resolved).description
+        switch (first, node) {
+        case let (.key(key), .mapping(mapping)):
+            resolved.append(.key(key))
+            var pairs = Array(mapping)
+            if let i = pairs.firstIndex(where: { $0.key.string == key }) {
+                pairs[i].value = try set(value, at: rest, in: pairs[i].value, resolved: &resolved)
+            } else {
+                // A key the file does not write: create it (and any mappings on the way).
+                let empty = Node([(Node, Node)](), .implicit, .block)
+                pairs.append((Node(key), try set(value, at: rest, in: empty, resolved: &resolved)))
+            }
+            return Node(pairs.map { ($0.key, $0.value) }, mapping.tag, mapping.style)
+        case let (.index(i), .sequence(seq)):
+            guard i >= 0 && i < seq.count else {
+                throw Failure(path: here, message: "has \(seq.count) element\(seq.count == 1 ? "" : "s"); there is no [\(i)]")
+            }
+            resolved.append(.index(i))
+            var items = Array(seq)
+            items[i] = try set(value, at: rest, in: items[i], resolved: &resolved)
+            return Node(items, seq.tag, seq.style)
+        case let (.id(id), .sequence(seq)):
+            guard let i = seq.firstIndex(where: { $0.mapping?[Node("id")]?.string == id }) else {
+                let ids = seq.compactMap { $0.mapping?[Node("id")]?.string }
+                throw Failure(path: here, message: "has no element with id '\(id)' (ids: \(ids.joined(separator: ", ")))")
+            }
+            resolved.append(.index(i))
+            var items = Array(seq)
+            items[i] = try set(value, at: rest, in: items[i], resolved: &resolved)
+            return Node(items, seq.tag, seq.style)
+        case (.key(let key), _):
+            throw Failure(path: here, message: "is not a mapping, so it has no key '\(key)'")
+        default:
+            throw Failure(path: here, message: "is not a list, so it has no elements")
+        }
+    }
+}

@@ -1,0 +1,155 @@
+/// The scenario language: every key, its type and unit, its default and what it means.
+///
+/// This table is the single source for parsing, defaults, the resolved scenario that `validate`
+/// prints and reports carry, and the key reference in docs/scenarios.md (a test regenerates the
+/// reference and compares).
+public enum ScenarioSchema {
+    public static let root = Schema([
+        Field("name", .identifier, .required,
+              "Names the scenario; the default report folder is Reports/<name>/."),
+        Field("description", .text, .defaulted("\"\""), "What the scenario is for, in a sentence or two."),
+        Field("seed", .integer(minimum: 0, maximum: Int64.max), .defaulted("1"),
+              "The one seed every random stream derives from. `vodsim run --seed N` overrides it."),
+        Field("start", .dateTime, .required,
+              "The simulated start, in UTC. Regional local times (and so demand) follow from it."),
+        Field("duration", .quantity(.duration, .above(0, atMost: 366 * 86_400)), .required,
+              "How much simulated time to run, e.g. 2 h."),
+        Field("sampling", .integer(minimum: 1, maximum: 1_000_000), .defaulted("1"),
+              "Simulate 1 in k users, with capacities scaled by 1/k; counts in the report are scaled back by k. 1 simulates every user."),
+        Field("regions", .records(region, minimumCount: 1), .required,
+              "Where users are: one entry per region (see below)."),
+        Field("catalog", .object(catalog), .defaulted("{}"), modelled: false, "The titles users watch (see below)."),
+        Field("pops", .records(pop, minimumCount: 0), .defaulted("[]"), modelled: false,
+              "CDN points of presence (Open Connect-style sites), see below."),
+        Field("origin", .object(origin), .defaulted("{}"), modelled: false, "The S3-like origin store (see below)."),
+        Field("clients", .object(clients), .defaulted("{}"), "How users watch: demand and players (see below)."),
+        Field("activity", .object(activity), .defaulted("{}"), modelled: false,
+              "The activity pipeline: events, partitioned log, aggregation (see below)."),
+        Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"), modelled: false,
+              "Failures and surges to inject (see below)."),
+        Field("metrics", .object(metrics), .defaulted("{}"), "What the report records (see below)."),
+    ])
+
+    /// Fills the defaults that depend on other keys, so that the resolved scenario states them.
+    static func complete(_ root: Resolved) -> Resolved {
+        var result = root
+        // origin.regions: empty means the first region.
+        if root["origin"]["regions"].list.isEmpty, let first = root["regions"].list.first {
+            result = result.replacing(["origin", "regions"], with: .list([first["id"]]))
+        }
+        return result
+    }
+
+    static let region = Schema(idKey: "id", [
+        Field("id", .identifier, .required, "Names the region; PoPs and faults refer to it."),
+        Field("utcOffset", .quantity(.duration, .range(-12 * 3_600, 14 * 3_600)), .required,
+              "Local time minus UTC, e.g. -5 h for New York in winter."),
+        Field("users", .quantity(.count, .positive), .required, "Users (accounts) in the region, e.g. 40M."),
+        Field("demandCurve", .curve, .defaulted("evening"),
+              "The shape of session starts over the local day: `evening` (trough near 05:00, peak at 21:00), `flat`, or 24 relative values, one per local hour."),
+        Field("engagement", .quantity(.number, .positive), .defaulted("1"),
+              "Demand per user relative to other regions (with peakScope: global), or a multiplier on peakConcurrency (with peakScope: regional)."),
+    ])
+
+    static let rung = Schema([
+        Field("bitrate", .quantity(.dataRate, .positive), .required, "Nominal (average) video bit rate of the rung."),
+        Field("resolution", .text, .required, "Width x height, e.g. 1920x1080."),
+        Field("codec", .text, .defaulted("avc1.640028"), "RFC 6381 codec string."),
+    ], check: { rung in
+        let parts = rung["resolution"].text.split(separator: "x")
+        if parts.count != 2 || parts.contains(where: { Int($0) == nil || Int($0)! <= 0 }) {
+            return [RecordProblem(key: "resolution", "expected WIDTHxHEIGHT such as 1920x1080, got \(rung["resolution"].text)")]
+        }
+        return []
+    })
+
+    static let catalog = Schema([
+        Field("titles", .quantity(.count, .atLeast(1)), .defaulted("10k"),
+              "Titles in the catalog (seed 000: 10K)."),
+        Field("duration", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 55 min, sigma: 0.45}}"),
+              "Length of a title (the default averages about 1 h, as seed 000 assumes)."),
+        Field("popularity", .zipf, .defaulted("{zipf: 0.9}"), "How demand falls with popularity rank."),
+        Field("segmentDuration", .quantity(.duration, .above(0, atMost: 60)), .defaulted("4 s"),
+              "Media segment length (2–10 s is typical)."),
+        Field("ladder", .records(rung, minimumCount: 1), .defaulted("""
+            [{bitrate: 235 kbps, resolution: 320x240}, {bitrate: 1 Mbps, resolution: 640x360}, \
+            {bitrate: 2 Mbps, resolution: 854x480}, {bitrate: 5 Mbps, resolution: 1280x720}, \
+            {bitrate: 8 Mbps, resolution: 1920x1080}, {bitrate: 25 Mbps, resolution: 3840x2160, codec: hvc1.2.4.L153.B0}]
+            """), "The bitrate ladder, lowest rung first (default: seed 002's, with a 235 kbps floor)."),
+        Field("sizeVariation", .quantity(.number, .range(0, 2)), .defaulted("0.25"),
+              "Spread (lognormal sigma) of segment sizes around the nominal bit rate: variable-bitrate encoding."),
+    ])
+
+    static let pop = Schema(idKey: "id", [
+        Field("id", .identifier, .required, "Names the PoP; faults refer to it."),
+        Field("region", .reference("regions"), .required, "The region the PoP sits in and mainly serves."),
+        Field("servers", .quantity(.count, .atLeast(1)), .defaulted("1"), "Appliances (servers) at the site."),
+        Field("storage", .quantity(.dataSize, .positive), .required, "Storage of the whole site, e.g. 280 TB."),
+        Field("egress", .quantity(.dataRate, .positive), .required, "Egress capacity of the whole site, e.g. 400 Gbps."),
+        Field("rtt", .quantity(.duration, .nonNegative), .defaulted("10 ms"), "Round-trip time from the region's users."),
+    ])
+
+    static let origin = Schema([
+        Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"),
+              "Regions holding a replica of the catalog (empty: the first region)."),
+        Field("egress", .quantity(.dataRate, .positive), .defaulted("100 Gbps"), "Egress capacity of each replica."),
+        Field("firstByteLatency", .quantity(.duration, .nonNegative), .defaulted("50 ms"), "Time to first byte of a read."),
+    ])
+
+    static let clients = Schema([
+        Field("peakConcurrency", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("5%"),
+              "The fraction of users streaming at the peak (seed 000: 5%, 10M of 200M)."),
+        Field("peakScope", .choice(["global", "regional"]), .defaulted("global"),
+              "`global`: one scale for all regions, so the sum over regions peaks at peakConcurrency of all users (regional peaks do not align). `regional`: each region peaks at peakConcurrency (times its engagement) of its own users."),
+        Field("watchDuration", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 40 min, sigma: 0.8}}"),
+              "How long a session lasts."),
+        Field("accessBandwidth", .distribution(.dataRate, .positive), .defaulted("{lognormal: {median: 20 Mbps, sigma: 0.8}}"),
+              modelled: false, "Users' last-mile bandwidth."),
+        Field("abr", .choice(["throughput", "bba", "bola"]), .defaulted("bola"), modelled: false,
+              "The adaptation algorithm of the players."),
+        Field("maxBuffer", .quantity(.duration, .positive), .defaulted("30 s"), modelled: false,
+              "Buffer the player fills before it waits (seed 001: up to 30 s)."),
+        Field("startupBuffer", .quantity(.duration, .positive), .defaulted("4 s"), modelled: false,
+              "Buffer needed before playback starts."),
+    ], check: { clients in
+        if !clients["watchDuration"].distribution.distribution.mean.isFinite {
+            return [RecordProblem(key: "watchDuration", "needs a finite mean (a pareto shape above 1), to calibrate demand")]
+        }
+        return []
+    })
+
+    static let activity = Schema([
+        Field("heartbeatInterval", .quantity(.duration, .positive), .defaulted("10 s"), modelled: false,
+              "How often a playing client reports its position (seed 001: every few seconds)."),
+        Field("partitions", .integer(minimum: 1, maximum: 65_536), .defaulted("64"), modelled: false,
+              "Partitions of the activity log (partitioned by profile)."),
+        Field("partitionThroughput", .quantity(.eventRate, .positive), .defaulted("20k/s"), modelled: false,
+              "Events per second one partition accepts."),
+        Field("publishPeriod", .quantity(.duration, .positive), .defaulted("1 h"), modelled: false,
+              "How often the recommendation data sets are published."),
+    ])
+
+    static let faultTypes = ["popDown", "popDegraded", "originDown", "originSlow", "linkDegraded",
+                             "controlPlaneOutage", "ingestOutage", "surge"]
+
+    static let fault = Schema([
+        Field("type", .choice(faultTypes), .required, "What fails."),
+        Field("pop", .reference("pops"), .optional, "The PoP (popDown, popDegraded, linkDegraded)."),
+        Field("region", .reference("regions"), .optional,
+              "The region (originDown, originSlow, linkDegraded, controlPlaneOutage, surge)."),
+        Field("at", .quantity(.duration, .nonNegative), .required, "When it starts, after the scenario start."),
+        Field("duration", .quantity(.duration, .positive), .optional, "How long it lasts; absent means until the end."),
+    ], check: { fault in
+        let needsPop = ["popDown", "popDegraded", "linkDegraded"].contains(fault["type"].text)
+        let needsRegion = ["originDown", "originSlow", "controlPlaneOutage", "linkDegraded"].contains(fault["type"].text)
+        var problems: [RecordProblem] = []
+        if needsPop && fault["pop"].isAbsent { problems.append(RecordProblem(key: nil, "a \(fault["type"].text) fault needs 'pop'")) }
+        if needsRegion && fault["region"].isAbsent { problems.append(RecordProblem(key: nil, "a \(fault["type"].text) fault needs 'region'")) }
+        return problems
+    })
+
+    static let metrics = Schema([
+        Field("bucket", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("1 min"),
+              "Width of the report's time-series buckets."),
+    ])
+}

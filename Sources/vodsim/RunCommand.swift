@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Reports
+import Scenario
+import SimCore
+import World
+
+/// The scenario file `vodsim run` uses when given none.
+let defaultScenario = "Scenarios/smoke.yaml"
+
+/// Options shared by the commands that read a scenario.
+struct ScenarioOptions: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override a scenario value, e.g. --set regions[0].users=2M or --set pops[nyc-1].egress=\"500 Gbps\" (repeatable).",
+        valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Override the scenario's seed.")
+    var seed: UInt64?
+
+    var allOverrides: [String] { overrides + (seed.map { ["seed=\($0)"] } ?? []) }
+
+    /// Loads the scenario, or prints every problem and exits with status 1.
+    func load(_ path: String) throws -> ResolvedScenario {
+        do {
+            return try ScenarioLoader.load(path: path, overrides: allOverrides)
+        } catch {
+            for problem in error.problems { Terminal.error(problem.description) }
+            if error.problems.count > 1 { Terminal.error("\(error.problems.count) problems in \(path)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `vodsim run`: simulate a scenario and write its report.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Simulate a scenario and write its report.",
+        discussion: "With no scenario, runs \(defaultScenario). The report goes to Reports/<scenario name>/ unless --out says otherwise."
+    )
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String = defaultScenario
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "The report folder (default: Reports/<scenario name>/).")
+    var out: String?
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    func run() throws {
+        let resolved = try options.load(scenario)
+        if !quiet {
+            print("vodsim \(VodsimVersion.string): \(resolved.name) (\(scenario)), seed \(resolved.seed), resolved scenario sha256 \(resolved.hash.prefix(16))")
+            for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
+        }
+        let world = World(configuration: resolved.worldConfiguration)
+        let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal)
+        // Slices only pace the progress line; the result does not depend on them.
+        let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
+        var t = SimInstant.zero
+        while t < world.end {
+            t = min(world.end, t + slice)
+            try world.run(until: t)
+            progress.update(now: world.now, events: world.eventsProcessed)
+        }
+        let report = RunReport(scenario: resolved, results: world.results())
+        let folderText = out ?? "Reports/\(resolved.name)"
+        let folder = URL(fileURLWithPath: folderText)
+        do {
+            try report.write(to: folder)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        if !quiet {
+            progress.finish(events: world.eventsProcessed)
+            print()
+            print(report.terminalSummary)
+            print("report: \(folderText)/report.json, \(folderText)/summary.md")
+        }
+    }
+}
+
+/// `vodsim validate`: check a scenario and print it resolved.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a scenario and print it with every default filled in (YAML)."
+    )
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @OptionGroup var options: ScenarioOptions
+
+    func run() throws {
+        let resolved = try options.load(scenario)
+        for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
+        print("# \(resolved.name): resolved by vodsim \(VodsimVersion.string), sha256 \(resolved.hash)")
+        print(resolved.yaml, terminator: "")
+    }
+}
+
+/// Messages to the terminal: errors and notes on stderr, so stdout stays clean for data.
+enum Terminal {
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    static func error(_ message: String) { write("error: \(message)\n") }
+    static func note(_ message: String) { write("note: \(message)\n") }
+
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// The progress line: simulated time, events per second and an estimate of the time left, redrawn
+/// at most twice a second on a terminal; one final line otherwise. Wall-clock time is used only
+/// here, never in results.
+final class Progress {
+    let end: SimInstant
+    let enabled: Bool
+    let clock = ContinuousClock()
+    let started: ContinuousClock.Instant
+    var lastDraw: ContinuousClock.Instant
+
+    init(end: SimInstant, enabled: Bool) {
+        self.end = end
+        self.enabled = enabled
+        started = clock.now
+        lastDraw = started
+    }
+
+    func update(now: SimInstant, events: UInt64) {
+        guard enabled else { return }
+        let wall = clock.now
+        guard (wall - lastDraw) >= .milliseconds(500) else { return }
+        lastDraw = wall
+        let elapsed = (wall - started).secondsDouble
+        let fraction = now.seconds / max(end.seconds, 1e-9)
+        let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
+        let line = "  simulated \(Progress.clockText(now.seconds)) of \(Progress.clockText(end.seconds))"
+            + String(format: "  %.2fM events/s  ETA %.0f s", Double(events) / max(elapsed, 1e-9) / 1e6, eta)
+        Terminal.write("\r" + line + "   ")
+    }
+
+    func finish(events: UInt64) {
+        let elapsed = (clock.now - started).secondsDouble
+        if enabled { Terminal.write("\r" + String(repeating: " ", count: 78) + "\r") }
+        Terminal.write(String(format: "simulated %@ in %.2f s: %llu events (%.2fM events/s)\n",
+                              Progress.clockText(end.seconds), elapsed, events, Double(events) / max(elapsed, 1e-9) / 1e6))
+    }
+
+    static func clockText(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return String(format: "%02d:%02d:%02d", s / 3_600, s % 3_600 / 60, s % 60)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs the built `vodsim` and captures what a user would see.
+struct CLI {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// The binary next to the test bundle (the same build), else the repository's debug build.
+    static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vodsim")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return repositoryRoot.appendingPathComponent(".build/debug/vodsim")
+    }
+
+    static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> CLI {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting, so a full pipe cannot block the child.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A fresh folder with a copy of the shipped scenarios, as a user's checkout would have.
+func sandbox() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("Scenarios"), to: dir.appendingPathComponent("Scenarios"))
+    return dir
+}
+
+/// Compares `actual` with a golden file; VODSIM_RECORD=1 rewrites it.
+func expectGolden(_ actual: String, _ name: String) throws {
+    let url = repositoryRoot.appendingPathComponent("Tests/CLITests/Golden/\(name)")
+    if ProcessInfo.processInfo.environment["VODSIM_RECORD"] == "1" {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try actual.write(to: url, atomically: true, encoding: .utf8)
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    #expect(actual == expected, "differs from Tests/CLITests/Golden/\(name); VODSIM_RECORD=1 swift test re-records it")
+}
+
+@Suite("Command line", .serialized)
+struct CLITests {
+    @Test("run with no scenario runs the default one and writes its report")
+    func defaultRun() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run"], in: dir)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.hasPrefix("vodsim 0.1.0: smoke (Scenarios/smoke.yaml), seed 42, resolved scenario sha256 "))
+        #expect(r.stdout.contains("peak concurrent sessions"))
+        #expect(r.stdout.hasSuffix("report: Reports/smoke/report.json, Reports/smoke/summary.md\n"))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/report.json").path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/summary.md").path))
+        // Not a terminal: no progress redraws, one final line.
+        #expect(!r.stderr.contains("\r"))
+        #expect(r.stderr.hasSuffix("events/s)\n"))
+        #expect(r.stderr.contains("note: pops is accepted but not modelled yet\n"))
+    }
+
+    @Test("Two runs of the same scenario and seed write byte-identical reports")
+    func identicalRuns() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try CLI.run(["run", "Scenarios/smoke.yaml", "--out", "a", "--quiet"], in: dir)
+        _ = try CLI.run(["run", "Scenarios/smoke.yaml", "--out", "b", "--quiet"], in: dir)
+        let a = try Data(contentsOf: dir.appendingPathComponent("a/report.json"))
+        let b = try Data(contentsOf: dir.appendingPathComponent("b/report.json"))
+        #expect(a == b)
+        let seeded = try CLI.run(["run", "Scenarios/smoke.yaml", "--out", "c", "--quiet", "--seed", "7"], in: dir)
+        #expect(seeded.status == 0)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("c/report.json")) != a)
+    }
+
+    @Test("--quiet prints nothing")
+    func quiet() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run", "--quiet", "--out", "q"], in: dir)
+        #expect(r.status == 0)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test("A bad scenario prints one line per problem and exits 1, without a stack trace")
+    func badScenario() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = """
+            name: bad
+            start: 2026-11-21T00:00:00Z
+            duraton: 2 h
+            regions:
+              - {id: us-east, utcOffset: -5 h, users: 20k}
+            pops:
+              - {id: p, region: us-eats, storage: 1 TB, egress: 400 GB}
+
+            """
+        try bad.write(to: dir.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        for command in ["validate", "run"] {
+            let r = try CLI.run([command, "bad.yaml"], in: dir)
+            #expect(r.status == 1)
+            #expect(r.stdout.isEmpty)
+            #expect(r.stderr == """
+                error: bad.yaml:1:1: duration: missing required key 'duration' (a duration such as 4 s)
+                error: bad.yaml:3:1: duraton: unknown key 'duraton'; did you mean 'duration'?
+                error: bad.yaml:7:21: pops[0].region: unknown region 'us-eats'; did you mean 'us-east'?
+                error: bad.yaml:7:53: pops[0].egress: expected a data rate such as 400 Gbps, got 400 GB, which is a data size
+                error: 4 problems in bad.yaml
+
+                """)
+        }
+        let missing = try CLI.run(["validate", "nope.yaml"], in: dir)
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "error: nope.yaml: no such file\n")
+        let noDefault = try CLI.run(["run"], in: FileManager.default.temporaryDirectory)
+        #expect(noDefault.status == 1)
+        #expect(noDefault.stderr == "error: Scenarios/smoke.yaml: no such file\n")
+    }
+
+    @Test("Usage errors exit 64")
+    func usage() throws {
+        let r = try CLI.run(["run", "--bogus"])
+        #expect(r.status == 64)
+        #expect(r.stderr.hasPrefix("Error: Unknown option '--bogus'"))
+        #expect(try CLI.run(["validate"]).status == 64)
+        #expect(try CLI.run(["frobnicate"]).status == 64)
+    }
+
+    @Test("validate prints the resolved scenario (golden file)")
+    func validateGolden() throws {
+        let r = try CLI.run(["validate", "Scenarios/smoke.yaml"])
+        #expect(r.status == 0)
+        try expectGolden(r.stdout, "validate-smoke.yaml")
+    }
+
+    @Test("An unwritable report folder is an error with the path, exit 1")
+    func unwritableReport() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("x".utf8).write(to: dir.appendingPathComponent("blocker"))
+        let r = try CLI.run(["run", "--quiet", "--out", "blocker/report"], in: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("error: "))
+        #expect(r.stderr.contains("blocker"))
+    }
+}

@@ -1,0 +1,296 @@
+/// How a player behaves, apart from the title it plays.
+public struct PlayerConfiguration: Sendable, Equatable {
+    public var algorithm: ABRAlgorithm
+    /// Buffer capacity in microseconds: no request is made that would overfill it.
+    public var maxBuffer: Int64
+    /// Playback starts when this much media is buffered (or the whole title is), microseconds.
+    public var startupBuffer: Int64
+    /// Whether to abandon a download that would outlast the buffer, for a lower rung.
+    public var abandonment: Bool
+    /// How long a download runs before abandonment is considered, microseconds (dash.js: 500 ms).
+    public var abandonmentGrace: Int64
+
+    public init(algorithm: ABRAlgorithm, maxBuffer: Int64 = 25_000_000, startupBuffer: Int64 = 4_000_000,
+                abandonment: Bool = true, abandonmentGrace: Int64 = 500_000) {
+        precondition(maxBuffer > 0 && startupBuffer >= 0, "buffer sizes must be positive")
+        self.algorithm = algorithm
+        self.maxBuffer = maxBuffer
+        self.startupBuffer = startupBuffer
+        self.abandonment = abandonment
+        self.abandonmentGrace = abandonmentGrace
+    }
+}
+
+extension PlayerConfiguration {
+    /// Why this configuration cannot play `manifest`, or `nil` when it can: the buffer must hold a
+    /// segment, at most 31 segments (the rung ring), and the startup buffer plus one segment (or
+    /// one segment must meet the startup buffer), else startup could never finish.
+    public func problem(playing manifest: PlaybackManifest) -> String? {
+        let durations = manifest.segmentDurations
+        let shortest = durations.dropLast().min() ?? durations[0]
+        let longest = durations.max()!
+        if longest > maxBuffer { return "the buffer (\(maxBuffer / 1_000) ms) must hold a segment (\(longest / 1_000) ms)" }
+        if maxBuffer / shortest >= 31 { return "the buffer may hold at most 31 segments of \(shortest / 1_000) ms" }
+        if startupBuffer > longest && startupBuffer + longest > maxBuffer {
+            return "the buffer (\(maxBuffer / 1_000) ms) must hold the startup buffer (\(startupBuffer / 1_000) ms) plus a segment"
+        }
+        return nil
+    }
+}
+
+/// Quality of experience of one session.
+public struct QoE: Sendable, Equatable {
+    /// From the session start to the first frame, microseconds; `nil` if playback never started.
+    public var startupDelay: Int64?
+    public var rebufferEvents: Int32 = 0
+    /// Time stalled after playback started, microseconds (the startup delay is not included).
+    public var rebufferTime: Int64 = 0
+    /// Media played, microseconds.
+    public var playTime: Int64 = 0
+    /// ∫ bit rate dt over played media, in bits (bits/s × s), for the time-average bit rate.
+    public var bitsPlayed = 0.0
+    public var segmentsPlayed: Int32 = 0
+    /// Changes of rung between consecutively played segments.
+    public var switches: Int32 = 0
+    /// Σ |ΔR| over consecutively played segments, bits per second.
+    public var bitrateChange = 0.0
+    /// Σ over played segments of R/10⁶ − 4.3·rebuffer_s − |ΔR|/10⁶ (R in bits/s, so R/1000 in
+    /// kbps as Pensieve and MPC write it: Mao et al., SIGCOMM 2017; Yin et al., SIGCOMM 2015). A
+    /// segment carries the stall that ended when it arrived.
+    public var linearQoE = 0.0
+    public var abandonments: Int32 = 0
+    /// Bits downloaded and thrown away by abandonments.
+    public var wastedBits = 0.0
+
+    public init() {}
+
+    /// Bits per second, weighted by play time.
+    public var averageBitrate: Double { playTime > 0 ? bitsPlayed / (Double(playTime) / 1e6) : 0 }
+    /// Stalled time over stalled plus played time.
+    public var rebufferRatio: Double {
+        let total = rebufferTime + playTime
+        return total > 0 ? Double(rebufferTime) / Double(total) : 0
+    }
+    /// Mean |ΔR| per played segment, bits per second.
+    public var bitrateChangePerSegment: Double { segmentsPlayed > 0 ? bitrateChange / Double(segmentsPlayed) : 0 }
+}
+
+/// What a player needs besides its own state: the title's manifest and the players'
+/// configuration. Shared, so that a player's own state stays small.
+public struct PlayerContext: Sendable {
+    public let manifest: PlaybackManifest
+    public let configuration: PlayerConfiguration
+    /// The nominal segment duration in seconds.
+    public let segmentSeconds: Double
+
+    public init(manifest: PlaybackManifest, configuration: PlayerConfiguration) {
+        self.manifest = manifest
+        self.configuration = configuration
+        segmentSeconds = Double(manifest.segmentDurations[0]) / 1e6
+    }
+}
+
+/// A request the player wants made.
+public struct SegmentRequest: Sendable, Equatable {
+    public var segment: Int
+    public var rung: Int
+    /// Microseconds to wait before sending it (a full buffer, or the algorithm's choice).
+    public var delay: Int64
+}
+
+/// One adaptive-streaming player: a state machine of startup, playing, stalled and ended, driven
+/// by whoever simulates the network (the trace replay, or the world).
+///
+/// Time is plain microseconds (`Int64`); the player holds no clock or network of its own. Its
+/// state is compact, with no per-player allocation, so that millions of sessions fit in flat
+/// arrays: the title and configuration come in a shared ``PlayerContext`` on every call, and the
+/// rungs of buffered segments live in a fixed ring of 32, so a buffer holds at most 31 segments
+/// (e.g. 2 s segments up to 62 s).
+///
+/// Protocol: ``nextRequest(at:_:)`` says what to fetch (and how long to wait first); the driver
+/// delivers it and calls ``complete(segment:rung:bits:requestedAt:firstByteAt:at:_:)``; during a
+/// download the driver may ask ``abandonmentRung(segment:rung:bitsReceived:bitsTotal:firstByteAt:at:_:)``
+/// and, on a yes, calls ``abandon(segment:bitsReceived:toRung:at:_:)``. ``advance(to:_:)`` plays
+/// media between calls.
+public struct Player: Sendable {
+    public enum Phase: UInt8, Sendable {
+        case startup, playing, stalled, ended
+    }
+
+    public private(set) var qoe = QoE()
+    public private(set) var estimator = ThroughputEstimator()
+    /// Media buffered ahead of the play-head, microseconds.
+    public private(set) var buffered: Int64 = 0
+    /// Microseconds played into the segment at the play-head.
+    public private(set) var playedInto: Int64 = 0
+    public private(set) var now: Int64
+    public let start: Int64
+    /// Stall time not yet charged to a segment.
+    private var pendingRebuffer: Int64 = 0
+    private var nextSegmentIndex: Int32 = 0
+    private var playingIndex: Int32 = 0
+    private var rungs = InlineArray<32, UInt8>(repeating: 0)
+    public private(set) var phase: Phase = .startup
+    private var lastRungIndex: Int8 = -1
+    private var lastPlayedRung: Int8 = -1
+    /// The rung an abandoned download asked to retry at, or -1.
+    private var retryRung: Int8 = -1
+
+    /// The next segment to download.
+    public var nextSegment: Int { Int(nextSegmentIndex) }
+    /// The segment at the play-head.
+    public var playing: Int { Int(playingIndex) }
+    /// The rung of the previous download.
+    public var lastRung: Int? { lastRungIndex >= 0 ? Int(lastRungIndex) : nil }
+
+    public init(_ context: PlayerContext, at start: Int64) {
+        if let problem = context.configuration.problem(playing: context.manifest) { preconditionFailure(problem) }
+        precondition(context.manifest.segmentCount < Int(Int32.max), "too many segments")
+        self.start = start
+        now = start
+    }
+
+    /// Plays media from the last call to `time`: drains the buffer, counts stalls, charges each
+    /// segment its QoE term as it starts playing.
+    public mutating func advance(to time: Int64, _ context: PlayerContext) {
+        precondition(time >= now, "the player's clock cannot go back")
+        var dt = time - now
+        now = time
+        switch phase {
+        case .startup, .ended:
+            return
+        case .stalled:
+            qoe.rebufferTime += dt
+            pendingRebuffer += dt
+            return
+        case .playing:
+            let m = context.manifest
+            while dt > 0 {
+                guard buffered > 0 else {
+                    // Out of media before the end of the title: a stall.
+                    phase = .stalled
+                    qoe.rebufferEvents += 1
+                    qoe.rebufferTime += dt
+                    pendingRebuffer += dt
+                    return
+                }
+                let segment = Int(playingIndex)
+                let remaining = m.segmentDurations[segment] - playedInto
+                let step = min(dt, remaining)
+                playedInto += step
+                buffered -= step
+                dt -= step
+                qoe.playTime += step
+                qoe.bitsPlayed += m.bitrates[rung(of: segment)] * Double(step) / 1e6
+                if step == remaining {
+                    playingIndex += 1
+                    playedInto = 0
+                    if Int(playingIndex) == m.segmentCount {
+                        phase = .ended
+                        return
+                    }
+                    if buffered > 0 { startPlaying(Int(playingIndex), context) }
+                }
+            }
+        }
+    }
+
+    /// The next download, or `nil` once every segment has been downloaded.
+    public mutating func nextRequest(at time: Int64, _ context: PlayerContext) -> SegmentRequest? {
+        advance(to: time, context)
+        let m = context.manifest, c = context.configuration
+        let segment = Int(nextSegmentIndex)
+        guard segment < m.segmentCount else { return nil }
+        if retryRung >= 0 {
+            defer { retryRung = -1 }
+            return SegmentRequest(segment: segment, rung: Int(retryRung), delay: 0)
+        }
+        // Never overfill the buffer: wait until the next segment fits.
+        let fullDelay = max(0, buffered + m.segmentDurations[segment] - c.maxBuffer)
+        let decision = c.algorithm.decide(ABRInput(
+            manifest: m, segment: segment, bufferSeconds: Double(buffered - fullDelay) / 1e6,
+            maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: estimator.throughput,
+            latency: estimator.latency(segmentSeconds: context.segmentSeconds), lastRung: lastRung))
+        let algorithmDelay = Int64((decision.delaySeconds * 1e6).rounded(.up))
+        return SegmentRequest(segment: segment, rung: decision.rung, delay: fullDelay + max(0, algorithmDelay))
+    }
+
+    /// A download finished at `time`: `bits` of `segment` at `rung`, asked for at `requestedAt`,
+    /// first byte at `firstByteAt`.
+    public mutating func complete(segment: Int, rung: Int, bits: Int64, requestedAt: Int64, firstByteAt: Int64,
+                                  at time: Int64, _ context: PlayerContext) {
+        precondition(segment == nextSegment, "segments arrive in order: expected \(nextSegment), got \(segment)")
+        advance(to: time, context)
+        estimator.add(bits: Double(bits), seconds: Double(time - firstByteAt) / 1e6,
+                      latency: Double(firstByteAt - requestedAt) / 1e6, segmentSeconds: context.segmentSeconds)
+        rungs[segment & 31] = UInt8(rung)
+        lastRungIndex = Int8(rung)
+        nextSegmentIndex += 1
+        buffered += context.manifest.segmentDurations[segment]
+        switch phase {
+        case .startup:
+            if buffered >= context.configuration.startupBuffer || nextSegment == context.manifest.segmentCount {
+                phase = .playing
+                qoe.startupDelay = time - start
+                startPlaying(playing, context)
+            }
+        case .stalled:
+            phase = .playing
+            startPlaying(playing, context)
+        case .playing, .ended:
+            break
+        }
+    }
+
+    /// During a download, whether to give it up for a lower rung (dash.js's AbandonRequestsRule,
+    /// simplified): after the grace period, if at the throughput measured so far the rest would
+    /// take longer than the buffer lasts, switch to the highest lower rung whose whole segment
+    /// would arrive in time (the lowest if none would). Returns that rung, or `nil` to carry on.
+    /// Never for ``ABRAlgorithm/fixed(rung:)``.
+    public func abandonmentRung(segment: Int, rung: Int, bitsReceived: Int64, bitsTotal: Int64, firstByteAt: Int64,
+                                at time: Int64, _ context: PlayerContext) -> Int? {
+        let c = context.configuration, m = context.manifest
+        // A fixed rule cannot adapt, and abandoning for a lower rung would be adapting.
+        if case .fixed = c.algorithm { return nil }
+        guard c.abandonment, rung > 0, phase != .startup, time - firstByteAt >= c.abandonmentGrace,
+              bitsReceived > 0, bitsReceived < bitsTotal else { return nil }
+        let rate = Double(bitsReceived) / (Double(time - firstByteAt) / 1e6)
+        let bufferSeconds = Double(max(0, buffered - (time - now))) / 1e6
+        guard Double(bitsTotal - bitsReceived) / rate > bufferSeconds else { return nil }
+        let duration = Double(m.segmentDurations[segment]) / 1e6
+        for lower in stride(from: rung - 1, through: 0, by: -1) where m.bitrates[lower] * duration / rate < bufferSeconds {
+            return lower
+        }
+        return 0
+    }
+
+    /// Gives up the current download of `segment` after `bitsReceived`; the next request retries
+    /// it at `toRung`.
+    public mutating func abandon(segment: Int, bitsReceived: Int64, toRung: Int, at time: Int64, _ context: PlayerContext) {
+        precondition(segment == nextSegment, "only the current download can be abandoned")
+        advance(to: time, context)
+        qoe.abandonments += 1
+        qoe.wastedBits += Double(bitsReceived)
+        retryRung = Int8(toRung)
+    }
+
+    /// The rung of a buffered or playing segment.
+    func rung(of segment: Int) -> Int { Int(rungs[segment & 31]) }
+
+    /// A segment starts playing: its QoE term, with any stall it ended.
+    private mutating func startPlaying(_ segment: Int, _ context: PlayerContext) {
+        let bitrates = context.manifest.bitrates
+        let r = rung(of: segment)
+        let rate = bitrates[r]
+        var change = 0.0
+        if lastPlayedRung >= 0 {
+            change = abs(rate - bitrates[Int(lastPlayedRung)])
+            if Int(lastPlayedRung) != r { qoe.switches += 1 }
+        }
+        qoe.bitrateChange += change
+        qoe.linearQoE += rate / 1e6 - 4.3 * Double(pendingRebuffer) / 1e6 - change / 1e6
+        qoe.segmentsPlayed += 1
+        pendingRebuffer = 0
+        lastPlayedRung = Int8(r)
+    }
+}

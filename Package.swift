@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "World", targets: ["World"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Scenario", targets: ["Scenario"]),
+        .library(name: "Manifests", targets: ["Manifests"]),
+        .library(name: "ABR", targets: ["ABR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,21 +40,27 @@ let package = Package(
             name: "Metrics",
             dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
-        // The simulated platform: regions, demand, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics"]),
+        // Real code: imports nothing of the simulator (time and randomness arrive as plain values).
+        // HLS (RFC 8216) and DASH (ISO/IEC 23009-1) manifests: build, serialise, parse.
+        .target(name: "Manifests"),
+        // Adaptation algorithms (throughput, BBA, BOLA), the player state machine, QoE, trace replay.
+        .target(name: "ABR"),
+        // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
+        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR"]),
         // The report value, its writers, hashing and atomic output.
         .target(name: "Reports", dependencies: ["Metrics"]),
         // The scenario language: YAML, units, validation with file:line:key errors, defaults,
         // overrides, building a World and assembling its report.
         .target(
             name: "Scenario",
-            dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", .product(name: "Yams", package: "Yams")]
+            dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR",
+                           .product(name: "Yams", package: "Yams")]
         ),
         // The command-line tool: argument parsing, progress, exit codes; no model logic.
         .executableTarget(
             name: "vodsim",
             dependencies: [
-                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario",
+                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario", "Manifests", "ABR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +68,8 @@ let package = Package(
         .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "SimCore", "CGSL"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "SimCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
+        .testTarget(name: "ABRTests", dependencies: ["ABR"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore"]),

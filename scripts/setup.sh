@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what vodsim needs beyond Swift 6: the GNU Scientific Library (libgsl-dev) and pkg-config.
-# Idempotent: does nothing when both are present. Used by every other script and by .ci/run.
+# Installs what vodsim needs beyond Swift 6: the GNU Scientific Library (libgsl-dev), pkg-config,
+# and xmllint (libxml2-utils), which the tests use to validate MPDs against the DASH schema.
+# Idempotent: does nothing when all are present. Used by every other script and by .ci/run.
 set -euo pipefail
 
 if ! command -v swift >/dev/null 2>&1; then
@@ -10,6 +11,7 @@ fi
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists gsl; } && [ ! -f /usr/include/gsl/gsl_rng.h ]; then
     missing+=(libgsl-dev)
 fi

@@ -59,8 +59,9 @@ public enum QuantityKind: String, Sendable, CaseIterable {
 }
 
 /// Why a quantity did not parse; the reader adds the location and key path.
-struct QuantityFailure: Error {
-    var message: String
+public struct QuantityFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Parsing and canonical formatting of unit-bearing scalars.
@@ -70,7 +71,7 @@ public enum Quantity {
     /// Strict: the unit must be one of the kind's units, spelled exactly (`Gbps`, not `gbps` or
     /// `Gb/s`); a space between number and unit is optional. A unit of another kind is named in
     /// the error ("400 GB is a data size").
-    static func parse(_ text: String, as kind: QuantityKind) throws(QuantityFailure) -> Double {
+    public static func parse(_ text: String, as kind: QuantityKind) throws(QuantityFailure) -> Double {
         let trimmed = text.trimmingWhitespace
         let expected = "expected \(kind.noun) such as \(kind.example)"
         guard !trimmed.isEmpty else { throw QuantityFailure(message: "\(expected), got nothing") }

@@ -78,7 +78,13 @@ public enum ScenarioSchema {
             """), "The bitrate ladder, lowest rung first (default: seed 002's, with a 235 kbps floor)."),
         Field("sizeVariation", .quantity(.number, .range(0, 2)), .defaulted("0.25"),
               "Spread (lognormal sigma) of segment sizes around the nominal bit rate: variable-bitrate encoding."),
-    ])
+    ], check: { catalog in
+        let rates = catalog["ladder"].list.map { $0["bitrate"].value }
+        if zip(rates, rates.dropFirst()).contains(where: { $0 >= $1 }) {
+            return [RecordProblem(key: "ladder", "bit rates must rise from rung to rung, lowest first")]
+        }
+        return []
+    })
 
     static let pop = Schema(idKey: "id", [
         Field("id", .identifier, .required, "Names the PoP; faults refer to it."),

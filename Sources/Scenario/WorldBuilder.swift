@@ -30,3 +30,18 @@ extension ResolvedScenario {
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value))
     }
 }
+
+extension ResolvedScenario {
+    /// The catalog's configuration: titles, lengths, popularity, segmentation, ladder.
+    public var catalogConfiguration: CatalogConfiguration {
+        let c = root["catalog"]
+        let ladder = c["ladder"].list.map { rung -> RungConfiguration in
+            let size = rung["resolution"].text.split(separator: "x").map { Int($0)! }
+            return RungConfiguration(bitrate: rung["bitrate"].value, width: size[0], height: size[1], codecs: rung["codec"].text)
+        }
+        guard case let .zipf(exponent) = c["popularity"] else { preconditionFailure("popularity is {zipf: s}") }
+        return CatalogConfiguration(titles: Int(c["titles"].value), duration: c["duration"].distribution.distribution,
+                                    popularityExponent: exponent, segmentDuration: SimDuration(seconds: c["segmentDuration"].value),
+                                    ladder: ladder, sizeVariation: c["sizeVariation"].value)
+    }
+}

@@ -160,3 +160,62 @@ struct CLITests {
         #expect(r.stderr.contains("blocker"))
     }
 }
+
+@Suite("Command line: manifests and ABR replay", .serialized)
+struct ManifestAndABRCommandTests {
+    @Test("manifest writes a multivariant playlist and a media playlist per rung, or an MPD")
+    func manifests() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hls = try CLI.run(["manifest", "--title", "3", "--out", "hls"], in: dir)
+        #expect(hls.status == 0, "\(hls.stderr)")
+        #expect(hls.stdout.hasPrefix("title 3 of smoke: "))
+        let master = try String(contentsOf: dir.appendingPathComponent("hls/master.m3u8"), encoding: .utf8)
+        #expect(master.hasPrefix("#EXTM3U\n"))
+        for r in 0..<6 {
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("hls/r\(r)/playlist.m3u8").path))
+        }
+        let dash = try CLI.run(["manifest", "Scenarios/smoke.yaml", "--title", "3", "--format", "dash", "--out", "dash"], in: dir)
+        #expect(dash.status == 0)
+        let mpd = try String(contentsOf: dir.appendingPathComponent("dash/manifest.mpd"), encoding: .utf8)
+        #expect(mpd.contains("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\""))
+        let missing = try CLI.run(["manifest", "--title", "10000"], in: dir)
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "error: --title 10000: the catalog of smoke has titles 0 to 9999\n")
+    }
+
+    /// The hand-computed constant-link case of the ABR tests, through the command line and
+    /// Sabre's file formats.
+    @Test("abr replays Sabre's formats and prints the QoE (hand-computed case)")
+    func abrReplay() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let network = #"[{"duration_ms": 1000000, "bandwidth_kbps": 3000, "latency_ms": 0}]"#
+        let sizes = (0..<10).map { _ in "[4000000, 8000000, 16000000]" }.joined(separator: ", ")
+        let movie = #"{"segment_duration_ms": 4000, "bitrates_kbps": [1000, 2000, 4000], "segment_sizes_bits": ["# + sizes + "]}"
+        try network.write(to: dir.appendingPathComponent("net.json"), atomically: true, encoding: .utf8)
+        try movie.write(to: dir.appendingPathComponent("movie.json"), atomically: true, encoding: .utf8)
+        let r = try CLI.run(["abr", "--network", "net.json", "--movie", "movie.json", "--algorithm", "throughput", "--json"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["startupDelaySeconds"] as? Double == 1.333334)
+        #expect(json["averageBitrateKbps"] as? Int == 1_900)
+        #expect(json["rebufferEvents"] as? Int == 0)
+        #expect(json["switches"] as? Int == 1)
+        let bad = try CLI.run(["abr", "--network", "movie.json", "--movie", "movie.json"], in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("error: movie.json: expected a non-empty list of {duration_ms, bandwidth_kbps, latency_ms}"))
+        let usage = try CLI.run(["abr", "--network", "net.json"], in: dir)
+        #expect(usage.status == 64)
+    }
+
+    @Test("abr replays a scenario title read from its manifest")
+    func abrScenarioTitle() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["abr", "--network", "Scenarios/abr/step-down.json", "--scenario", "Scenarios/smoke.yaml",
+                             "--title", "3", "--algorithm", "bba"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("bba: 773 segments, 6 rungs\n"))
+    }
+}

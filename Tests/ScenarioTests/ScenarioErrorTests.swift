@@ -171,6 +171,12 @@ struct ScenarioErrorTests {
             ["s.yaml:1:7: name: expected an identifier (letters, digits, '.', '_', '-'; starting with a letter or digit), got '..'"])
     }
 
+    @Test("A ladder must rise from rung to rung")
+    func ladderOrder() {
+        #expect(problems(minimal + "catalog:\n  ladder: [{bitrate: 2 Mbps, resolution: 640x360}, {bitrate: 1 Mbps, resolution: 320x240}]\n") ==
+            ["s.yaml:9:11: catalog.ladder: bit rates must rise from rung to rung, lowest first"])
+    }
+
     @Test("Fault types need their targets")
     func faultTargets() {
         #expect(problems(minimal + "faults:\n  - {type: popDown, at: 5 min}\n") ==

@@ -82,11 +82,17 @@ public struct PlayerContext: Sendable {
     public let configuration: PlayerConfiguration
     /// The nominal segment duration in seconds.
     public let segmentSeconds: Double
+    /// The bit rate QoE books for each rung: by default what the manifest declares; a platform may
+    /// book the encoding's nominal rate instead, so that DASH's peak @bandwidth and HLS's average
+    /// are reported alike.
+    public let reportingBitrates: [Double]
 
-    public init(manifest: PlaybackManifest, configuration: PlayerConfiguration) {
+    public init(manifest: PlaybackManifest, configuration: PlayerConfiguration, reportingBitrates: [Double]? = nil) {
+        precondition(reportingBitrates.map { $0.count == manifest.rungs } ?? true, "a reporting bit rate per rung")
         self.manifest = manifest
         self.configuration = configuration
         segmentSeconds = Double(manifest.segmentDurations[0]) / 1e6
+        self.reportingBitrates = reportingBitrates ?? manifest.bitrates
     }
 }
 
@@ -150,6 +156,34 @@ public struct Player: Sendable {
         now = start
     }
 
+    /// A player already in steady state when observation begins (a session in progress at the
+    /// start of a run): playing `offset` microseconds into segment `position`, with `segments`
+    /// segments from there on downloaded at `rung`, and a throughput estimate primed with
+    /// `throughput` bits/s. Its startup happened before and is not measured
+    /// (``QoE/startupDelay`` stays `nil`).
+    public static func resumed(_ context: PlayerContext, at time: Int64, position: Int, offset: Int64 = 0, segments: Int, rung: Int,
+                               throughput: Double) -> Player {
+        var p = Player(context, at: time)
+        let m = context.manifest
+        precondition(position >= 0 && position < m.segmentCount, "resume position out of the title")
+        precondition(offset >= 0 && offset < m.segmentDurations[position], "resume offset out of the segment")
+        p.phase = .playing
+        p.playingIndex = Int32(position)
+        let count = max(1, min(segments, m.segmentCount - position))
+        for i in position..<(position + count) {
+            p.rungs[i & 31] = UInt8(rung)
+            p.buffered += m.segmentDurations[i]
+        }
+        p.nextSegmentIndex = Int32(position + count)
+        p.lastRungIndex = Int8(rung)
+        p.estimator.add(bits: throughput * context.segmentSeconds, seconds: context.segmentSeconds, latency: 0,
+                        segmentSeconds: context.segmentSeconds)
+        p.startPlaying(position, context)
+        p.playedInto = offset
+        p.buffered -= offset
+        return p
+    }
+
     /// Plays media from the last call to `time`: drains the buffer, counts stalls, charges each
     /// segment its QoE term as it starts playing.
     public mutating func advance(to time: Int64, _ context: PlayerContext) {
@@ -181,7 +215,7 @@ public struct Player: Sendable {
                 buffered -= step
                 dt -= step
                 qoe.playTime += step
-                qoe.bitsPlayed += m.bitrates[rung(of: segment)] * Double(step) / 1e6
+                qoe.bitsPlayed += context.reportingBitrates[rung(of: segment)] * Double(step) / 1e6
                 if step == remaining {
                     playingIndex += 1
                     playedInto = 0
@@ -242,6 +276,16 @@ public struct Player: Sendable {
         }
     }
 
+    /// Starts playback now if the player is still waiting for its startup buffer: for a session
+    /// whose user will stop before that much media exists (nothing more will be fetched).
+    public mutating func startNow(at time: Int64, _ context: PlayerContext) {
+        advance(to: time, context)
+        guard phase == .startup, buffered > 0 else { return }
+        phase = .playing
+        qoe.startupDelay = time - start
+        startPlaying(playing, context)
+    }
+
     /// During a download, whether to give it up for a lower rung (dash.js's AbandonRequestsRule,
     /// simplified): after the grace period, if at the throughput measured so far the rest would
     /// take longer than the buffer lasts, switch to the highest lower rung whose whole segment
@@ -279,7 +323,7 @@ public struct Player: Sendable {
 
     /// A segment starts playing: its QoE term, with any stall it ended.
     private mutating func startPlaying(_ segment: Int, _ context: PlayerContext) {
-        let bitrates = context.manifest.bitrates
+        let bitrates = context.reportingBitrates
         let r = rung(of: segment)
         let rate = bitrates[r]
         var change = 0.0

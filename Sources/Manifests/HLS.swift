@@ -165,30 +165,30 @@ public struct MultivariantPlaylist: Equatable, Sendable {
         var variants: [Variant] = []
         var pending: (line: Int, variant: Variant)?
         while let (n, line) = lines.next() {
-            if line.hasPrefix("#EXT-X-STREAM-INF:") {
+            if let rest = line.after("#EXT-X-STREAM-INF:") {
                 if let p = pending { throw ManifestError(line: p.line, "EXT-X-STREAM-INF is not followed by a URI") }
-                let attributes = try AttributeList.parse(line.dropFirst("#EXT-X-STREAM-INF:".count), line: n)
+                let attributes = try AttributeList.parse(rest, line: n)
                 guard let bandwidth = try attributes.integer("BANDWIDTH") else {
                     throw ManifestError(line: n, "EXT-X-STREAM-INF needs a BANDWIDTH attribute")
                 }
                 pending = (n, Variant(bandwidth: bandwidth, averageBandwidth: try attributes.integer("AVERAGE-BANDWIDTH"),
                                       codecs: try attributes.quoted("CODECS"), resolution: try attributes.resolution("RESOLUTION"),
                                       frameRate: try attributes.decimal("FRAME-RATE"), uri: ""))
-            } else if line.hasPrefix("#EXT-X-VERSION:") {
+            } else if let rest = line.after("#EXT-X-VERSION:") {
                 guard version == nil else { throw ManifestError(line: n, "more than one EXT-X-VERSION") }
-                guard let v = Int(line.dropFirst("#EXT-X-VERSION:".count)), v >= 1 else {
-                    throw ManifestError(line: n, "EXT-X-VERSION needs a positive integer, got '\(line.dropFirst("#EXT-X-VERSION:".count))'")
+                guard let v = rest.integer, v >= 1 else {
+                    throw ManifestError(line: n, "EXT-X-VERSION needs a positive integer, got '\(rest.text)'")
                 }
                 version = v
-            } else if line == "#EXT-X-INDEPENDENT-SEGMENTS" {
+            } else if line.equals("#EXT-X-INDEPENDENT-SEGMENTS") {
                 independent = true
-            } else if line.hasPrefix("#EXTINF") || line.hasPrefix("#EXT-X-TARGETDURATION") {
+            } else if line.starts("#EXTINF") || line.starts("#EXT-X-TARGETDURATION") {
                 throw ManifestError(line: n, "a media playlist tag in a multivariant playlist")
-            } else if line.hasPrefix("#") {
+            } else if line.first == UInt8(ascii: "#") {
                 continue  // comments and unrecognised tags are ignored (RFC 8216 §4.1)
             } else {
                 guard var p = pending else { throw ManifestError(line: n, "a URI without EXT-X-STREAM-INF") }
-                p.variant.uri = String(line)
+                p.variant.uri = line.text
                 variants.append(p.variant)
                 pending = nil
             }
@@ -249,25 +249,39 @@ public struct MediaPlaylist: Equatable, Sendable {
         return v
     }
 
+    /// The playlist text. Written into a byte buffer: a feature-length title has a thousand
+    /// segments per rendition, and string interpolation per line would dominate loading a title.
     public var text: String {
-        var out = "#EXTM3U\n"
-        if version > 1 { out += "#EXT-X-VERSION:\(version)\n" }
-        out += "#EXT-X-TARGETDURATION:\(targetDuration)\n"
-        if mediaSequence != 0 { out += "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)\n" }
-        if let t = playlistType { out += "#EXT-X-PLAYLIST-TYPE:\(t.rawValue)\n" }
-        if independentSegments { out += "#EXT-X-INDEPENDENT-SEGMENTS\n" }
-        if let m = map { out += "#EXT-X-MAP:URI=\"\(m)\"\n" }
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + segments.count * (24 + (segments.first?.uri.utf8.count ?? 0)))
+        func put(_ s: String) { out.append(contentsOf: s.utf8) }
+        put("#EXTM3U\n")
+        if version > 1 { put("#EXT-X-VERSION:\(version)\n") }
+        put("#EXT-X-TARGETDURATION:\(targetDuration)\n")
+        if mediaSequence != 0 { put("#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)\n") }
+        if let t = playlistType { put("#EXT-X-PLAYLIST-TYPE:\(t.rawValue)\n") }
+        if independentSegments { put("#EXT-X-INDEPENDENT-SEGMENTS\n") }
+        if let m = map { put("#EXT-X-MAP:URI=\"\(m)\"\n") }
         for s in segments {
+            out.append(contentsOf: "#EXTINF:".utf8)
             // Before version 3, durations are integers.
-            let d = version >= 3 ? DecimalSeconds.format(s.duration) : String((s.duration + 500_000) / 1_000_000)
-            out += "#EXTINF:\(d),\n\(s.uri)\n"
+            if version >= 3 {
+                DecimalSeconds.write(s.duration, into: &out)
+            } else {
+                DecimalSeconds.writeInteger((s.duration + 500_000) / 1_000_000, into: &out)
+            }
+            out.append(UInt8(ascii: ","))
+            out.append(10)
+            out.append(contentsOf: s.uri.utf8)
+            out.append(10)
         }
-        if endList { out += "#EXT-X-ENDLIST\n" }
-        return out
+        if endList { put("#EXT-X-ENDLIST\n") }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses a media playlist, checking the rules a server must follow: a target duration, every
     /// rounded EXTINF within it, and a version that covers the features used.
+    /// - Complexity: O(length), on the text's UTF-8 bytes.
     public static func parse(_ text: String) throws(ManifestError) -> MediaPlaylist {
         var lines = PlaylistLines(text)
         try lines.expectHeader()
@@ -280,58 +294,54 @@ public struct MediaPlaylist: Equatable, Sendable {
         var mapLine = 0
         var segments: [Segment] = []
         var segmentLines: [Int] = []
-        var pendingDuration: (line: Int, duration: Int64, fractional: Bool)?
+        var pendingDuration: (line: Int, duration: Int64)?
         var endList = false
         var fractionalLine = 0
         while let (n, line) = lines.next() {
-            if endList && !line.hasPrefix("#") { throw ManifestError(line: n, "a segment after EXT-X-ENDLIST") }
-            if line.hasPrefix("#EXTINF:") {
+            if endList && line.first != UInt8(ascii: "#") { throw ManifestError(line: n, "a segment after EXT-X-ENDLIST") }
+            if let value = line.after("#EXTINF:") {
                 if let p = pendingDuration { throw ManifestError(line: p.line, "EXTINF is not followed by a URI") }
-                let value = line.dropFirst("#EXTINF:".count)
-                let durationText = value.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                let durationText = value.upTo(UInt8(ascii: ","))
                 guard let d = DecimalSeconds.parse(durationText), d > 0 else {
-                    throw ManifestError(line: n, "EXTINF needs a positive duration in seconds, got '\(durationText)'")
+                    throw ManifestError(line: n, "EXTINF needs a positive duration in seconds, got '\(durationText.text)'")
                 }
-                let fractional = durationText.contains(".")
-                if fractional && fractionalLine == 0 { fractionalLine = n }
-                pendingDuration = (n, d, fractional)
-            } else if line.hasPrefix("#EXT-X-TARGETDURATION:") {
-                guard let t = Int(line.dropFirst("#EXT-X-TARGETDURATION:".count)), t > 0 else {
+                if fractionalLine == 0 && durationText.bytes.contains(UInt8(ascii: ".")) { fractionalLine = n }
+                pendingDuration = (n, d)
+            } else if let rest = line.after("#EXT-X-TARGETDURATION:") {
+                guard let t = rest.integer, t > 0 else {
                     throw ManifestError(line: n, "EXT-X-TARGETDURATION needs a positive integer of seconds")
                 }
                 target = t
-            } else if line.hasPrefix("#EXT-X-VERSION:") {
+            } else if let rest = line.after("#EXT-X-VERSION:") {
                 guard version == nil else { throw ManifestError(line: n, "more than one EXT-X-VERSION") }
-                guard let v = Int(line.dropFirst("#EXT-X-VERSION:".count)), v >= 1 else {
-                    throw ManifestError(line: n, "EXT-X-VERSION needs a positive integer")
-                }
+                guard let v = rest.integer, v >= 1 else { throw ManifestError(line: n, "EXT-X-VERSION needs a positive integer") }
                 version = (v, n)
-            } else if line.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") {
-                guard let s = Int(line.dropFirst("#EXT-X-MEDIA-SEQUENCE:".count)), s >= 0 else {
+            } else if let rest = line.after("#EXT-X-MEDIA-SEQUENCE:") {
+                guard let s = rest.integer, s >= 0 else {
                     throw ManifestError(line: n, "EXT-X-MEDIA-SEQUENCE needs a non-negative integer")
                 }
                 sequence = s
-            } else if line.hasPrefix("#EXT-X-PLAYLIST-TYPE:") {
-                guard let t = PlaylistType(rawValue: String(line.dropFirst("#EXT-X-PLAYLIST-TYPE:".count))) else {
+            } else if let rest = line.after("#EXT-X-PLAYLIST-TYPE:") {
+                guard let t = PlaylistType(rawValue: rest.text) else {
                     throw ManifestError(line: n, "EXT-X-PLAYLIST-TYPE must be VOD or EVENT")
                 }
                 type = t
-            } else if line.hasPrefix("#EXT-X-MAP:") {
-                let attributes = try AttributeList.parse(line.dropFirst("#EXT-X-MAP:".count), line: n)
+            } else if let rest = line.after("#EXT-X-MAP:") {
+                let attributes = try AttributeList.parse(rest, line: n)
                 guard let uri = try attributes.quoted("URI") else { throw ManifestError(line: n, "EXT-X-MAP needs a URI") }
                 map = uri
                 mapLine = n
-            } else if line == "#EXT-X-INDEPENDENT-SEGMENTS" {
+            } else if line.equals("#EXT-X-INDEPENDENT-SEGMENTS") {
                 independent = true
-            } else if line == "#EXT-X-ENDLIST" {
+            } else if line.equals("#EXT-X-ENDLIST") {
                 endList = true
-            } else if line.hasPrefix("#EXT-X-STREAM-INF") {
+            } else if line.starts("#EXT-X-STREAM-INF") {
                 throw ManifestError(line: n, "a multivariant playlist tag in a media playlist")
-            } else if line.hasPrefix("#") {
+            } else if line.first == UInt8(ascii: "#") {
                 continue
             } else {
                 guard let p = pendingDuration else { throw ManifestError(line: n, "a segment URI without EXTINF") }
-                segments.append(Segment(duration: p.duration, uri: String(line)))
+                segments.append(Segment(duration: p.duration, uri: line.text))
                 segmentLines.append(p.line)
                 pendingDuration = nil
             }
@@ -356,27 +366,85 @@ public struct MediaPlaylist: Equatable, Sendable {
 
 // MARK: Lexing
 
-/// The lines of a playlist with their numbers, blank lines skipped.
-struct PlaylistLines {
-    let lines: [Substring]
-    var index = 0
+/// A run of a playlist's UTF-8 bytes: a line, or part of one. Playlists are ASCII in all that
+/// vodsim reads (tags, attributes, numbers), so parsing works on bytes, which is many times faster
+/// than on Swift's Characters; text is decoded only for URIs, attribute strings and messages.
+struct Bytes {
+    let bytes: ArraySlice<UInt8>
 
-    init(_ text: String) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? line.dropLast() : line
+    var first: UInt8? { bytes.first }
+    var isEmpty: Bool { bytes.isEmpty }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    func starts(_ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard bytes.count >= n else { return false }
+        return prefix.withUTF8Buffer { p in
+            var i = bytes.startIndex
+            for b in p {
+                if bytes[i] != b { return false }
+                i += 1
+            }
+            return true
         }
     }
 
+    func equals(_ other: StaticString) -> Bool { bytes.count == other.utf8CodeUnitCount && starts(other) }
+
+    /// What follows `prefix`, if the bytes start with it.
+    func after(_ prefix: StaticString) -> Bytes? {
+        starts(prefix) ? Bytes(bytes: bytes.dropFirst(prefix.utf8CodeUnitCount)) : nil
+    }
+
+    /// The bytes before the first `separator` (all of them if there is none).
+    func upTo(_ separator: UInt8) -> Bytes {
+        Bytes(bytes: bytes[bytes.startIndex..<(bytes.firstIndex(of: separator) ?? bytes.endIndex)])
+    }
+
+    /// A non-negative decimal integer, or `nil`.
+    var integer: Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var value = 0
+        for b in bytes {
+            guard b >= 48 && b <= 57 else { return nil }
+            value = value * 10 + Int(b - 48)
+        }
+        return value
+    }
+}
+
+/// The lines of a playlist with their numbers, blank lines skipped.
+struct PlaylistLines {
+    let storage: [UInt8]
+    var ranges: [Range<Int>] = []
+    var index = 0
+
+    init(_ text: String) {
+        storage = Array(text.utf8)
+        var start = 0
+        for i in storage.indices where storage[i] == 10 {
+            ranges.append(start..<i)
+            start = i + 1
+        }
+        if start < storage.count { ranges.append(start..<storage.count) }
+    }
+
+    func line(_ k: Int) -> Bytes {
+        var r = ranges[k]
+        if r.upperBound > r.lowerBound && storage[r.upperBound - 1] == 13 { r = r.lowerBound..<(r.upperBound - 1) }
+        return Bytes(bytes: storage[r])
+    }
+
     mutating func expectHeader() throws(ManifestError) {
-        guard lines.first == "#EXTM3U" else { throw ManifestError(line: 1, "a playlist must start with #EXTM3U") }
+        guard !ranges.isEmpty, line(0).equals("#EXTM3U") else { throw ManifestError(line: 1, "a playlist must start with #EXTM3U") }
         index = 1
     }
 
-    mutating func next() -> (Int, Substring)? {
-        while index < lines.count {
-            let line = lines[index]
+    mutating func next() -> (Int, Bytes)? {
+        while index < ranges.count {
+            let l = line(index)
             index += 1
-            if !line.allSatisfy(\.isWhitespace) { return (index, line) }
+            if !l.bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return (index, l) }
         }
         return nil
     }
@@ -385,73 +453,75 @@ struct PlaylistLines {
 /// An attribute list (RFC 8216 §4.2): NAME=value pairs separated by commas; quoted strings may
 /// contain commas.
 struct AttributeList {
-    var pairs: [(String, Substring)] = []
+    var pairs: [(String, Bytes)] = []
     let line: Int
 
-    static func parse(_ text: Substring, line: Int) throws(ManifestError) -> AttributeList {
+    static func parse(_ text: Bytes, line: Int) throws(ManifestError) -> AttributeList {
         var list = AttributeList(line: line)
-        var rest = text
+        var rest = text.bytes
+        let equalsSign = UInt8(ascii: "="), quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
         while !rest.isEmpty {
-            guard let equals = rest.firstIndex(of: "=") else {
-                throw ManifestError(line: line, "malformed attribute list near '\(rest.prefix(20))'")
+            guard let equals = rest.firstIndex(of: equalsSign) else {
+                throw ManifestError(line: line, "malformed attribute list near '\(Bytes(bytes: rest.prefix(20)).text)'")
             }
-            let name = String(rest[..<equals])
-            guard !name.isEmpty, name.allSatisfy({ $0.isUppercase || $0.isASCIIDigit || $0 == "-" }) else {
+            let nameBytes = rest[rest.startIndex..<equals]
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            guard !nameBytes.isEmpty, nameBytes.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
                 throw ManifestError(line: line, "malformed attribute name '\(name)'")
             }
-            rest = rest[rest.index(after: equals)...]
-            let value: Substring
-            if rest.first == "\"" {
-                let afterQuote = rest.index(after: rest.startIndex)
-                guard let close = rest[afterQuote...].firstIndex(of: "\"") else {
+            rest = rest[(equals + 1)...]
+            let value: ArraySlice<UInt8>
+            if rest.first == quote {
+                guard let close = rest[(rest.startIndex + 1)...].firstIndex(of: quote) else {
                     throw ManifestError(line: line, "unterminated quoted string in \(name)")
                 }
                 value = rest[rest.startIndex...close]
-                rest = rest[rest.index(after: close)...]
+                rest = rest[(close + 1)...]
             } else {
-                let end = rest.firstIndex(of: ",") ?? rest.endIndex
-                value = rest[..<end]
+                let end = rest.firstIndex(of: comma) ?? rest.endIndex
+                value = rest[rest.startIndex..<end]
                 rest = rest[end...]
             }
-            list.pairs.append((name, value))
-            if rest.first == "," { rest = rest.dropFirst() } else if !rest.isEmpty {
+            list.pairs.append((name, Bytes(bytes: value)))
+            if rest.first == comma { rest = rest.dropFirst() } else if !rest.isEmpty {
                 throw ManifestError(line: line, "expected ',' after \(name)")
             }
         }
         return list
     }
 
-    func raw(_ name: String) -> Substring? { pairs.first { $0.0 == name }?.1 }
+    func raw(_ name: String) -> Bytes? { pairs.first { $0.0 == name }?.1 }
 
     func integer(_ name: String) throws(ManifestError) -> Int? {
         guard let v = raw(name) else { return nil }
-        guard v.allSatisfy(\.isASCIIDigit), let i = Int(v) else {
-            throw ManifestError(line: line, "\(name) needs a decimal integer, got '\(v)'")
-        }
+        guard let i = v.integer else { throw ManifestError(line: line, "\(name) needs a decimal integer, got '\(v.text)'") }
         return i
     }
 
     func decimal(_ name: String) throws(ManifestError) -> Double? {
         guard let v = raw(name) else { return nil }
-        guard let d = Double(v), d >= 0, v.first != "+" else {
-            throw ManifestError(line: line, "\(name) needs a decimal number, got '\(v)'")
+        guard let d = Double(v.text), d >= 0, v.first != UInt8(ascii: "+") else {
+            throw ManifestError(line: line, "\(name) needs a decimal number, got '\(v.text)'")
         }
         return d
     }
 
     func quoted(_ name: String) throws(ManifestError) -> String? {
         guard let v = raw(name) else { return nil }
-        guard v.count >= 2, v.first == "\"", v.last == "\"" else {
-            throw ManifestError(line: line, "\(name) needs a quoted string, got \(v)")
+        let quote = UInt8(ascii: "\"")
+        guard v.bytes.count >= 2, v.bytes.first == quote, v.bytes.last == quote else {
+            throw ManifestError(line: line, "\(name) needs a quoted string, got \(v.text)")
         }
-        return String(v.dropFirst().dropLast())
+        return String(decoding: v.bytes.dropFirst().dropLast(), as: UTF8.self)
     }
 
     func resolution(_ name: String) throws(ManifestError) -> MultivariantPlaylist.Resolution? {
         guard let v = raw(name) else { return nil }
-        let parts = v.split(separator: "x")
-        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else {
-            throw ManifestError(line: line, "\(name) needs WIDTHxHEIGHT, got '\(v)'")
+        let x = UInt8(ascii: "x")
+        guard let sep = v.bytes.firstIndex(of: x),
+              let w = Bytes(bytes: v.bytes[v.bytes.startIndex..<sep]).integer, let h = Bytes(bytes: v.bytes[(sep + 1)...]).integer,
+              w > 0, h > 0 else {
+            throw ManifestError(line: line, "\(name) needs WIDTHxHEIGHT, got '\(v.text)'")
         }
         return .init(width: w, height: h)
     }

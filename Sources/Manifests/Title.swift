@@ -106,11 +106,64 @@ enum DecimalSeconds {
     /// `minimumDecimals`, more only when needed to be exact.
     static func format(_ microseconds: Int64, minimumDecimals: Int = 3) -> String {
         precondition(microseconds >= 0, "negative duration")
-        let whole = microseconds / 1_000_000
-        var fraction = String(microseconds % 1_000_000)
-        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
-        while fraction.count > minimumDecimals && fraction.hasSuffix("0") { fraction.removeLast() }
-        return fraction.isEmpty ? String(whole) : "\(whole).\(fraction)"
+        var out: [UInt8] = []
+        write(microseconds, minimumDecimals: minimumDecimals, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `format(microseconds)` to a byte buffer, without building a String.
+    static func write(_ microseconds: Int64, minimumDecimals: Int = 3, into out: inout [UInt8]) {
+        writeInteger(microseconds / 1_000_000, into: &out)
+        var fraction = microseconds % 1_000_000
+        var digits = 6
+        while digits > minimumDecimals && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        guard digits > 0 else { return }
+        out.append(UInt8(ascii: "."))
+        var scale: Int64 = 1
+        for _ in 1..<digits { scale *= 10 }
+        while scale > 0 {
+            out.append(UInt8(48 + fraction / scale % 10))
+            scale /= 10
+        }
+    }
+
+    static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        precondition(value >= 0, "negative")
+        if value >= 10 { writeInteger(value / 10, into: &out) }
+        out.append(UInt8(48 + value % 10))
+    }
+
+    /// `"4.000"` → 4000000, on bytes; nil unless a non-negative decimal with at most 6 decimals.
+    static func parse(_ text: Bytes) -> Int64? {
+        var whole: Int64 = 0
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        var seenPoint = false
+        var wholeDigits = 0
+        for b in text.bytes {
+            if b == 46 {
+                if seenPoint { return nil }
+                seenPoint = true
+            } else if b >= 48 && b <= 57 {
+                if seenPoint {
+                    fractionDigits += 1
+                    if fractionDigits > 6 { return nil }
+                    fraction = fraction * 10 + Int64(b - 48)
+                } else {
+                    wholeDigits += 1
+                    if wholeDigits > 12 { return nil }
+                    whole = whole * 10 + Int64(b - 48)
+                }
+            } else {
+                return nil
+            }
+        }
+        guard wholeDigits > 0, !seenPoint || fractionDigits > 0 else { return nil }
+        for _ in fractionDigits..<6 { fraction *= 10 }
+        return whole * 1_000_000 + fraction
     }
 
     /// `"4.000"` → 4000000; nil unless a non-negative decimal with at most 6 decimals.

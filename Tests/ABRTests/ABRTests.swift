@@ -193,6 +193,54 @@ struct PlayerTests {
         #expect(p.qoe.playTime == 4_000_000)
     }
 
+    /// 2 s segments, a 10 s buffer; resumed 0.5 s into segment 3 with segments 3 to 7 fetched.
+    @Test("A resumed player plays on from mid-segment with its buffer, and asks for room-sized requests")
+    func resumed() {
+        let context = PlayerContext(
+            manifest: PlaybackManifest(bitrates: [1e6, 3e6], segmentDurations: Array(repeating: 2_000_000, count: 20)),
+            configuration: PlayerConfiguration(algorithm: .fixed(rung: 1), maxBuffer: 10_000_000, startupBuffer: 4_000_000))
+        var p = Player.resumed(context, at: 0, position: 3, offset: 500_000, segments: 5, rung: 1, throughput: 20e6)
+        #expect(p.phase == .playing && p.qoe.startupDelay == nil)
+        #expect(p.buffered == 9_500_000)      // 5 segments less the half second played
+        #expect(p.nextSegment == 8)
+        // Room for a 2 s segment once the buffer is down to 8 s: 1.5 s from now.
+        #expect(p.nextRequest(at: 0, context)?.delay == 1_500_000)
+        p.advance(to: 1_500_000, context)     // the rest of segment 3, then 0 s into segment 4
+        #expect(p.playing == 4 && p.playedInto == 0)
+        #expect(p.qoe.playTime == 1_500_000)
+        #expect(p.qoe.bitsPlayed == 4_500_000)  // 1.5 s at 3 Mbit/s
+    }
+
+    /// A user who stops after 1 s of a title with 4 s of startup buffer: playback must start with
+    /// the one segment there is.
+    @Test("startNow starts a player still waiting for its startup buffer")
+    func startNow() {
+        let context = PlayerContext(
+            manifest: PlaybackManifest(bitrates: [1e6], segmentDurations: Array(repeating: 2_000_000, count: 5)),
+            configuration: PlayerConfiguration(algorithm: .fixed(rung: 0), maxBuffer: 10_000_000, startupBuffer: 4_000_000))
+        var p = Player(context, at: 0)
+        p.complete(segment: 0, rung: 0, bits: 2_000_000, requestedAt: 0, firstByteAt: 0, at: 300_000, context)
+        #expect(p.phase == .startup)
+        p.startNow(at: 300_000, context)
+        #expect(p.phase == .playing && p.qoe.startupDelay == 300_000)
+        var idle = Player(context, at: 0)
+        idle.startNow(at: 100, context)       // nothing buffered: still waiting
+        #expect(idle.phase == .startup)
+    }
+
+    @Test("QoE books the reporting bit rates when a platform gives them")
+    func reportingBitrates() {
+        let manifest = PlaybackManifest(bitrates: [1.2e6], segmentDurations: [2_000_000, 2_000_000])
+        let configuration = PlayerConfiguration(algorithm: .fixed(rung: 0), maxBuffer: 10_000_000, startupBuffer: 2_000_000)
+        for (reporting, expected) in [(nil, 1.2e6), ([1e6], 1e6)] as [([Double]?, Double)] {
+            let context = PlayerContext(manifest: manifest, configuration: configuration, reportingBitrates: reporting)
+            var p = Player(context, at: 0)
+            p.complete(segment: 0, rung: 0, bits: 2_400_000, requestedAt: 0, firstByteAt: 0, at: 1, context)
+            p.advance(to: 1_000_001, context)
+            #expect(p.qoe.bitsPlayed == expected)
+        }
+    }
+
     @Test("A player's state is small enough for millions of sessions")
     func size() {
         // 10M concurrent sessions × this must fit comfortably in memory.

@@ -76,4 +76,27 @@ struct MetricsTests {
         c.merge(d)
         #expect(c.value == 50)
     }
+
+    /// 90 bytes over 25 s to 70 s with 10 s buckets: 5 s, 10 s, 10 s, 10 s, 10 s of the 45 s.
+    @Test("A spread value lands in each bucket in proportion to its overlap, and sums exactly")
+    func spread() {
+        var s = TimeSeries(bucketWidth: .seconds(10))
+        s.addSpread(90, from: .zero + .seconds(25), to: .zero + .seconds(70))
+        #expect(s.bucketCount == 7)
+        #expect(s.sums == [0, 0, 10, 20, 20, 20, 20])
+        s.addSpread(3, from: .zero + .seconds(1), to: .zero + .seconds(1))  // an instant: one bucket
+        #expect(s.sums[0] == 3)
+    }
+
+    @Test("A latency series keeps a distribution per bucket, with 1% resolution")
+    func latencySeries() {
+        var s = LatencySeries(bucketWidth: .minutes(1))
+        for ms in 1...100 { s.record(.milliseconds(Int64(ms)), at: .zero + .seconds(30)) }
+        s.record(.seconds(2), at: .zero + .minutes(2))
+        #expect(s.bucketCount == 3)
+        let p50 = s.percentile(50, bucket: 0)!.microseconds
+        #expect(abs(p50 - 50_000) <= 500)
+        #expect(s.percentile(50, bucket: 1) == nil)
+        #expect(abs(s.percentile(99, bucket: 2)!.microseconds - 2_000_000) <= 20_000)
+    }
 }

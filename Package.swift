@@ -5,6 +5,11 @@ import PackageDescription
 
 /// Expensive invariant audits (queue structure walks, cross-checks) compile into debug builds, the
 /// ones the tests use, through `VODSIM_CHECKS`; cheap preconditions are always on.
+///
+/// The simulation modules are optimised in debug builds too: the tests run whole scenarios, tens of
+/// times slower unoptimised, and the audits above stay on.
+let optimisedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
+
 let package = Package(
     name: "vodsim",
     platforms: [.macOS(.v14)],
@@ -32,21 +37,23 @@ let package = Package(
             providers: [.apt(["libgsl-dev"])]
         ),
         // Clock, event queue, run loop, random streams. Knows nothing of video.
-        .target(name: "SimCore", swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug))]),
+        .target(name: "SimCore", swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug)), optimisedInDebug]),
         // Distributions and arrival processes over SimCore's random streams, GSL-backed.
-        .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"]),
+        .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"], swiftSettings: [optimisedInDebug]),
         // Counters, gauges, HdrHistogram latency recorders, fixed-bucket time series.
         .target(
             name: "Metrics",
-            dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: [optimisedInDebug]
         ),
         // Real code: imports nothing of the simulator (time and randomness arrive as plain values).
         // HLS (RFC 8216) and DASH (ISO/IEC 23009-1) manifests: build, serialise, parse.
-        .target(name: "Manifests"),
+        .target(name: "Manifests", swiftSettings: [optimisedInDebug]),
         // Adaptation algorithms (throughput, BBA, BOLA), the player state machine, QoE, trace replay.
-        .target(name: "ABR"),
+        .target(name: "ABR", swiftSettings: [optimisedInDebug]),
         // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR"]),
+        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR"],
+                swiftSettings: [optimisedInDebug]),
         // The report value, its writers, hashing and atomic output.
         .target(name: "Reports", dependencies: ["Metrics"]),
         // The scenario language: YAML, units, validation with file:line:key errors, defaults,

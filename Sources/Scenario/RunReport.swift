@@ -7,8 +7,9 @@ import World
 /// A finished run's report: report.json (for machines and baselines), summary.md (for people) and
 /// the table printed at the end of `vodsim run`.
 ///
-/// Extensive figures (sessions, concurrency) are scaled by the sampling factor k to the platform;
-/// the header states k. Nothing here depends on wall-clock time, the host or the file's path.
+/// Extensive figures (sessions, concurrency, bytes, Gbps) are scaled by the sampling factor k to
+/// the platform; ratios, times and bit rates are not. The header states k. Nothing here depends on
+/// wall-clock time, the host or the file's path.
 public struct RunReport {
     public let scenario: ResolvedScenario
     public let results: WorldResults
@@ -23,46 +24,74 @@ public struct RunReport {
         guard case let .dateTime(t) = scenario.root["start"] else { return 0 }
         return t
     }
+    var hours: Double { results.end.seconds / 3_600 }
 
     func instant(_ t: SimInstant) -> String { DateTimeText.format(startUnix + t.microseconds / 1_000_000) }
+    func scaled(_ x: Double) -> JSONValue { .integer(Int64((x * k).rounded())) }
+    func round(_ x: Double, _ digits: Int = 3) -> JSONValue { JSONValue.rounded(x, digits: digits) }
+    func ms(_ d: SimDuration) -> JSONValue { JSONValue.rounded(Double(d.microseconds) / 1_000, digits: 1) }
+
+    // MARK: Derived figures
+
+    struct Delivery {
+        var requests = 0.0, hits = 0.0, bytes = 0.0, hitBytes = 0.0, contentMisses = 0.0, healthMisses = 0.0, fills = 0.0
+        var hitRatio: Double { requests > 0 ? hits / requests : 0 }
+        var byteHitRatio: Double { bytes > 0 ? hitBytes / bytes : 0 }
+    }
+
+    /// Requests and hits at the PoPs users are steered to (edge requests; a parent tier's own
+    /// lookups are in its PoP row, not here).
+    var delivery: Delivery {
+        var d = Delivery()
+        let parents = Set(results.pops.indices.compactMap { i in scenarioParent(i) })
+        for (i, p) in results.pops.enumerated() {
+            d.healthMisses += Double(p.metrics.healthMisses.value)
+            d.fills += Double(p.metrics.fills.value)
+            guard !parents.contains(i) || p.metrics.sessions.value > 0 else { continue }
+            d.requests += Double(p.metrics.requests.value)
+            d.hits += Double(p.metrics.hits.value)
+            d.bytes += p.metrics.bytes
+            d.hitBytes += p.metrics.hitBytes
+            d.contentMisses += Double(p.metrics.contentMisses.value)
+        }
+        return d
+    }
+
+    func scenarioParent(_ pop: Int) -> Int? {
+        let pops = scenario.root["pops"].list
+        let parent = pops[pop]["parent"]
+        return parent.isAbsent ? nil : pops.firstIndex { $0["id"].text == parent.text }
+    }
+
+    /// Gbps per bucket of a byte series (platform scale).
+    func gbps(_ series: TimeSeries) -> [Double] {
+        (0..<series.bucketCount).map { series.ratePerSecond($0) * 8 * k / 1e9 }
+    }
+
+    func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[max(0, min(sorted.count - 1, rank))]
+    }
+
+    /// Origin egress per bucket, all replicas together.
+    var originGbps: [Double] {
+        let n = results.origins.map(\.bytes.bucketCount).max() ?? 0
+        return (0..<n).map { b in results.origins.reduce(0) { $0 + ($1.bytes.bucketCount > b ? $1.bytes.ratePerSecond(b) : 0) } * 8 * k / 1e9 }
+    }
 
     // MARK: report.json
 
     public var json: JSONValue {
-        let hours = results.end.seconds / 3_600
-        var regions: [JSONValue] = []
-        for r in results.regions {
-            regions.append(.object([
-                ("id", .string(r.id)),
-                ("sessions", sessionsJSON(initial: r.sessionsInitial, started: r.sessionsStarted, ended: r.sessionsEnded,
-                                          watchedSeconds: r.watchedSeconds, hours: hours)),
-                ("concurrency", concurrencyJSON(r.concurrency, expectedPeak: r.expectedPeak, expectedMinute: r.expectedPeakUTCMinute)),
-            ]))
-        }
-        let initial = results.regions.reduce(0) { $0 + $1.sessionsInitial }
-        let started = results.regions.reduce(Int64(0)) { $0 + $1.sessionsStarted }
-        let ended = results.regions.reduce(Int64(0)) { $0 + $1.sessionsEnded }
-        let watched = results.regions.reduce(0.0) { $0 + $1.watchedSeconds }
-
-        let scenarioJSON: JSONValue = .object([
-            ("name", .string(scenario.name)),
-            ("description", .string(scenario.root["description"].text)),
-            ("hash", .string(scenario.hash)),
-        ])
-        let notModelledJSON: JSONValue = .object([
-            ("sections", .array(ResolvedScenario.unmodelledSections.map { .string($0) })),
-            ("keysSet", .array(scenario.notModelled.map { .string($0) })),
-        ])
-        let metricsJSON: JSONValue = .object([
-            ("sessions", sessionsJSON(initial: initial, started: started, ended: ended, watchedSeconds: watched, hours: hours)),
-            ("concurrency", concurrencyJSON(results.concurrency, expectedPeak: results.expectedPeak,
-                                            expectedMinute: results.expectedPeakUTCMinute)),
-            ("regions", .array(regions)),
-        ])
         var header: [(String, JSONValue)] = [
             ("schemaVersion", .integer(ReportSchema.version)),
             ("vodsim", .string(VodsimVersion.string)),
-            ("scenario", scenarioJSON),
+            ("scenario", .object([
+                ("name", .string(scenario.name)),
+                ("description", .string(scenario.root["description"].text)),
+                ("hash", .string(scenario.hash)),
+            ])),
             ("seed", .integer(Int64(bitPattern: scenario.seed))),
             ("sampling", .integer(Int64(results.sampling))),
         ]
@@ -70,62 +99,197 @@ public struct RunReport {
             ("start", .string(instant(.zero))),
             ("end", .string(instant(results.end))),
             ("simulatedEvents", .integer(Int64(results.eventsProcessed))),
-            ("notModelledYet", notModelledJSON),
+            ("notModelledYet", .object([
+                ("sections", .array(ResolvedScenario.unmodelledSections.map { .string($0) })),
+                ("keysSet", .array(scenario.notModelled.map { .string($0) })),
+            ])),
         ]
-        return .object(header + [
-            ("metrics", metricsJSON),
-            ("timeseries", timeseriesJSON),
-            ("resolvedScenario", scenario.root.json),
+        let metrics: JSONValue = .object([
+            ("sessions", sessionsJSON(results.global)),
+            ("concurrency", concurrencyJSON(results.global.concurrency, expectedPeak: results.expectedPeak,
+                                            expectedMinute: results.expectedPeakUTCMinute)),
+            ("experience", experienceJSON(results.global)),
+            ("delivery", deliveryJSON),
+            ("regions", .array(results.regions.map(regionJSON))),
+            ("pops", .array(results.pops.map(popJSON))),
+            ("origins", .array(results.origins.map(originJSON))),
         ])
+        return .object(header + [("metrics", metrics), ("timeseries", timeseriesJSON), ("resolvedScenario", scenario.root.json)])
     }
 
-    /// Concurrency per bucket (time-weighted means), all regions and each region.
-    var timeseriesJSON: JSONValue {
-        let series = results.concurrencySeries
-        func means(_ s: TimeWeightedSeries) -> JSONValue {
-            .array((0..<s.bucketCount).map { JSONValue.rounded(s.mean($0) * k, digits: 1) })
-        }
-        let perRegion: [(String, JSONValue)] = results.regions.map { ($0.id, means($0.concurrencySeries)) }
+    func sessionsJSON(_ a: Aggregate) -> JSONValue {
+        let started = Double(a.sessionStarts.value)
         return .object([
-            ("bucket", .string(Quantity.format(series.bucketWidth.seconds, as: .duration))),
-            ("bucketStarts", .array((0..<series.bucketCount).map { .string(instant(series.bucketStart($0))) })),
-            ("concurrency", .object([("all", means(series))] + perRegion)),
-        ])
-    }
-
-    func sessionsJSON(initial: Int, started: Int64, ended: Int64, watchedSeconds: Double, hours: Double) -> JSONValue {
-        .object([
-            ("inProgressAtStart", .integer(Int64((Double(initial) * k).rounded()))),
-            ("started", .integer(Int64((Double(started) * k).rounded()))),
-            ("startsPerHour", JSONValue.rounded(Double(started) * k / hours, digits: 1)),
-            ("ended", .integer(Int64((Double(ended) * k).rounded()))),
-            ("meanEndedMinutes", JSONValue.rounded(ended > 0 ? watchedSeconds / Double(ended) / 60 : 0, digits: 2)),
+            ("inProgressAtStart", scaled(Double(a.initial))),
+            ("started", scaled(started)),
+            ("startsPerHour", round(started * k / hours, 1)),
+            ("playbackStarts", scaled(Double(a.playbackStarts.value))),
+            ("abandonedBeforeStart", scaled(Double(a.abandonedBeforeStart.value))),
+            ("abandonedBeforeStartPercent", round(started > 0 ? Double(a.abandonedBeforeStart.value) / started * 100 : 0, 3)),
+            ("ended", scaled(Double(a.sessionsEnded.value))),
+            ("meanEndedMinutes", round(a.sessionsEnded.value > 0 ? a.endedSessionTime / Double(a.sessionsEnded.value) / 6e7 : 0, 2)),
         ])
     }
 
     func concurrencyJSON(_ g: Gauge, expectedPeak: Double, expectedMinute: Int) -> JSONValue {
         .object([
-            ("peak", .integer(Int64((g.maximum * k).rounded()))),
+            ("peak", scaled(g.maximum)),
             ("peakAt", .string(instant(g.maximumAt))),
-            ("mean", JSONValue.rounded(g.timeAverage(until: results.end) * k, digits: 1)),
-            ("expectedDailyPeak", JSONValue.rounded(expectedPeak, digits: 1)),
+            ("mean", round(g.timeAverage(until: results.end) * k, 1)),
+            ("expectedDailyPeak", round(expectedPeak, 1)),
             ("expectedDailyPeakUTC", .string(DateTimeText.formatTimeOfDay(expectedMinute * 60))),
+        ])
+    }
+
+    func experienceJSON(_ a: Aggregate) -> JSONValue {
+        .object([
+            ("startTimeMs", .object([
+                ("p50", ms(a.startTime.percentile(50))), ("p90", ms(a.startTime.percentile(90))),
+                ("p99", ms(a.startTime.percentile(99))), ("mean", ms(a.startTime.mean)),
+            ])),
+            ("rebufferRatioPercent", round(a.rebufferRatio * 100, 4)),
+            ("rebuffersPerHour", round(a.rebuffersPerHour, 3)),
+            ("averageBitrateKbps", round(a.averageBitrate / 1_000, 1)),
+            ("switchesPerHour", round(a.switchesPerHour, 3)),
+            ("playHours", round(Double(a.play) / 3.6e9 * k, 1)),
+        ])
+    }
+
+    var deliveryJSON: JSONValue {
+        let d = delivery
+        let popGbps = results.pops.map { gbps($0.metrics.egress) }
+        let totalPop = (0..<(popGbps.map(\.count).max() ?? 0)).map { b in popGbps.reduce(0) { $0 + ($1.count > b ? $1[b] : 0) } }
+        let origin = originGbps
+        return .object([
+            ("requests", scaled(d.requests)),
+            ("hitRatio", round(d.hitRatio, 5)),
+            ("byteHitRatio", round(d.byteHitRatio, 5)),
+            ("contentMisses", scaled(d.contentMisses)),
+            ("healthMisses", scaled(d.healthMisses)),
+            ("fills", scaled(d.fills)),
+            ("popEgressGbps", .object([("peak", round(totalPop.max() ?? 0)), ("mean", round(mean(totalPop)))])),
+            ("originEgressGbps", .object([
+                ("peak", round(origin.max() ?? 0)), ("p95", round(percentile(origin, 95))), ("mean", round(mean(origin))),
+            ])),
+            ("originFailures", scaled(Double(results.origins.reduce(Int64(0)) { $0 + $1.failures }))),
+        ])
+    }
+
+    func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+
+    func regionJSON(_ r: RegionResults) -> JSONValue {
+        .object([
+            ("id", .string(r.id)),
+            ("sessions", sessionsJSON(r.aggregate)),
+            ("concurrency", concurrencyJSON(r.aggregate.concurrency, expectedPeak: r.expectedPeak, expectedMinute: r.expectedPeakUTCMinute)),
+            ("experience", experienceJSON(r.aggregate)),
+        ])
+    }
+
+    func popJSON(_ p: PopResults) -> JSONValue {
+        let m = p.metrics
+        let egress = gbps(m.egress)
+        let utilisation = (0..<m.utilisation.bucketCount).map { m.utilisation.mean($0) }
+        let requests = Double(m.requests.value)
+        return .object([
+            ("id", .string(p.id)),
+            ("region", .string(p.region)),
+            ("sessions", scaled(Double(m.sessions.value))),
+            ("requests", scaled(requests)),
+            ("hitRatio", round(requests > 0 ? Double(m.hits.value) / requests : 0, 5)),
+            ("byteHitRatio", round(m.bytes > 0 ? m.hitBytes / m.bytes : 0, 5)),
+            ("contentMisses", scaled(Double(m.contentMisses.value))),
+            ("healthMisses", scaled(Double(m.healthMisses.value))),
+            ("fills", scaled(Double(m.fills.value))),
+            ("fillBacklogPeak", scaled(m.fillBacklog.maximum)),
+            ("waited", scaled(Double(m.waited.value))),
+            ("capacityGbps", round(p.egress * k / 1e9)),
+            ("egressGbps", .object([("peak", round(egress.max() ?? 0)), ("mean", round(mean(egress)))])),
+            ("utilisationPercent", .object([("peak", round((utilisation.max() ?? 0) * 100, 2)), ("mean", round(mean(utilisation) * 100, 2))])),
+            ("startTimeMs", .object([("p50", ms(m.startTime.percentile(50))), ("p90", ms(m.startTime.percentile(90))),
+                                     ("p99", ms(m.startTime.percentile(99)))])),
+            ("storageUsedTB", round(p.usedBytes / 1e12)),
+            ("files", .integer(Int64(p.files))),
+        ])
+    }
+
+    func originJSON(_ o: OriginResults) -> JSONValue {
+        let egress = gbps(o.bytes)
+        return .object([
+            ("region", .string(o.region)),
+            ("capacityGbps", round(o.egress * k / 1e9)),
+            ("egressGbps", .object([("peak", round(egress.max() ?? 0)), ("p95", round(percentile(egress, 95))), ("mean", round(mean(egress)))])),
+            ("servedTB", round(o.totalBytes * k / 1e12)),
+            ("failures", scaled(Double(o.failures))),
+            ("waited", scaled(Double(o.waited))),
+        ])
+    }
+
+    /// One value per bucket: concurrency, starts, start time, rebuffering, bit rate, hit ratio,
+    /// PoP and origin egress.
+    var timeseriesJSON: JSONValue {
+        let g = results.global
+        let n = g.concurrencySeries.bucketCount
+        func series(_ f: (Int) -> Double, _ digits: Int = 3) -> JSONValue { .array((0..<n).map { JSONValue.rounded(f($0), digits: digits) }) }
+        func value(_ s: TimeSeries, _ b: Int) -> Double { b < s.bucketCount ? s.sums[b] : 0 }
+        let regionConcurrency: [(String, JSONValue)] = results.regions.map { r in
+            (r.id, series({ r.aggregate.concurrencySeries.mean($0) * k }, 1))
+        }
+        let hitRatio: [(String, JSONValue)] = results.pops.map { p in
+            (p.id, series({ b in
+                let requests = value(p.metrics.requestSeries, b)
+                return requests > 0 ? value(p.metrics.hitSeries, b) / requests : 0
+            }, 4))
+        }
+        let popEgress: [(String, JSONValue)] = results.pops.map { p in
+            (p.id, series({ b in b < p.metrics.egress.bucketCount ? p.metrics.egress.ratePerSecond(b) * 8 * k / 1e9 : 0 }))
+        }
+        let popUtilisation: [(String, JSONValue)] = results.pops.map { p in
+            (p.id, series({ p.metrics.utilisation.mean($0) * 100 }, 2))
+        }
+        let origin = originGbps
+        return .object([
+            ("bucket", .string(Quantity.format(g.concurrencySeries.bucketWidth.seconds, as: .duration))),
+            ("bucketStarts", .array((0..<n).map { .string(instant(g.concurrencySeries.bucketStart($0))) })),
+            ("concurrency", .object([("all", series({ g.concurrencySeries.mean($0) * k }, 1))] + regionConcurrency)),
+            ("sessionStarts", series({ value(g.startSeries, $0) * k }, 0)),
+            ("startTimeMs", .object([
+                ("p50", series({ Double(g.startTimeSeries.percentile(50, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
+                ("p99", series({ Double(g.startTimeSeries.percentile(99, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
+            ])),
+            ("rebufferRatioPercent", series({ b in
+                let play = value(g.playSeries, b), stall = value(g.rebufferSeries, b)
+                return play + stall > 0 ? stall / (play + stall) * 100 : 0
+            }, 4)),
+            ("averageBitrateKbps", series({ b in
+                let play = value(g.playSeries, b)
+                return play > 0 ? value(g.bitsSeries, b) / (play / 1e6) / 1_000 : 0
+            }, 1)),
+            ("hitRatio", .object(hitRatio)),
+            ("popEgressGbps", .object(popEgress)),
+            ("popUtilisationPercent", .object(popUtilisation)),
+            ("originEgressGbps", series({ $0 < origin.count ? origin[$0] : 0 })),
         ])
     }
 
     // MARK: People
 
-    /// The headline rows: label and value.
     var headline: [(String, String)] {
-        let started = results.regions.reduce(Int64(0)) { $0 + $1.sessionsStarted }
-        let initial = results.regions.reduce(0) { $0 + $1.sessionsInitial }
-        let hours = results.end.seconds / 3_600
+        let g = results.global
+        let d = delivery
+        let origin = originGbps
+        func msText(_ x: SimDuration) -> String { String(format: "%.0f ms", Double(x.microseconds) / 1_000) }
         return [
-            ("peak concurrent sessions", "\(Self.grouped(results.concurrency.maximum * k)) at \(instant(results.concurrency.maximumAt))"),
-            ("mean concurrent sessions", Self.grouped(results.concurrency.timeAverage(until: results.end) * k)),
+            ("peak concurrent sessions", "\(Self.grouped(g.concurrency.maximum * k)) at \(instant(g.concurrency.maximumAt))"),
             ("expected daily peak (calibrated)", "\(Self.grouped(results.expectedPeak)) at \(DateTimeText.formatTimeOfDay(results.expectedPeakUTCMinute * 60)) UTC"),
-            ("sessions in progress at start", Self.grouped(Double(initial) * k)),
-            ("session starts", "\(Self.grouped(Double(started) * k)) (\(Self.grouped(Double(started) * k / hours)) per hour)"),
+            ("session starts", "\(Self.grouped(Double(g.sessionStarts.value) * k)) (\(Self.grouped(Double(g.sessionStarts.value) * k / hours)) per hour)"),
+            ("video start time p50 / p90 / p99", "\(msText(g.startTime.percentile(50))) / \(msText(g.startTime.percentile(90))) / \(msText(g.startTime.percentile(99)))"),
+            ("abandoned before start", String(format: "%.2f%%", g.sessionStarts.value > 0 ? Double(g.abandonedBeforeStart.value) / Double(g.sessionStarts.value) * 100 : 0)),
+            ("rebuffer ratio", String(format: "%.3f%% (%.2f rebuffers per hour)", g.rebufferRatio * 100, g.rebuffersPerHour)),
+            ("time-average bit rate", String(format: "%.0f kbps (%.2f switches per hour)", g.averageBitrate / 1_000, g.switchesPerHour)),
+            ("hit ratio: requests / bytes", String(format: "%.2f%% / %.2f%%", d.hitRatio * 100, d.byteHitRatio * 100)),
+            ("content misses / health misses", "\(Self.grouped(d.contentMisses * k)) / \(Self.grouped(d.healthMisses * k))"),
+            ("origin egress peak / p95", String(format: "%.2f / %.2f Gbps", origin.max() ?? 0, percentile(origin, 95))),
         ]
     }
 
@@ -138,13 +302,12 @@ public struct RunReport {
         header.add(["scenario hash", "`\(scenario.hash.prefix(16))`"])
         header.add(["seed", String(scenario.seed)])
         header.add(["vodsim", VodsimVersion.string])
-        header.add(["sampling", results.sampling == 1 ? "every user" : "1 in \(results.sampling) users (counts scaled back)"])
+        header.add(["sampling", results.sampling == 1 ? "every user" : "1 in \(results.sampling) users (counts and Gbps scaled back)"])
         header.add(["simulated", "\(instant(.zero)) to \(instant(results.end))"])
         out += header.markdown + "\n## Headline\n\n"
         var table = TextTable(header: ["metric", "value"])
         for (label, value) in headline { table.add([label, value]) }
-        out += table.markdown + "\n## Regions\n\n"
-        out += regionTable.markdown
+        out += table.markdown + "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         out += "\n## Not modelled yet\n\n"
         out += "These parts of the scenario are validated but not simulated yet: "
         out += ResolvedScenario.unmodelledSections.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
@@ -155,11 +318,29 @@ public struct RunReport {
     }
 
     var regionTable: TextTable {
-        var table = TextTable(header: ["region", "starts", "peak concurrency", "mean concurrency", "expected daily peak"],
-                              rightAligned: [1, 2, 3, 4])
+        var table = TextTable(header: ["region", "starts", "peak concurrency", "start p90", "rebuffer", "bit rate"], rightAligned: [1, 2, 3, 4, 5])
         for r in results.regions {
-            table.add([r.id, Self.grouped(Double(r.sessionsStarted) * k), Self.grouped(r.concurrency.maximum * k),
-                       Self.grouped(r.concurrency.timeAverage(until: results.end) * k), Self.grouped(r.expectedPeak)])
+            let a = r.aggregate
+            table.add([r.id, Self.grouped(Double(a.sessionStarts.value) * k), Self.grouped(a.concurrency.maximum * k),
+                       String(format: "%.0f ms", Double(a.startTime.percentile(90).microseconds) / 1_000),
+                       String(format: "%.3f%%", a.rebufferRatio * 100), String(format: "%.0f kbps", a.averageBitrate / 1_000)])
+        }
+        return table
+    }
+
+    var popTable: TextTable {
+        var table = TextTable(header: ["PoP", "sessions", "hit ratio", "byte hit ratio", "egress peak", "utilisation peak", "health misses"],
+                              rightAligned: [1, 2, 3, 4, 5, 6])
+        for p in results.pops {
+            let m = p.metrics
+            let requests = Double(m.requests.value)
+            let egress = gbps(m.egress)
+            let utilisation = (0..<m.utilisation.bucketCount).map { m.utilisation.mean($0) }
+            table.add([p.id, Self.grouped(Double(m.sessions.value) * k),
+                       String(format: "%.2f%%", requests > 0 ? Double(m.hits.value) / requests * 100 : 0),
+                       String(format: "%.2f%%", m.bytes > 0 ? m.hitBytes / m.bytes * 100 : 0),
+                       String(format: "%.2f Gbps", egress.max() ?? 0), String(format: "%.1f%%", (utilisation.max() ?? 0) * 100),
+                       Self.grouped(Double(m.healthMisses.value) * k)])
         }
         return table
     }
@@ -168,7 +349,7 @@ public struct RunReport {
     public var terminalSummary: String {
         var table = TextTable(header: ["metric", "value"])
         for (label, value) in headline { table.add([label, value]) }
-        return table.plain + "\n" + regionTable.plain
+        return table.plain + "\n" + regionTable.plain + "\n" + popTable.plain
     }
 
     /// Writes report.json and summary.md into `folder`, atomically.

@@ -18,17 +18,33 @@ public enum ScenarioSchema {
               "Simulate 1 in k users, with capacities scaled by 1/k; counts in the report are scaled back by k. 1 simulates every user."),
         Field("regions", .records(region, minimumCount: 1), .required,
               "Where users are: one entry per region (see below)."),
-        Field("catalog", .object(catalog), .defaulted("{}"), modelled: false, "The titles users watch (see below)."),
-        Field("pops", .records(pop, minimumCount: 0), .defaulted("[]"), modelled: false,
-              "CDN points of presence (Open Connect-style sites), see below."),
-        Field("origin", .object(origin), .defaulted("{}"), modelled: false, "The S3-like origin store (see below)."),
+        Field("catalog", .object(catalog), .defaulted("{}"), "The titles users watch (see below)."),
+        Field("pops", .records(pop, minimumCount: 1), .required,
+              "CDN points of presence (Open Connect-style sites), at least one; see below."),
+        Field("origin", .object(origin), .defaulted("{}"), "The S3-like origin store (see below)."),
         Field("clients", .object(clients), .defaulted("{}"), "How users watch: demand and players (see below)."),
         Field("activity", .object(activity), .defaulted("{}"), modelled: false,
               "The activity pipeline: events, partitioned log, aggregation (see below)."),
         Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"), modelled: false,
               "Failures and surges to inject (see below)."),
         Field("metrics", .object(metrics), .defaulted("{}"), "What the report records (see below)."),
-    ])
+    ], check: { root in
+        // Parent tiers must end at the origin: no cycles.
+        let pops = root["pops"].list
+        let parent = Dictionary(uniqueKeysWithValues: pops.map { ($0["id"].text, $0["parent"].isAbsent ? nil : $0["parent"].text) })
+        for pop in pops {
+            var seen: [String] = [pop["id"].text]
+            var next = parent[pop["id"].text] ?? nil
+            while let p = next {
+                if seen.contains(p) {
+                    return [RecordProblem(key: "pops", "parent tiers form a cycle: \((seen + [p]).joined(separator: " -> "))")]
+                }
+                seen.append(p)
+                next = parent[p] ?? nil
+            }
+        }
+        return []
+    })
 
     /// Fills the defaults that depend on other keys, so that the resolved scenario states them.
     static func complete(_ root: Resolved) -> Resolved {
@@ -49,6 +65,8 @@ public enum ScenarioSchema {
               "The shape of session starts over the local day: `evening` (trough near 05:00, peak at 21:00), `flat`, or 24 relative values, one per local hour."),
         Field("engagement", .quantity(.number, .positive), .defaulted("1"),
               "Demand per user relative to other regions (with peakScope: global), or a multiplier on peakConcurrency (with peakScope: regional)."),
+        Field("tasteVariation", .quantity(.number, .range(0, 3)), .defaulted("0.5"),
+              "How far the region's title popularity departs from the global ranking: the sigma of a lognormal factor per title (0: the global ranking exactly)."),
     ])
 
     static let rung = Schema([
@@ -76,6 +94,9 @@ public enum ScenarioSchema {
             {bitrate: 2 Mbps, resolution: 854x480}, {bitrate: 5 Mbps, resolution: 1280x720}, \
             {bitrate: 8 Mbps, resolution: 1920x1080}, {bitrate: 25 Mbps, resolution: 3840x2160, codec: hvc1.2.4.L153.B0}]
             """), "The bitrate ladder, lowest rung first (default: seed 002's, with a 235 kbps floor)."),
+        Field("genres", .quantity(.count, .atLeast(1)), .defaulted("20"), "Genres titles are spread over."),
+        Field("newReleases", .object(releases), .defaulted("{}"),
+              "Titles released around the simulated period, whose demand is boosted at release and decays."),
         Field("sizeVariation", .quantity(.number, .range(0, 2)), .defaulted("0.25"),
               "Spread (lognormal sigma) of segment sizes around the nominal bit rate: variable-bitrate encoding."),
     ], check: { catalog in
@@ -83,23 +104,58 @@ public enum ScenarioSchema {
         if zip(rates, rates.dropFirst()).contains(where: { $0 >= $1 }) {
             return [RecordProblem(key: "ladder", "bit rates must rise from rung to rung, lowest first")]
         }
+        if rates.count > 32 { return [RecordProblem(key: "ladder", "at most 32 rungs, got \(rates.count)")] }
         return []
     })
+
+    static let releases = Schema([
+        Field("perDay", .quantity(.number, .nonNegative), .defaulted("2"),
+              "Releases per day, spread evenly from 30 days before the start to the end of the run."),
+        Field("boost", .quantity(.number, .nonNegative), .defaulted("2"),
+              "Demand for a title on its release, relative to the most popular catalog title."),
+        Field("halfLife", .quantity(.duration, .positive), .defaulted("3 d"), "How fast the boost fades."),
+    ])
 
     static let pop = Schema(idKey: "id", [
         Field("id", .identifier, .required, "Names the PoP; faults refer to it."),
         Field("region", .reference("regions"), .required, "The region the PoP sits in and mainly serves."),
-        Field("servers", .quantity(.count, .atLeast(1)), .defaulted("1"), "Appliances (servers) at the site."),
-        Field("storage", .quantity(.dataSize, .positive), .required, "Storage of the whole site, e.g. 280 TB."),
-        Field("egress", .quantity(.dataRate, .positive), .required, "Egress capacity of the whole site, e.g. 400 Gbps."),
+        Field("servers", .integer(minimum: 1, maximum: 1_000_000), .defaulted("1"), "Appliances (servers) at the site."),
+        Field("storage", .quantity(.dataSize, .positive), .required,
+              "Storage of the whole site, e.g. 280 TB. Not scaled by sampling: what fits depends on the catalog, not on how many users are simulated."),
+        Field("egress", .quantity(.dataRate, .positive), .required, "Egress capacity of the whole site, e.g. 400 Gbps (scaled by 1/sampling)."),
         Field("rtt", .quantity(.duration, .nonNegative), .defaulted("10 ms"), "Round-trip time from the region's users."),
-    ])
+        Field("fillRate", .quantity(.dataRate, .positive), .defaulted("1.2 Gbps"),
+              "How fast one server fills a file from upstream (Open Connect: up to 1.2 Gbps per appliance)."),
+        Field("healthThreshold", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("90%"),
+              "Egress utilisation above which steering sends new sessions to the next PoP (a health miss)."),
+        Field("parent", .reference("pops"), .optional, "A parent tier: misses are looked up there before the origin."),
+    ], check: { pop in
+        if !pop["parent"].isAbsent && pop["parent"].text == pop["id"].text {
+            return [RecordProblem(key: "parent", "a PoP cannot be its own parent")]
+        }
+        return []
+    })
 
     static let origin = Schema([
         Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"),
-              "Regions holding a replica of the catalog (empty: the first region)."),
-        Field("egress", .quantity(.dataRate, .positive), .defaulted("100 Gbps"), "Egress capacity of each replica."),
+              "Regions holding a replica of the catalog (empty: the first region). A PoP reads from the nearest replica."),
+        Field("egress", .quantity(.dataRate, .positive), .defaulted("100 Gbps"), "Egress capacity of each replica (scaled by 1/sampling)."),
         Field("firstByteLatency", .quantity(.duration, .nonNegative), .defaulted("50 ms"), "Time to first byte of a read."),
+        Field("onOverload", .choice(["queue", "fail"]), .defaulted("queue"),
+              "At full egress, `queue`: reads share the capacity and slow down; `fail`: new reads fail and the player retries after a second."),
+    ])
+
+    static let plan = Schema(idKey: "name", [
+        Field("name", .identifier, .required, "Names the plan."),
+        Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users on the plan."),
+        Field("maxHeight", .integer(minimum: 1, maximum: 100_000), .required, "The tallest picture the plan allows, e.g. 1080."),
+    ])
+
+    static let device = Schema(idKey: "name", [
+        Field("name", .identifier, .required, "Names the device class."),
+        Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users whose device is of this class."),
+        Field("manifest", .choice(["hls", "dash"]), .required, "The manifest format the device's player reads."),
+        Field("maxHeight", .integer(minimum: 1, maximum: 100_000), .defaulted("2160"), "The tallest picture the device shows."),
     ])
 
     static let clients = Schema([
@@ -108,20 +164,44 @@ public enum ScenarioSchema {
         Field("peakScope", .choice(["global", "regional"]), .defaulted("global"),
               "`global`: one scale for all regions, so the sum over regions peaks at peakConcurrency of all users (regional peaks do not align). `regional`: each region peaks at peakConcurrency (times its engagement) of its own users."),
         Field("watchDuration", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 40 min, sigma: 0.8}}"),
-              "How long a session lasts."),
+              "How long a user means to watch; a session ends there or at the end of the title."),
         Field("accessBandwidth", .distribution(.dataRate, .positive), .defaulted("{lognormal: {median: 20 Mbps, sigma: 0.8}}"),
-              modelled: false, "Users' last-mile bandwidth."),
-        Field("abr", .choice(["throughput", "bba", "bola"]), .defaulted("bola"), modelled: false,
-              "The adaptation algorithm of the players."),
-        Field("maxBuffer", .quantity(.duration, .positive), .defaulted("30 s"), modelled: false,
+              "Users' last-mile bandwidth (a property of the user)."),
+        Field("plans", .records(plan, minimumCount: 1), .defaulted("""
+            [{name: basic, share: 30%, maxHeight: 480}, {name: standard, share: 45%, maxHeight: 1080}, {name: premium, share: 25%, maxHeight: 2160}]
+            """), "Subscription plans and the picture they allow (seed 002: BASIC, STANDARD, PREMIUM)."),
+        Field("devices", .records(device, minimumCount: 1), .defaulted("""
+            [{name: tv, share: 55%, manifest: dash}, {name: mobile, share: 30%, manifest: hls, maxHeight: 1080}, {name: web, share: 15%, manifest: dash, maxHeight: 1080}]
+            """), "Device classes: the manifest format their player reads and the picture they show."),
+        Field("abr", .choice(["throughput", "bba", "bola"]), .defaulted("bba"),
+              "The adaptation algorithm of the players (BBA: the buffer-based algorithm Netflix published)."),
+        Field("maxBuffer", .quantity(.duration, .positive), .defaulted("30 s"),
               "Buffer the player fills before it waits (seed 001: up to 30 s)."),
-        Field("startupBuffer", .quantity(.duration, .positive), .defaulted("4 s"), modelled: false,
-              "Buffer needed before playback starts."),
+        Field("startupBuffer", .quantity(.duration, .positive), .defaulted("4 s"), "Buffer needed before playback starts."),
+        Field("apiLatency", .distribution(.duration, .nonNegative), .defaulted("{lognormal: {median: 80 ms, sigma: 0.5}}"),
+              "The playback API's response time: manifest and ranked PoP list."),
+        Field("startupPatience", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 12 s, sigma: 0.6}}"),
+              "How long a user waits for the first frame before giving up (abandonment before start)."),
+        Field("crossRegionRtt", .quantity(.duration, .nonNegative), .defaulted("20 ms"),
+              "Round-trip time added when a PoP or origin is in another region, plus crossRegionRttPerHour for each hour of time-zone difference."),
+        Field("crossRegionRttPerHour", .quantity(.duration, .nonNegative), .defaulted("8 ms"),
+              "Extra round-trip time per hour of time-zone difference between regions: a stand-in for distance."),
     ], check: { clients in
+        var problems: [RecordProblem] = []
         if !clients["watchDuration"].distribution.distribution.mean.isFinite {
-            return [RecordProblem(key: "watchDuration", "needs a finite mean (a pareto shape above 1), to calibrate demand")]
+            problems.append(RecordProblem(key: "watchDuration", "needs a finite mean (a pareto shape above 1), to calibrate demand"))
         }
-        return []
+        for key in ["plans", "devices"] {
+            let total = clients[key].list.reduce(0) { $0 + $1["share"].value }
+            if abs(total - 1) > 1e-6 {
+                problems.append(RecordProblem(key: key, "shares must add up to 100%, they add up to \(Quantity.format(total, as: .fraction))"))
+            }
+        }
+        let maxBuffer = clients["maxBuffer"].value, startup = clients["startupBuffer"].value
+        if startup > maxBuffer {
+            problems.append(RecordProblem(key: "startupBuffer", "must not exceed maxBuffer (\(Quantity.format(maxBuffer, as: .duration)))"))
+        }
+        return problems
     })
 
     static let activity = Schema([

@@ -2,9 +2,10 @@ import SimCore
 import World
 
 extension ResolvedScenario {
-    /// The world configuration for this scenario: base units, sampling applied by the world.
+    /// The world configuration for this scenario: base units; the world applies sampling.
     public var worldConfiguration: WorldConfiguration {
         let clients = root["clients"]
+        let regionIDs = root["regions"].list.map { $0["id"].text }
         let regions = root["regions"].list.map { r -> RegionConfiguration in
             let curve: DemandCurve = switch r["demandCurve"] {
             case .curve(.named("flat")): .flat
@@ -12,8 +13,38 @@ extension ResolvedScenario {
             default: .evening
             }
             return RegionConfiguration(id: r["id"].text, utcOffset: SimDuration(seconds: r["utcOffset"].value),
-                                       users: r["users"].value, curve: curve, engagement: r["engagement"].value)
+                                       users: r["users"].value, curve: curve, engagement: r["engagement"].value,
+                                       tasteVariation: r["tasteVariation"].value)
         }
+        let popIDs = root["pops"].list.map { $0["id"].text }
+        let pops = root["pops"].list.map { p in
+            PopConfiguration(id: p["id"].text, region: regionIDs.firstIndex(of: p["region"].text)!,
+                             servers: Int(p["servers"].integer), storageBytes: p["storage"].value,
+                             egressBitsPerSecond: p["egress"].value, rtt: SimDuration(seconds: p["rtt"].value),
+                             fillBitsPerSecondPerServer: p["fillRate"].value, healthThreshold: p["healthThreshold"].value,
+                             parent: p["parent"].isAbsent ? nil : popIDs.firstIndex(of: p["parent"].text))
+        }
+        let o = root["origin"]
+        let origin = OriginConfiguration(regions: o["regions"].list.map { regionIDs.firstIndex(of: $0.text)! },
+                                         egressBitsPerSecond: o["egress"].value,
+                                         firstByteLatency: SimDuration(seconds: o["firstByteLatency"].value),
+                                         onOverload: OverloadPolicy(rawValue: o["onOverload"].text)!)
+        let plans = clients["plans"].list.map {
+            UserClass(name: $0["name"].text, share: $0["share"].value, maxHeight: Int($0["maxHeight"].integer))
+        }
+        let devices = clients["devices"].list.map {
+            UserClass(name: $0["name"].text, share: $0["share"].value, maxHeight: Int($0["maxHeight"].integer),
+                      manifest: ManifestFormat(rawValue: $0["manifest"].text)!)
+        }
+        let clientConfiguration = ClientConfiguration(
+            accessBandwidth: clients["accessBandwidth"].distribution.distribution, plans: plans, devices: devices,
+            abr: clients["abr"].text, maxBuffer: SimDuration(seconds: clients["maxBuffer"].value),
+            startupBuffer: SimDuration(seconds: clients["startupBuffer"].value),
+            apiLatency: clients["apiLatency"].distribution.distribution,
+            startupPatience: clients["startupPatience"].distribution.distribution,
+            crossRegionRtt: SimDuration(seconds: clients["crossRegionRtt"].value),
+            crossRegionRttPerHour: SimDuration(seconds: clients["crossRegionRttPerHour"].value))
+        let catalog = catalogConfiguration
         return WorldConfiguration(
             seed: seed,
             startUnixSeconds: {
@@ -26,13 +57,13 @@ extension ResolvedScenario {
             demand: DemandConfiguration(
                 peakConcurrency: clients["peakConcurrency"].value,
                 peakScope: PeakScope(rawValue: clients["peakScope"].text)!,
-                watchDuration: clients["watchDuration"].distribution.distribution),
-            metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value))
+                watchDuration: clients["watchDuration"].distribution.distribution,
+                titleLength: catalog.duration),
+            metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
+            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration)
     }
-}
 
-extension ResolvedScenario {
-    /// The catalog's configuration: titles, lengths, popularity, segmentation, ladder.
+    /// The catalog's configuration: titles, lengths, popularity, segmentation, ladder, releases.
     public var catalogConfiguration: CatalogConfiguration {
         let c = root["catalog"]
         let ladder = c["ladder"].list.map { rung -> RungConfiguration in
@@ -40,8 +71,11 @@ extension ResolvedScenario {
             return RungConfiguration(bitrate: rung["bitrate"].value, width: size[0], height: size[1], codecs: rung["codec"].text)
         }
         guard case let .zipf(exponent) = c["popularity"] else { preconditionFailure("popularity is {zipf: s}") }
+        let r = c["newReleases"]
         return CatalogConfiguration(titles: Int(c["titles"].value), duration: c["duration"].distribution.distribution,
                                     popularityExponent: exponent, segmentDuration: SimDuration(seconds: c["segmentDuration"].value),
-                                    ladder: ladder, sizeVariation: c["sizeVariation"].value)
+                                    ladder: ladder, sizeVariation: c["sizeVariation"].value, genres: Int(c["genres"].value),
+                                    releases: ReleaseConfiguration(perDay: r["perDay"].value, boost: r["boost"].value,
+                                                                   halfLife: SimDuration(seconds: r["halfLife"].value)))
     }
 }

@@ -19,32 +19,55 @@ public struct RungConfiguration: Sendable, Equatable {
     }
 }
 
+/// New titles released around the simulated period.
+public struct ReleaseConfiguration: Sendable {
+    /// Releases per day, spread evenly from 30 days before the start to the end of the run.
+    public var perDay: Double
+    /// Demand at release relative to the most popular catalog title.
+    public var boost: Double
+    public var halfLife: SimDuration
+
+    public init(perDay: Double = 0, boost: Double = 2, halfLife: SimDuration = .hours(72)) {
+        self.perDay = perDay
+        self.boost = boost
+        self.halfLife = halfLife
+    }
+}
+
 public struct CatalogConfiguration: Sendable {
     public var titles: Int
     /// Title length in seconds.
     public var duration: Distribution
-    /// Zipf exponent of popularity.
+    /// Zipf exponent of popularity over the global rank (title id 0 is the most popular).
     public var popularityExponent: Double
     public var segmentDuration: SimDuration
     /// Lowest rung first.
     public var ladder: [RungConfiguration]
     /// Lognormal sigma of per-segment size around the nominal rate.
     public var sizeVariation: Double
+    public var genres: Int
+    public var releases: ReleaseConfiguration
 
     public init(titles: Int, duration: Distribution, popularityExponent: Double, segmentDuration: SimDuration,
-                ladder: [RungConfiguration], sizeVariation: Double) {
+                ladder: [RungConfiguration], sizeVariation: Double, genres: Int = 20, releases: ReleaseConfiguration = .init()) {
         self.titles = titles
         self.duration = duration
         self.popularityExponent = popularityExponent
         self.segmentDuration = segmentDuration
         self.ladder = ladder
         self.sizeVariation = sizeVariation
+        self.genres = genres
+        self.releases = releases
     }
 }
 
-/// The titles of the platform. Every title is a pure function of (seed, title id): its length and
-/// the size of each of its segments are drawn from the title's own stream, so a 10K-title catalog
-/// costs nothing until a title is asked for.
+/// The titles of the platform. Every title is a pure function of (seed, title id), so a 10K-title
+/// catalog costs nothing until a title is asked for: its length and genre come from the title's own
+/// stream, and each segment's size from a stream of its own (counter-based), so any one segment's
+/// size is O(1) to compute and never needs storing.
+///
+/// Title ids are global popularity ranks: title 0 is the most popular before regional taste and
+/// release boosts.
 ///
 /// Variable bit rate: each segment has one complexity factor, lognormal with mean 1 and sigma
 /// `sizeVariation`, shared by all rungs (a complex scene is large at every bit rate), and capped
@@ -55,39 +78,92 @@ public struct CatalogConfiguration: Sendable {
 public struct Catalog: Sendable {
     /// The largest complexity factor: a segment's rate stays within 2.5 × the nominal rate.
     public static let maximumComplexity = 2.5
+    /// How long before the start of a run the release schedule begins.
+    public static let releaseLookback = SimDuration.hours(24 * 30)
 
     public let configuration: CatalogConfiguration
-    let streams: StreamFamily
+    let titleStreams: StreamFamily
+    let segmentStreams: StreamFamily
     let complexity: Distribution
+    /// Release times (microseconds since the epoch, may be negative) of the titles released
+    /// around the run, and which titles they are; ordered by release time.
+    public let releases: [(title: Int, time: Int64)]
 
-    public init(configuration: CatalogConfiguration, seed: UInt64) {
+    public init(configuration: CatalogConfiguration, seed: UInt64, runDuration: SimDuration = .zero) {
         precondition(configuration.titles >= 1 && !configuration.ladder.isEmpty, "a catalog needs titles and a ladder")
         self.configuration = configuration
-        streams = StreamFamily(seed: seed, label: "catalog.title")
+        titleStreams = StreamFamily(seed: seed, label: "catalog.title")
+        segmentStreams = StreamFamily(seed: seed, label: "catalog.segment")
         complexity = configuration.sizeVariation > 0
             ? try! .lognormal(mean: 1, sigma: configuration.sizeVariation) : try! .constant(1)
+        releases = Catalog.schedule(configuration, seed: seed, runDuration: runDuration)
+    }
+
+    /// Releases evenly spaced from 30 days before the start to the end of the run, each a distinct
+    /// title chosen by the schedule's own stream, away from the head of the catalog (the head is
+    /// what is already popular).
+    static func schedule(_ c: CatalogConfiguration, seed: UInt64, runDuration: SimDuration) -> [(title: Int, time: Int64)] {
+        guard c.releases.perDay > 0 else { return [] }
+        let span = Catalog.releaseLookback + runDuration
+        let count = min(c.titles / 2, Int((span.seconds / 86_400 * c.releases.perDay).rounded(.down)))
+        guard count > 0 else { return [] }
+        var stream = RandomStream(seed: seed, label: "catalog.releases", id: 0)
+        var chosen = Set<Int>()
+        var out: [(title: Int, time: Int64)] = []
+        let spacing = span.microseconds / Int64(count)
+        for i in 0..<count {
+            var title: Int
+            repeat { title = c.titles / 10 + Int(stream.nextInt(below: UInt64(c.titles - c.titles / 10))) } while chosen.contains(title)
+            chosen.insert(title)
+            out.append((title, -Catalog.releaseLookback.microseconds + Int64(i) * spacing))
+        }
+        return out
     }
 
     /// The length of `title`, whole seconds, at least one segment.
     public func duration(of title: Int) -> SimDuration {
-        var stream = streams.stream(UInt64(title))
+        var stream = titleStreams.stream(UInt64(title))
         return Catalog.length(configuration.duration.sample(&stream), segment: configuration.segmentDuration)
+    }
+
+    /// The genre of `title`, 0 ..< genres.
+    public func genre(of title: Int) -> Int {
+        var stream = titleStreams.stream(UInt64(title))
+        _ = stream.next()  // the length's draw
+        return Int(stream.nextInt(below: UInt64(configuration.genres)))
     }
 
     static func length(_ seconds: Double, segment: SimDuration) -> SimDuration {
         max(segment, .seconds(Int64(max(1, seconds.rounded()))))
     }
 
+    /// The segment durations of `title`: uniform, the last one shorter.
+    public func segmentDurations(of title: Int) -> [Int64] {
+        let length = duration(of: title).microseconds
+        let segment = configuration.segmentDuration.microseconds
+        let count = Int((length + segment - 1) / segment)
+        var durations = [Int64](repeating: segment, count: count)
+        durations[count - 1] = length - segment * Int64(count - 1)
+        return durations
+    }
+
+    /// The complexity factor of one segment: its own stream, one draw, capped.
+    public func complexity(title: Int, segment: Int) -> Double {
+        var stream = segmentStreams.subfamily(UInt64(title)).stream(UInt64(segment))
+        return min(Catalog.maximumComplexity, complexity.sample(&stream))
+    }
+
+    /// Bytes of one segment at one rung (of `duration` microseconds).
+    public func segmentBytes(title: Int, segment: Int, rung: Int, duration: Int64) -> Int {
+        let factor = complexity(title: title, segment: segment)
+        return max(1, Int((configuration.ladder[rung].bitrate * Double(duration) / 1e6 * factor / 8).rounded()))
+    }
+
     /// The title as the packager sees it: renditions and every segment's duration and size.
     public func encodedTitle(_ title: Int) -> EncodedTitle {
         precondition(title >= 0 && title < configuration.titles, "title \(title) is not in the catalog")
-        var stream = streams.stream(UInt64(title))
-        let length = Catalog.length(configuration.duration.sample(&stream), segment: configuration.segmentDuration)
-        let segment = configuration.segmentDuration.microseconds
-        let count = Int((length.microseconds + segment - 1) / segment)
-        var durations = [Int64](repeating: segment, count: count)
-        durations[count - 1] = length.microseconds - segment * Int64(count - 1)
-        let factors = durations.map { _ in min(Catalog.maximumComplexity, complexity.sample(&stream)) }
+        let durations = segmentDurations(of: title)
+        let factors = durations.indices.map { complexity(title: title, segment: $0) }
         let renditions = configuration.ladder.enumerated().map { r, rung in
             Rendition(id: "r\(r)", bitrate: Int(rung.bitrate), width: rung.width, height: rung.height, codecs: rung.codecs)
         }
@@ -107,6 +183,14 @@ extension EncodedTitle {
     /// (not from the title directly), and the sizes the server will send: the path every
     /// simulated player takes.
     public func playback(format: ManifestFormat) throws(ManifestError) -> TraceMovie {
+        let (manifest, order) = try playbackManifest(format: format)
+        let bits = segmentDurations.indices.map { s in order.map { Int64(segmentSizes[$0][s]) * 8 } }
+        return TraceMovie(manifest: manifest, bits: bits)
+    }
+
+    /// The manifest a player reads, and for each of its rungs (lowest declared bandwidth first)
+    /// the rendition it is.
+    public func playbackManifest(format: ManifestFormat) throws(ManifestError) -> (PlaybackManifest, [Int]) {
         let description: StreamDescription
         switch format {
         case .hls:
@@ -130,8 +214,6 @@ extension EncodedTitle {
             }
             return r
         }
-        let manifest = PlaybackManifest(bitrates: description.planningBitrates, segmentDurations: description.segmentDurations)
-        let bits = segmentDurations.indices.map { s in order.map { Int64(segmentSizes[$0][s]) * 8 } }
-        return TraceMovie(manifest: manifest, bits: bits)
+        return (PlaybackManifest(bitrates: description.planningBitrates, segmentDurations: description.segmentDurations), order)
     }
 }

@@ -17,9 +17,14 @@ public struct WorldConfiguration: Sendable {
     public var demand: DemandConfiguration
     /// Width of the report's time-series buckets.
     public var metricsBucket: SimDuration
+    public var catalog: CatalogConfiguration
+    public var pops: [PopConfiguration]
+    public var origin: OriginConfiguration
+    public var clients: ClientConfiguration
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
-                regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration) {
+                regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
+                catalog: CatalogConfiguration, pops: [PopConfiguration], origin: OriginConfiguration, clients: ClientConfiguration) {
         self.seed = seed
         self.startUnixSeconds = startUnixSeconds
         self.duration = duration
@@ -27,6 +32,110 @@ public struct WorldConfiguration: Sendable {
         self.regions = regions
         self.demand = demand
         self.metricsBucket = metricsBucket
+        self.catalog = catalog
+        self.pops = pops
+        self.origin = origin
+        self.clients = clients
+    }
+}
+
+/// A point of presence: an Open Connect-style site of servers with storage and egress.
+public struct PopConfiguration: Sendable {
+    public var id: String
+    /// Index into ``WorldConfiguration/regions``.
+    public var region: Int
+    public var servers: Int
+    /// Bytes of storage for the whole site (not scaled by sampling).
+    public var storageBytes: Double
+    /// Egress of the whole site, bits per second, before sampling.
+    public var egressBitsPerSecond: Double
+    /// Round-trip time from the region's own users.
+    public var rtt: SimDuration
+    /// Fill speed of one server, bits per second, before sampling.
+    public var fillBitsPerSecondPerServer: Double
+    /// Egress utilisation above which new sessions are steered elsewhere.
+    public var healthThreshold: Double
+    /// Index of the parent tier PoP, if any.
+    public var parent: Int?
+
+    public init(id: String, region: Int, servers: Int, storageBytes: Double, egressBitsPerSecond: Double, rtt: SimDuration,
+                fillBitsPerSecondPerServer: Double = 1.2e9, healthThreshold: Double = 0.9, parent: Int? = nil) {
+        self.id = id
+        self.region = region
+        self.servers = servers
+        self.storageBytes = storageBytes
+        self.egressBitsPerSecond = egressBitsPerSecond
+        self.rtt = rtt
+        self.fillBitsPerSecondPerServer = fillBitsPerSecondPerServer
+        self.healthThreshold = healthThreshold
+        self.parent = parent
+    }
+}
+
+public enum OverloadPolicy: String, Sendable { case queue, fail }
+
+/// The S3-like origin: replicas in some regions, each with its egress and first-byte latency.
+public struct OriginConfiguration: Sendable {
+    /// Region indices holding a replica.
+    public var regions: [Int]
+    /// Egress of each replica, bits per second, before sampling.
+    public var egressBitsPerSecond: Double
+    public var firstByteLatency: SimDuration
+    public var onOverload: OverloadPolicy
+
+    public init(regions: [Int], egressBitsPerSecond: Double, firstByteLatency: SimDuration, onOverload: OverloadPolicy = .queue) {
+        self.regions = regions
+        self.egressBitsPerSecond = egressBitsPerSecond
+        self.firstByteLatency = firstByteLatency
+        self.onOverload = onOverload
+    }
+}
+
+/// A subscription plan or a device class: a share of the users and the tallest picture allowed.
+public struct UserClass: Sendable {
+    public var name: String
+    public var share: Double
+    public var maxHeight: Int
+    /// For device classes: the manifest format the player reads.
+    public var manifest: ManifestFormat
+
+    public init(name: String, share: Double, maxHeight: Int, manifest: ManifestFormat = .hls) {
+        self.name = name
+        self.share = share
+        self.maxHeight = maxHeight
+        self.manifest = manifest
+    }
+}
+
+/// How users and their players behave.
+public struct ClientConfiguration: Sendable {
+    /// Last-mile bandwidth, bits per second.
+    public var accessBandwidth: Distribution
+    public var plans: [UserClass]
+    public var devices: [UserClass]
+    public var abr: String
+    public var maxBuffer: SimDuration
+    public var startupBuffer: SimDuration
+    /// Playback API response time, seconds.
+    public var apiLatency: Distribution
+    /// How long a user waits for the first frame, seconds.
+    public var startupPatience: Distribution
+    public var crossRegionRtt: SimDuration
+    public var crossRegionRttPerHour: SimDuration
+
+    public init(accessBandwidth: Distribution, plans: [UserClass], devices: [UserClass], abr: String, maxBuffer: SimDuration,
+                startupBuffer: SimDuration, apiLatency: Distribution, startupPatience: Distribution,
+                crossRegionRtt: SimDuration, crossRegionRttPerHour: SimDuration) {
+        self.accessBandwidth = accessBandwidth
+        self.plans = plans
+        self.devices = devices
+        self.abr = abr
+        self.maxBuffer = maxBuffer
+        self.startupBuffer = startupBuffer
+        self.apiLatency = apiLatency
+        self.startupPatience = startupPatience
+        self.crossRegionRtt = crossRegionRtt
+        self.crossRegionRttPerHour = crossRegionRttPerHour
     }
 }
 
@@ -41,13 +150,16 @@ public struct RegionConfiguration: Sendable {
     public var curve: DemandCurve
     /// Relative demand per user against other regions (1 = the same).
     public var engagement: Double
+    /// Sigma of the lognormal factor by which the region's taste moves each title's popularity.
+    public var tasteVariation: Double
 
-    public init(id: String, utcOffset: SimDuration, users: Double, curve: DemandCurve, engagement: Double = 1) {
+    public init(id: String, utcOffset: SimDuration, users: Double, curve: DemandCurve, engagement: Double = 1, tasteVariation: Double = 0.5) {
         self.id = id
         self.utcOffset = utcOffset
         self.users = users
         self.curve = curve
         self.engagement = engagement
+        self.tasteVariation = tasteVariation
     }
 }
 
@@ -58,13 +170,22 @@ public struct DemandConfiguration: Sendable {
     /// Whether `peakConcurrency` is met by the sum of all regions at the global peak, or by each
     /// region at its own peak.
     public var peakScope: PeakScope
-    /// How long a session lasts, in seconds.
+    /// How long a user means to watch, in seconds.
     public var watchDuration: Distribution
+    /// Title lengths, in seconds: a session also ends at the end of its title. `nil`: no cut.
+    public var titleLength: Distribution?
 
-    public init(peakConcurrency: Double, peakScope: PeakScope, watchDuration: Distribution) {
+    public init(peakConcurrency: Double, peakScope: PeakScope, watchDuration: Distribution, titleLength: Distribution? = nil) {
         self.peakConcurrency = peakConcurrency
         self.peakScope = peakScope
         self.watchDuration = watchDuration
+        self.titleLength = titleLength
+    }
+
+    /// P(a session lasts longer than `seconds`): it outlasts both what the user means to watch and
+    /// the title (taken as independent).
+    public func survival(_ seconds: Double) -> Double {
+        (1 - watchDuration.cdf(seconds)) * (titleLength.map { 1 - $0.cdf(seconds) } ?? 1)
     }
 }
 

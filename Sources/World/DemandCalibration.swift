@@ -8,7 +8,8 @@ import Stochastics
 /// "The physics of the M_t/G/∞ queue", Operations Research 1993), so the scale that makes the peak
 /// of C equal the target is found by computing C once at unit scale. Here C is evaluated on a
 /// one-minute grid of the (periodic) day by circular convolution, with ∫ S over each minute by
-/// Simpson's rule; the error is well under 0.1% for watch times of minutes to hours.
+/// adaptive Simpson (exact to 1e-9 even where S jumps); rates are minute means, so the error is
+/// well under 0.1% for watch times of seconds to hours.
 public struct DemandCalibration: Sendable {
     /// Grid step.
     public static let stepSeconds = 60.0
@@ -20,15 +21,24 @@ public struct DemandCalibration: Sendable {
     public let scales: [Double]
     /// Per region: expected sessions in progress (sampled) at the start of each UTC minute of the day.
     public let expectedConcurrency: [[Double]]
-    /// ∫ S over each minute of age, in seconds: w[j] = ∫_{jΔ}^{(j+1)Δ} S(a) da.
-    public let survivalWeights: [Double]
+    /// Per region, ∫ S over each minute of age, in seconds: w[j] = ∫_{jΔ}^{(j+1)Δ} S(a) da.
+    public let survivalWeights: [[Double]]
     public let startUnixSeconds: Int64
 
+    /// - Parameter titleLengths: per region, the lengths of the titles sessions there choose, with
+    ///   their popularity: a session ends at its title's end, so these cut the watch time. Without
+    ///   them, the catalog's length law (`demand.titleLength`) stands in.
     /// - Precondition: the watch-duration distribution has a finite mean.
-    public init(configuration c: WorldConfiguration) {
-        let watch = c.demand.watchDuration
-        precondition(watch.mean.isFinite && watch.mean > 0, "watch duration needs a finite, positive mean")
-        survivalWeights = DemandCalibration.survivalWeights(watch)
+    public init(configuration c: WorldConfiguration, titleLengths: [TitleLengthMix]? = nil) {
+        precondition(c.demand.watchDuration.mean.isFinite && c.demand.watchDuration.mean > 0, "watch duration needs a finite, positive mean")
+        precondition(titleLengths == nil || titleLengths!.count == c.regions.count, "one title-length mix per region")
+        if let mixes = titleLengths {
+            let watch = c.demand.watchDuration
+            survivalWeights = mixes.map { DemandCalibration.survivalWeights({ 1 - watch.cdf($0) }, titles: $0) }
+        } else {
+            let weights = DemandCalibration.survivalWeights(c.demand.survival, titles: nil)
+            survivalWeights = Array(repeating: weights, count: c.regions.count)
+        }
         startUnixSeconds = c.startUnixSeconds
         let n = DemandCalibration.minutesPerDay
         let k = Double(c.sampling)
@@ -36,7 +46,7 @@ public struct DemandCalibration: Sendable {
         // Concurrency at unit scale, per region and UTC minute.
         var unit: [[Double]] = []
         var shapes: [[Double]] = []
-        for region in c.regions {
+        for (r, region) in c.regions.enumerated() {
             let shape = region.curve.relativeHourly.map { $0 * region.users / k * region.engagement }
             shapes.append(shape)
             let curve = try! DailyRateCurve(hourly: shape)
@@ -45,7 +55,7 @@ public struct DemandCalibration: Sendable {
             let rates = (0..<n).map { m in
                 curve.integral(from: Double(m) * 60 + offset, to: Double(m + 1) * 60 + offset) / 60
             }
-            unit.append(DemandCalibration.convolve(rates: rates, weights: survivalWeights))
+            unit.append(DemandCalibration.convolve(rates: rates, weights: survivalWeights[r]))
         }
 
         var scales = [Double](repeating: 0, count: c.regions.count)
@@ -91,48 +101,83 @@ public struct DemandCalibration: Sendable {
     /// Sessions already in progress at the epoch in region `r`, so that a run starts in steady
     /// state rather than empty: the count is Poisson with mean C(0) (exact for M_t/G/∞), each
     /// session's age is drawn with density ∝ λ(−a)S(a) (one-minute bins, uniform within a bin), and
-    /// its remaining time from the watch-duration law conditioned on exceeding that age.
-    /// Returns the remaining durations in seconds.
-    public func initialSessions(region r: Int, watch: Distribution, _ stream: inout RandomStream) -> [Double] {
+    /// what remains of it from the watch-duration law conditioned on exceeding that age.
+    /// Returns (age, remaining) pairs in seconds.
+    public func initialAges(region r: Int, watch: Distribution, _ stream: inout RandomStream) -> [(age: Double, remaining: Double)] {
         let process = arrivals[r]
-        var weights = [Double](repeating: 0, count: survivalWeights.count)
-        for j in 0..<survivalWeights.count {
+        let survival = survivalWeights[r]
+        var weights = [Double](repeating: 0, count: survival.count)
+        for j in 0..<survival.count {
             // Sessions of age in [jΔ, (j+1)Δ) started around (j + ½)Δ before the epoch.
             let ageMid = (Double(j) + 0.5) * DemandCalibration.stepSeconds
-            weights[j] = process.curve.rate(atSecondOfDay: process.phaseSeconds - ageMid) * survivalWeights[j]
+            weights[j] = process.curve.rate(atSecondOfDay: process.phaseSeconds - ageMid) * survival[j]
         }
         let mean = weights.reduce(0, +)
         guard mean > 0 else { return [] }
         let count = (try! PoissonDistribution(mean: mean)).sample(&stream)
         let ages = try! AliasTable(weights: weights)
-        var remaining: [Double] = []
-        remaining.reserveCapacity(count)
+        var out: [(age: Double, remaining: Double)] = []
+        out.reserveCapacity(count)
         for _ in 0..<count {
             let age = (Double(ages.sample(&stream)) + stream.nextDouble()) * DemandCalibration.stepSeconds
-            remaining.append(watch.sample(exceeding: age, &stream) - age)
+            out.append((age, watch.sample(exceeding: age, &stream) - age))
         }
-        return remaining
+        return out
     }
 
-    /// w[j] = ∫_{jΔ}^{(j+1)Δ} S(a) da by Simpson's rule, until the tail beyond holds less than 1e-7
-    /// of the mean (or 30 days).
-    static func survivalWeights(_ d: Distribution) -> [Double] {
+    /// The remaining durations of ``initialAges(region:watch:_:)``, in seconds.
+    public func initialSessions(region r: Int, watch: Distribution, _ stream: inout RandomStream) -> [Double] {
+        initialAges(region: r, watch: watch, &stream).map(\.remaining)
+    }
+
+    /// w[j] = ∫_{jΔ}^{(j+1)Δ} S(a) da, S the survival of a session (watch time cut at the title's
+    /// end), until S falls below 1e-9 (or 30 days). S = `survival` × the step function `titles`
+    /// (when given): each piece between two steps is integrated with the step's value there.
+    static func survivalWeights(_ survival: (Double) -> Double, titles: TitleLengthMix?) -> [Double] {
         let step = stepSeconds
-        let mean = d.mean
         var w: [Double] = []
-        var total = 0.0
         var j = 0
         let limit = 30 * minutesPerDay
         while j < limit {
             let a = Double(j) * step
-            let s0 = 1 - d.cdf(a), sm = 1 - d.cdf(a + step / 2), s1 = 1 - d.cdf(a + step)
-            let wj = step / 6 * (s0 + 4 * sm + s1)
-            w.append(wj)
-            total += wj
+            var sum = 0.0
+            if let titles {
+                var from = a
+                for x in titles.lengths(between: a, and: a + step) + [a + step] {
+                    sum += titles.survival(from) * integrate(survival, from: from, to: x)
+                    from = x
+                }
+            } else {
+                sum = integrate(survival, from: a, to: a + step)
+            }
+            w.append(sum)
             j += 1
-            if s1 <= 0 || total >= mean * (1 - 1e-7) { break }
+            // Beyond a survival of 1e-9 the rest of the integral is negligible for any law with a
+            // finite mean that decays at least like a power.
+            if survival(a + step) * (titles?.survival(a + step) ?? 1) < 1e-9 { break }
         }
         return w
+    }
+
+    /// ∫ f over [a, b] by adaptive Simpson (Lyness): subdivides where the estimate changes, so a
+    /// survival function that jumps (a constant or empirical watch time) is integrated exactly to
+    /// the tolerance, not smeared over a minute.
+    static func integrate(_ f: (Double) -> Double, from a: Double, to b: Double) -> Double {
+        func simpson(_ a: Double, _ fa: Double, _ b: Double, _ fb: Double) -> (m: Double, fm: Double, s: Double) {
+            let m = (a + b) / 2, fm = f(m)
+            return (m, fm, (b - a) / 6 * (fa + 4 * fm + fb))
+        }
+        func refine(_ a: Double, _ fa: Double, _ b: Double, _ fb: Double, _ m: Double, _ fm: Double, _ whole: Double,
+                    _ tolerance: Double, _ depth: Int) -> Double {
+            let left = simpson(a, fa, m, fm), right = simpson(m, fm, b, fb)
+            let delta = left.s + right.s - whole
+            if depth <= 0 || abs(delta) <= 15 * tolerance { return left.s + right.s + delta / 15 }
+            return refine(a, fa, m, fm, left.m, left.fm, left.s, tolerance / 2, depth - 1)
+                + refine(m, fm, b, fb, right.m, right.fm, right.s, tolerance / 2, depth - 1)
+        }
+        let fa = f(a), fb = f(b)
+        let whole = simpson(a, fa, b, fb)
+        return refine(a, fa, b, fb, whole.m, whole.fm, whole.s, 1e-9 * (b - a), 40)
     }
 
     /// C[m] = Σ_j rate[(m − 1 − j) mod n] · w[j]: sessions started in minute m − 1 − j are between
@@ -148,6 +193,57 @@ public struct DemandCalibration: Sendable {
             let base = m - 1 + span
             for j in 0..<span { sum += extended[base - j] * weights[j] }
             out[m] = sum
+        }
+        return out
+    }
+}
+
+/// The title lengths sessions meet in a region: each title's length with its share of the sessions
+/// (its popularity), as a step survival function P(L > t).
+public struct TitleLengthMix: Sendable {
+    /// Distinct lengths, seconds, ascending.
+    let lengths: [Double]
+    /// tail[i] = share of sessions on titles of length ≥ lengths[i]; tail[count] = 0.
+    let tail: [Double]
+
+    public init(lengths: [Double], weights: [Double]) {
+        precondition(lengths.count == weights.count && !lengths.isEmpty, "one weight per length")
+        let order = lengths.indices.sorted { lengths[$0] < lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+        let total = weights.reduce(0, +)
+        precondition(total > 0, "weights must not all be zero")
+        var distinct: [Double] = [], mass: [Double] = []
+        for i in order {
+            if distinct.last == lengths[i] { mass[mass.count - 1] += weights[i] } else {
+                distinct.append(lengths[i])
+                mass.append(weights[i])
+            }
+        }
+        var tail = [Double](repeating: 0, count: distinct.count + 1)
+        for i in stride(from: distinct.count - 1, through: 0, by: -1) { tail[i] = tail[i + 1] + mass[i] / total }
+        self.lengths = distinct
+        self.tail = tail
+    }
+
+    /// The first index whose length exceeds `t`.
+    func firstLonger(than t: Double) -> Int {
+        var lo = 0, hi = lengths.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if lengths[mid] > t { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    /// P(L > t).
+    public func survival(_ t: Double) -> Double { min(1, tail[firstLonger(than: t)]) }
+
+    /// The lengths strictly between `a` and `b`: where the survival steps.
+    func lengths(between a: Double, and b: Double) -> [Double] {
+        var out: [Double] = []
+        var i = firstLonger(than: a)
+        while i < lengths.count && lengths[i] < b {
+            out.append(lengths[i])
+            i += 1
         }
         return out
     }

@@ -1,50 +1,110 @@
+import ABR
 import SimCore
 
-/// Sessions in progress, as a struct of arrays indexed by session id, with a free list so that ids
-/// are reused and the arrays never grow past the peak concurrency.
-///
-/// Per session today: region (2 bytes), start time (8), random stream (16) = 26 bytes. Later model
-/// parts (player state, PoP, title) add columns here rather than objects per session, so that 10M
-/// concurrent sessions cost arrays, not 10M allocations.
-public struct SessionTable: Sendable {
-    public private(set) var region: [UInt16] = []
-    public private(set) var startTime: [Int64] = []
-    /// Each session's own random stream: its draws do not depend on other sessions.
-    public var stream: [RandomStream] = []
-    private var free: [UInt32] = []
-    /// Sessions in progress.
-    public private(set) var live = 0
+/// The download a session has in flight (or waiting for a link), and which links carry it.
+struct Download: Sendable {
+    var segment: Int32 = -1
+    var rung: UInt8 = 0
+    /// Queued for room on a link: no flow yet, `firstByteAt` holds the latency to add once it starts.
+    var waiting = false
+    /// The tier that serves it: a PoP index, or -1 - replica for the origin.
+    var servedBy: Int16 = 0
+    var requestedAt: Int64 = 0
+    var firstByteAt: Int64 = 0
+    var bits: Int64 = 0
+    /// The flow's rate, bits/s.
+    var rate: Double = 0
+    /// The flow's cap at the session's PoP (the user's access) and upstream (the PoP's share).
+    var accessCap: Double = 0
+    var upstreamCap: Double = 0
+    var active: Bool { segment >= 0 }
+}
 
-    public init(reservingCapacity capacity: Int = 0) {
-        region.reserveCapacity(capacity)
-        startTime.reserveCapacity(capacity)
-        stream.reserveCapacity(capacity)
+/// Sessions in progress, as a struct of arrays indexed by session id, with a free list so that
+/// slots are reused and the arrays never grow past the peak concurrency.
+///
+/// Each slot carries a generation, bumped when the slot is reused; events name (slot, generation),
+/// so an event of a session that has ended is recognised and dropped, with no cancellation.
+/// Per session: about 380 bytes, the player's state (≤ 232) the largest part.
+struct SessionTable {
+    var generation: [UInt16] = []
+    var region: [UInt16] = []
+    var pop: [UInt16] = []
+    var title: [UInt32] = []
+    var user: [UInt32] = []
+    /// Index of the player context (title, manifest format, rung cap) in the title library.
+    var context: [UInt32] = []
+    var access: [Double] = []
+    var arrival: [Int64] = []
+    /// Media position at which the user stops, microseconds.
+    var watchUntil: [Int64] = []
+    /// The last segment the session downloads.
+    var lastSegment: [Int32] = []
+    var player: [Player] = []
+    var download: [Download] = []
+    /// QoE already added to the metrics: play, rebuffer (microseconds) and bits played.
+    var accounted: [(play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32)] = []
+    /// Started before the run (steady-state start): their startup is not measured.
+    var warm: [Bool] = []
+    var started: [Bool] = []
+    /// Whether the slot holds a session (false on the free list).
+    var isLive: [Bool] = []
+    private var free: [UInt32] = []
+    private(set) var live = 0
+
+    init(reservingCapacity n: Int) {
+        generation.reserveCapacity(n)
+        region.reserveCapacity(n)
+        pop.reserveCapacity(n)
+        title.reserveCapacity(n)
+        user.reserveCapacity(n)
+        context.reserveCapacity(n)
+        access.reserveCapacity(n)
+        arrival.reserveCapacity(n)
+        watchUntil.reserveCapacity(n)
+        lastSegment.reserveCapacity(n)
+        player.reserveCapacity(n)
+        download.reserveCapacity(n)
+        accounted.reserveCapacity(n)
+        warm.reserveCapacity(n)
+        started.reserveCapacity(n)
     }
 
-    /// The slots ever used (live plus free).
-    public var capacity: Int { region.count }
+    var capacity: Int { region.count }
 
-    /// Takes a free slot (the most recently released first) and fills it.
-    /// - Complexity: O(1) amortised.
-    public mutating func allocate(region r: UInt16, start: SimInstant, stream s: RandomStream) -> UInt32 {
+    /// Takes a free slot (the most recently released first); the caller fills every column.
+    mutating func allocate(placeholder player: Player) -> UInt32 {
         live += 1
         if let id = free.popLast() {
-            let i = Int(id)
-            region[i] = r
-            startTime[i] = start.microseconds
-            stream[i] = s
+            generation[Int(id)] &+= 1
+            isLive[Int(id)] = true
             return id
         }
         precondition(region.count < Int(UInt32.max), "more than 2^32 sessions in progress")
-        region.append(r)
-        startTime.append(start.microseconds)
-        stream.append(s)
+        generation.append(0)
+        region.append(0)
+        pop.append(UInt16.max)
+        title.append(0)
+        user.append(0)
+        context.append(0)
+        access.append(0)
+        arrival.append(0)
+        watchUntil.append(0)
+        lastSegment.append(0)
+        self.player.append(player)
+        download.append(Download())
+        accounted.append((0, 0, 0, 0, 0))
+        warm.append(false)
+        started.append(false)
+        isLive.append(true)
         return UInt32(region.count - 1)
     }
 
     /// Returns slot `id` to the free list.
-    public mutating func release(_ id: UInt32) {
+    mutating func release(_ id: UInt32) {
         live -= 1
+        generation[Int(id)] &+= 1
+        isLive[Int(id)] = false
         free.append(id)
     }
 }

@@ -1,87 +1,195 @@
+import ABR
 import Metrics
 import SimCore
 import Stochastics
 
 /// The simulated platform.
 ///
-/// Modelled so far (issue 3): regions in their own time zones; session arrivals per region as a
-/// non-homogeneous Poisson process on the region's daily demand curve, calibrated so that
-/// concurrency peaks at the configured fraction of users; session lengths from the watch-duration
-/// distribution; a start in steady state (sessions already in progress at the epoch). Catalog,
-/// PoPs, origin, players, the activity pipeline and faults arrive with later issues.
+/// Users in regions start sessions (a non-homogeneous Poisson process on each region's daily
+/// curve, calibrated to the peak-concurrency target); each session asks the playback API for a
+/// title's manifest and a ranked list of PoPs, reads the manifest, and runs the real ABR player
+/// segment by segment against the PoP it was steered to. Segments come from the PoP's cache, or on
+/// a miss through its parent tier or the origin, which then fill the file; every link shares its
+/// capacity max-min fairly among the downloads on it. The run starts in steady state: sessions that
+/// would be in progress at the start time are there, mid-title, with full buffers.
 ///
-/// Drive it with ``run(until:)`` in as many slices as you like (the CLI uses slices for its
-/// progress line); slicing does not change the result.
+/// Drive it with ``run(until:)`` in as many slices as you like; slicing does not change results.
 public final class World {
-    /// Events are 5 bytes (a tag and a 4-byte id), so a queued event is 24 bytes.
+    /// Events are at most 8 bytes: a tag, a 4-byte id and a 2-byte generation.
     public enum Event: BitwiseCopyable {
         case arrival(region: UInt16)
-        case sessionEnd(session: UInt32)
+        case apiResponse(session: UInt32, generation: UInt16)
+        /// The player asked to wait before its next request.
+        case request(session: UInt32, generation: UInt16)
+        case downloadDone(session: UInt32, generation: UInt16)
+        /// The in-flight download is abandoned for a lower rung.
+        case abandon(session: UInt32, generation: UInt16)
+        /// The user's patience for the first frame runs out.
+        case patience(session: UInt32, generation: UInt16)
+        /// The user has watched what they meant to.
+        case sessionEnd(session: UInt32, generation: UInt16)
+        case fillDone(fill: UInt32)
     }
+
+    /// A retry after a failed origin read.
+    static let retryDelay = SimDuration.seconds(1)
 
     public let configuration: WorldConfiguration
     public let calibration: DemandCalibration
+    public let catalog: Catalog
+    public let population: Population
     let sim: Simulation<Event>
-    @exclusivity(unchecked) var sessions: SessionTable
-    @exclusivity(unchecked) var regions: [RegionState]
-    @exclusivity(unchecked) var global: Level
-    let sessionStreams: StreamFamily
     let watch: Distribution
+    /// Per title, its length in seconds.
+    let titleLengths: [Double]
+    let sessionStreams: StreamFamily
+    let distances: RegionDistances
+    /// Per region: PoPs in steering order (nearest first).
+    let ranking: [[Int]]
+    /// Per PoP: the origin replica it reads from.
+    let replicaOf: [Int]
+    @exclusivity(unchecked) var sessions: SessionTable
+    @exclusivity(unchecked) var library: TitleLibrary
+    @exclusivity(unchecked) var popularity: Popularity
+    @exclusivity(unchecked) var pops: [PopState]
+    @exclusivity(unchecked) var origins: [OriginState]
+    @exclusivity(unchecked) var regions: [RegionState]
+    @exclusivity(unchecked) var global: Aggregate
+    @exclusivity(unchecked) var fills = FillTable()
     public var end: SimInstant { .zero + configuration.duration }
+    /// Receives every PoP request, when set: `--export-requests`.
+    public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
 
     struct RegionState {
         var arrivalStream: RandomStream
         var arrivals: UInt64 = 0
         var initial = 0
-        var started = Counter()
-        var ended = Counter()
-        var watchedSeconds = 0.0
-        var level: Level
+        var aggregate: Aggregate
     }
 
-    /// A concurrency level tracked as a gauge (peak, mean) and a per-bucket series.
-    struct Level {
-        var gauge = Gauge()
-        var series: TimeWeightedSeries
-
-        init(bucket: SimDuration) { series = TimeWeightedSeries(bucketWidth: bucket) }
-
-        mutating func add(_ delta: Double, at t: SimInstant) {
-            gauge.add(delta, at: t)
-            series.add(delta, at: t)
-        }
+    /// Fills in flight.
+    struct FillTable {
+        var pop: [Int32] = []
+        var file: [Int32] = []
+        var generation: [UInt32] = []
+        /// The serving tier: a PoP index, or -1 - replica.
+        var source: [Int32] = []
+        var rate: [Double] = []
+        var bytes: [Double] = []
+        var free: [UInt32] = []
     }
 
     public init(configuration c: WorldConfiguration) {
-        precondition(!c.regions.isEmpty && c.regions.count <= Int(UInt16.max), "1...65535 regions")
+        precondition(!c.regions.isEmpty && c.regions.count < Int(UInt16.max), "1 to 65534 regions")
+        precondition(!c.pops.isEmpty && c.pops.count < Int(UInt16.max), "1 to 65534 PoPs")
         configuration = c
-        let calibration = DemandCalibration(configuration: c)
+        let catalog = Catalog(configuration: c.catalog, seed: c.seed, runDuration: c.duration)
+        self.catalog = catalog
+        let popularity = Popularity(configuration: c, catalog: catalog)
+        self.popularity = popularity
+        let lengths = (0..<c.catalog.titles).map { catalog.duration(of: $0).seconds }
+        titleLengths = lengths
+        // Demand is calibrated on the titles this run's sessions will choose (their lengths cut
+        // the watch time), weighted by each region's popularity at the start.
+        let mixes = c.regions.indices.map { r in
+            TitleLengthMix(lengths: lengths, weights: lengths.indices.map { popularity.weight(region: r, title: $0, at: .zero) })
+        }
+        let calibration = DemandCalibration(configuration: c, titleLengths: mixes)
         self.calibration = calibration
+        population = Population(configuration: c)
         sim = Simulation<Event>()
         watch = c.demand.watchDuration
         sessionStreams = StreamFamily(seed: c.seed, label: "session")
+        let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
+        self.distances = distances
+        ranking = c.regions.indices.map { r in
+            c.pops.indices.sorted { a, b in
+                let ra = c.pops[a].rtt + distances.rtt(from: r, to: c.pops[a].region)
+                let rb = c.pops[b].rtt + distances.rtt(from: r, to: c.pops[b].region)
+                return ra < rb || (ra == rb && a < b)
+            }
+        }
+        let replicaRegions = c.origin.regions.isEmpty ? [0] : c.origin.regions
+        replicaOf = c.pops.map { pop in
+            replicaRegions.indices.min { a, b in
+                let da = distances.rtt(from: pop.region, to: replicaRegions[a]), db = distances.rtt(from: pop.region, to: replicaRegions[b])
+                return da < db || (da == db && a < b)
+            }!
+        }
+        let k = Double(c.sampling)
+        let fileCount = c.catalog.titles * c.catalog.ladder.count
+        pops = c.pops.enumerated().map { i, p in
+            PopState(index: i, region: p.region, egress: p.egressBitsPerSecond / k, fillRate: p.fillBitsPerSecondPerServer / k,
+                     healthThreshold: p.healthThreshold, servers: p.servers, parent: p.parent, rtt: p.rtt,
+                     cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount), metrics: PopMetrics(bucket: c.metricsBucket))
+        }
+        origins = replicaRegions.map { r in
+            OriginState(region: r, egress: c.origin.egressBitsPerSecond / k, bytes: TimeSeries(bucketWidth: c.metricsBucket))
+        }
+        let playerConfiguration = PlayerConfiguration(
+            algorithm: ABRAlgorithm.named(c.clients.abr, maxBufferSeconds: c.clients.maxBuffer.seconds) ?? .bola(gammaP: 5),
+            maxBuffer: c.clients.maxBuffer.microseconds, startupBuffer: c.clients.startupBuffer.microseconds)
+        library = TitleLibrary(catalog: catalog, configuration: playerConfiguration)
         let arrivalStreams = StreamFamily(seed: c.seed, label: "region.arrivals")
         regions = c.regions.indices.map { r in
-            RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), level: Level(bucket: c.metricsBucket))
+            RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), aggregate: Aggregate(bucket: c.metricsBucket))
         }
-        global = Level(bucket: c.metricsBucket)
-        let expected = calibration.arrivals.indices.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
-        sessions = SessionTable(reservingCapacity: Int(expected * 1.1))
+        global = Aggregate(bucket: c.metricsBucket)
+        let expected = c.regions.indices.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
+        sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
+        warmCaches()
+        startInSteadyState()
+        for r in c.regions.indices { scheduleNextArrival(region: r) }
+    }
 
-        let initialStreams = StreamFamily(seed: c.seed, label: "region.initial")
-        for r in c.regions.indices {
-            var stream = initialStreams.stream(UInt64(r))
-            let remaining = calibration.initialSessions(region: r, watch: watch, &stream)
-            for (i, seconds) in remaining.enumerated() {
-                // Initial sessions take ids from 2^39 up, arrivals from 0: disjoint, stable streams.
-                let session = sessionStreams.stream(UInt64(r) << 40 | (1 << 39 + UInt64(i)))
-                let id = sessions.allocate(region: UInt16(r), start: .zero, stream: session)
-                sim.schedule(.sessionEnd(session: id), after: max(.microseconds(1), SimDuration(seconds: seconds)))
+    /// Caches start as they would be after running for a while: each PoP holds the files its
+    /// region requests most, most popular at the recent end, until its storage is full. A file's
+    /// popularity is its title's weight in the region times the share of sessions at its rung,
+    /// estimated from 10,000 users drawn from the population (the rung their plan, device and
+    /// bandwidth settle at). Sizes are nominal until a title is loaded, then exact.
+    func warmCaches() {
+        let c = configuration
+        let rungs = c.catalog.ladder.count
+        var share = [Double](repeating: 0, count: rungs)
+        var stream = RandomStream(seed: c.seed, label: "warm.rungs", id: 0)
+        for _ in 0..<10_000 {
+            let u = population.user(stream.nextInt(below: population.regionStarts.last!))
+            let device = c.clients.devices[u.device]
+            let cap = library.maxRung(height: min(c.clients.plans[u.plan].maxHeight, device.maxHeight))
+            let rung = (0...cap).last { c.catalog.ladder[$0].bitrate <= 0.9 * u.accessBitsPerSecond } ?? 0
+            share[rung] += 1
+        }
+        let lengths = titleLengths
+        for p in pops.indices {
+            let r = pops[p].region
+            var files: [(weight: Double, file: Int, bytes: Double)] = []
+            files.reserveCapacity(c.catalog.titles * rungs)
+            for t in 0..<c.catalog.titles {
+                let w = popularity.weight(region: r, title: t, at: .zero)
+                guard w > 0 else { continue }
+                for rung in 0..<rungs where share[rung] > 0 {
+                    files.append((w * share[rung], t * rungs + rung, c.catalog.ladder[rung].bitrate * lengths[t] / 8))
+                }
             }
-            regions[r].initial = remaining.count
-            regions[r].level.add(Double(remaining.count), at: .zero)
-            global.add(Double(remaining.count), at: .zero)
-            scheduleNextArrival(region: r)
+            files.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.file < $1.file) }
+            var used = 0.0
+            var chosen: [(file: Int, bytes: Double)] = []
+            for f in files where used + f.bytes <= pops[p].cache.capacityBytes {
+                used += f.bytes
+                chosen.append((f.file, f.bytes))
+            }
+            for f in chosen.reversed() { _ = pops[p].cache.insert(f.file, size: f.bytes) }
+        }
+    }
+
+    /// Loads a title's manifests if needed, and gives cached copies of its files their exact size.
+    func ensureLoaded(_ title: Int) {
+        guard library.index[title] < 0 else { return }
+        let data = library.load(title)
+        for p in pops.indices {
+            for (rendition, bytes) in data.fileBytes.enumerated() {
+                pops[p].cache.resize(library.file(title: title, rendition: rendition), to: bytes)
+            }
         }
     }
 
@@ -99,29 +207,566 @@ public final class World {
         try sim.run(until: stop) { event in self.handle(event) }
     }
 
-    @inline(__always)
+    // MARK: Events
+
     func handle(_ event: Event) {
-        let now = sim.now
         switch event {
-        case let .arrival(r16):
-            let r = Int(r16)
-            var stream = sessionStreams.stream(UInt64(r) << 40 | regions[r].arrivals)
-            regions[r].arrivals += 1
-            let length = max(.microseconds(1), SimDuration(seconds: watch.sample(&stream)))
-            let id = sessions.allocate(region: r16, start: now, stream: stream)
-            sim.schedule(.sessionEnd(session: id), after: length)
-            regions[r].started.increment()
-            regions[r].level.add(1, at: now)
-            global.add(1, at: now)
-            scheduleNextArrival(region: r)
-        case let .sessionEnd(id):
-            let r = Int(sessions.region[Int(id)])
-            regions[r].watchedSeconds += Double(now.microseconds - sessions.startTime[Int(id)]) / 1e6
-            sessions.release(id)
-            regions[r].ended.increment()
-            regions[r].level.add(-1, at: now)
-            global.add(-1, at: now)
+        case let .arrival(r):
+            arrive(region: Int(r))
+        case let .apiResponse(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            attach(s)
+        case let .request(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            requestNext(s)
+        case let .downloadDone(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            completeDownload(s)
+        case let .abandon(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            abandonDownload(s)
+        case let .patience(s, g):
+            guard sessions.generation[Int(s)] == g, !sessions.started[Int(s)] else { return }
+            endSession(s, abandonedBeforeStart: true)
+        case let .sessionEnd(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            endSession(s, abandonedBeforeStart: false)
+        case let .fillDone(f):
+            completeFill(f)
         }
+    }
+
+    // MARK: Arrivals and the playback API
+
+    func arrive(region r: Int) {
+        let now = sim.now
+        var stream = sessionStreams.stream(UInt64(r) << 40 | regions[r].arrivals)
+        regions[r].arrivals += 1
+        let s = newSession(region: r, stream: &stream, at: now)
+        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream)))
+        let patience = SimDuration(seconds: configuration.clients.startupPatience.sample(&stream))
+        let g = sessions.generation[Int(s)]
+        sim.schedule(.apiResponse(session: s, generation: g), after: api)
+        sim.schedule(.patience(session: s, generation: g), after: max(api, patience))
+        regions[r].aggregate.sessionStarted(at: now)
+        global.sessionStarted(at: now)
+        scheduleNextArrival(region: r)
+    }
+
+    /// Creates a session: user, title, how long they mean to watch. The player is created when the
+    /// playback API answers. A session already `age` seconds in (steady-state start) plays a title
+    /// longer than that: the title given the session outlasted its age.
+    func newSession(region r: Int, stream: inout RandomStream, at now: SimInstant, outlasting age: Double = 0) -> UInt32 {
+        let userID = population.randomUser(in: r, &stream)
+        let user = population.user(userID)
+        var title = popularity.chooseTitle(region: r, at: now, &stream)
+        // Rejection: the calibration made such sessions as rare as long titles, so few retries.
+        var tries = 0
+        while titleLengths[title] <= age && tries < 100_000 {
+            title = popularity.chooseTitle(region: r, at: now, &stream)
+            tries += 1
+        }
+        ensureLoaded(title)
+        let device = configuration.clients.devices[user.device]
+        let maxHeight = min(configuration.clients.plans[user.plan].maxHeight, device.maxHeight)
+        let context = library.context(title: title, format: device.manifest, maxRung: library.maxRung(height: maxHeight))
+        let length = library.loaded[Int(library.index[title])].length
+        let wants = Int64((watch.sample(&stream) * 1e6).rounded())
+        let s = sessions.allocate(placeholder: Player(library.contexts[Int(context)], at: now.microseconds))
+        let i = Int(s)
+        sessions.region[i] = UInt16(r)
+        sessions.pop[i] = UInt16.max
+        sessions.title[i] = UInt32(title)
+        sessions.user[i] = UInt32(truncatingIfNeeded: userID)
+        sessions.context[i] = context
+        sessions.access[i] = user.accessBitsPerSecond
+        sessions.arrival[i] = now.microseconds
+        sessions.watchUntil[i] = max(1, min(length, wants))
+        sessions.lastSegment[i] = Int32(segmentIndex(context: context, position: sessions.watchUntil[i] - 1))
+        sessions.download[i] = Download()
+        sessions.accounted[i] = (0, 0, 0, 0, 0)
+        sessions.warm[i] = false
+        sessions.started[i] = false
+        return s
+    }
+
+    /// The segment holding media position `position`.
+    func segmentIndex(context: UInt32, position: Int64) -> Int {
+        let d = library.contexts[Int(context)].manifest.segmentDurations[0]
+        return min(Int(position / d), library.contexts[Int(context)].manifest.segmentCount - 1)
+    }
+
+    /// The playback API answered: pick a PoP (steering) and start the player.
+    func attach(_ s: UInt32) {
+        let i = Int(s)
+        let p = steer(region: Int(sessions.region[i]))
+        sessions.pop[i] = UInt16(p)
+        sessions.player[i] = Player(library.contexts[Int(sessions.context[i])], at: sim.now.microseconds)
+        pops[p].metrics.sessions.increment()
+        requestNext(s)
+    }
+
+    /// The first healthy PoP in the region's steering order; if the nearest is saturated, that is a
+    /// health miss. With every PoP saturated, the least utilised.
+    func steer(region r: Int) -> Int {
+        let order = ranking[r]
+        if let p = order.first(where: { pops[$0].healthy }) {
+            if p != order[0] { pops[order[0]].metrics.healthMisses.increment() }
+            return p
+        }
+        pops[order[0]].metrics.healthMisses.increment()
+        return order.min { pops[$0].utilisation < pops[$1].utilisation || (pops[$0].utilisation == pops[$1].utilisation && $0 < $1) }!
+    }
+
+    // MARK: Downloads
+
+    /// Asks the player what to fetch next and starts it (or waits as the player asks).
+    func requestNext(_ s: UInt32) {
+        let i = Int(s)
+        let context = library.contexts[Int(sessions.context[i])]
+        let now = sim.now.microseconds
+        guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]),
+              let request = sessions.player[i].nextRequest(at: now, context) else {
+            return
+        }
+        if request.delay > 0 {
+            sim.schedule(.request(session: s, generation: sessions.generation[i]), after: .microseconds(request.delay))
+            return
+        }
+        startDownload(s, segment: request.segment, rung: request.rung)
+    }
+
+    func startDownload(_ s: UInt32, segment: Int, rung: Int) {
+        let i = Int(s)
+        let now = sim.now
+        let title = Int(sessions.title[i])
+        let rendition = library.rendition(context: sessions.context[i], rung: rung)
+        let file = library.file(title: title, rendition: rendition)
+        let bits = library.segmentBits(title: title, segment: segment, rendition: rendition)
+        let p = Int(sessions.pop[i])
+        let region = Int(sessions.region[i])
+
+        // Find the nearest tier holding the file: the PoP, its parents, or the origin.
+        var tier = p
+        var servedBy = -1 - replicaOf[p]
+        var missing: [Int] = []
+        var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region)
+        while true {
+            let holds = pops[tier].cache.contains(file) && pops[tier].filling[file] == nil
+            record(request: file, at: tier, bits: bits, hit: holds, now: now)
+            if holds {
+                pops[tier].cache.touch(file)
+                servedBy = tier
+                break
+            }
+            missing.append(tier)
+            guard let parent = pops[tier].parent else {
+                servedBy = -1 - replicaOf[tier]
+                let replica = replicaOf[tier]
+                latency += configuration.origin.firstByteLatency + distances.rtt(from: pops[tier].region, to: origins[replica].region)
+                break
+            }
+            latency += distances.rtt(from: pops[tier].region, to: pops[parent].region) + pops[parent].rtt
+            tier = parent
+        }
+
+        // Tiers that lacked the file fill it from the tier above them.
+        for (k, t) in missing.enumerated() {
+            let source = k + 1 < missing.count ? missing[k + 1] : servedBy
+            startFill(file: file, title: title, rendition: rendition, at: t, from: source, now: now)
+        }
+
+        sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), waiting: true, servedBy: Int16(servedBy),
+                                        requestedAt: now.microseconds, firstByteAt: latency.microseconds, bits: bits)
+        // First come, first served: behind anything already waiting on its links.
+        if let link = [p, servedBy].first(where: { !waitQueue($0).isEmpty }) {
+            enqueue(download: s, on: link)
+        } else if let link = transmit(s) {
+            enqueue(download: s, on: link)
+        }
+    }
+
+    /// Starts session `s`'s waiting download if its links have room, and returns nil; else returns
+    /// the link that lacks room. The rate: the user's access, the PoP's fair share and headroom,
+    /// and the upstream tier's (see `FlowSet`). With the origin full and `onOverload: fail`, the
+    /// request fails and the player retries a second later.
+    func transmit(_ s: UInt32) -> Int? {
+        let i = Int(s)
+        let now = sim.now
+        let d = sessions.download[i]
+        let p = Int(sessions.pop[i])
+        let upstream = Int(d.servedBy)
+        let access = sessions.access[i]
+        let atPop = fairShare(p, cap: access)
+        var due = atPop
+        if upstream != p { due = min(due, fairShare(upstream, cap: atPop)) }
+        let room = upstream != p ? min(headroom(p), headroom(upstream)) : headroom(p)
+        if room < FlowSet.admission * due {
+            let blocked = headroom(p) < FlowSet.admission * due ? p : upstream
+            if blocked < 0 && configuration.origin.onOverload == .fail {
+                origins[-1 - blocked].failures.increment()
+                sessions.download[i].segment = -1
+                sim.schedule(.request(session: s, generation: sessions.generation[i]), after: World.retryDelay)
+                return nil
+            }
+            return blocked
+        }
+        let rate = max(1, min(due, room))
+        addFlow(p, cap: access, rate: rate, now: now)
+        if upstream != p { addFlow(upstream, cap: atPop, rate: rate, now: now) }
+
+        let firstByte = now + .microseconds(d.firstByteAt)
+        let transfer = SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
+        sessions.download[i].waiting = false
+        sessions.download[i].firstByteAt = firstByte.microseconds
+        sessions.download[i].rate = rate
+        sessions.download[i].accessCap = access
+        sessions.download[i].upstreamCap = atPop
+        // Constant rate: if abandonment would trigger, it triggers at the first check, after the
+        // grace period (the gap between the time left and the buffer left stays constant).
+        let context = library.contexts[Int(sessions.context[i])]
+        let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
+        if check < firstByte + transfer,
+           sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
+                                               bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
+                                               bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context) != nil {
+            sim.schedule(.abandon(session: s, generation: sessions.generation[i]), at: check)
+        } else {
+            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i]), at: firstByte + transfer)
+        }
+        return nil
+    }
+
+    func record(request file: Int, at pop: Int, bits: Int64, hit: Bool, now: SimInstant) {
+        let bytes = Double(bits / 8)
+        pops[pop].metrics.requests.increment()
+        pops[pop].metrics.bytes += bytes
+        pops[pop].metrics.requestSeries.add(1, at: now)
+        if hit {
+            pops[pop].metrics.hits.increment()
+            pops[pop].metrics.hitBytes += bytes
+            pops[pop].metrics.hitSeries.add(1, at: now)
+        } else {
+            pops[pop].metrics.contentMisses.increment()
+        }
+        requestLog?(now, pop, file, library.fileBytes(title: file / library.rungs, rendition: file % library.rungs), hit)
+    }
+
+    // MARK: Links
+    // A link is a PoP's egress (the PoP's index) or an origin replica's (-1 - replica).
+
+    func fairShare(_ link: Int, cap: Double) -> Double {
+        link >= 0 ? pops[link].flows.share(capacity: pops[link].egress, cap: cap)
+            : origins[-1 - link].flows.share(capacity: origins[-1 - link].egress, cap: cap)
+    }
+
+    func headroom(_ link: Int) -> Double {
+        link >= 0 ? pops[link].egress - pops[link].flows.committed
+            : origins[-1 - link].egress - origins[-1 - link].flows.committed
+    }
+
+    func addFlow(_ link: Int, cap: Double, rate: Double, now: SimInstant) {
+        if link >= 0 {
+            pops[link].flows.add(cap: cap, rate: rate)
+            pops[link].metrics.utilisation.set(pops[link].utilisation, at: now)
+        } else {
+            origins[-1 - link].flows.add(cap: cap, rate: rate)
+        }
+    }
+
+    /// Takes a flow off `link`; the caller then calls `admitWaiting` once every link it freed is free.
+    func removeFlow(_ link: Int, cap: Double, rate: Double, now: SimInstant) {
+        if link >= 0 {
+            pops[link].flows.remove(cap: cap, rate: rate)
+            pops[link].metrics.utilisation.set(pops[link].utilisation, at: now)
+        } else {
+            origins[-1 - link].flows.remove(cap: cap, rate: rate)
+        }
+    }
+
+    func waitQueue(_ link: Int) -> WaitQueue {
+        link >= 0 ? pops[link].waiting : origins[-1 - link].waiting
+    }
+
+    /// Queue entries: a download is (1, session, generation), a fill (0, fill slot, 0).
+    static let downloadEntry: UInt64 = 1 << 63
+
+    func enqueue(download s: UInt32, on link: Int) {
+        enqueue(World.downloadEntry | UInt64(s) << 16 | UInt64(sessions.generation[Int(s)]), on: link)
+    }
+
+    func enqueue(_ entry: UInt64, on link: Int) {
+        if link >= 0 {
+            pops[link].waiting.append(entry)
+            pops[link].metrics.waited.increment()
+        } else {
+            origins[-1 - link].waiting.append(entry)
+            origins[-1 - link].waited.increment()
+        }
+    }
+
+    func dequeue(_ link: Int) {
+        if link >= 0 { pops[link].waiting.removeFirst() } else { origins[-1 - link].waiting.removeFirst() }
+    }
+
+    /// Starts what waits on `link`, oldest first, while there is room; a transfer that now lacks
+    /// room on another of its links moves to that link's queue.
+    func admitWaiting(_ link: Int) {
+        while let entry = waitQueue(link).first {
+            let blocked: Int?
+            if entry & World.downloadEntry != 0 {
+                let s = UInt32(truncatingIfNeeded: entry >> 16), i = Int(s)
+                guard sessions.generation[i] == UInt16(truncatingIfNeeded: entry), sessions.download[i].waiting else {
+                    dequeue(link)  // the session ended or gave up meanwhile
+                    continue
+                }
+                blocked = transmit(s)
+            } else {
+                blocked = transmitFill(UInt32(truncatingIfNeeded: entry >> 16))
+            }
+            if blocked == link { return }
+            dequeue(link)
+            if let other = blocked { enqueue(entry, on: other) }
+        }
+    }
+
+    /// Releases the links a download used (or its place in a queue); `delivered` bits count as served.
+    func releaseDownload(_ s: UInt32, delivered: Int64) {
+        let i = Int(s)
+        let d = sessions.download[i]
+        guard d.active else { return }
+        sessions.download[i].segment = -1
+        guard !d.waiting else { return }  // its queue entry is dropped when reached
+        let now = sim.now
+        let p = Int(sessions.pop[i])
+        let upstream = Int(d.servedBy)
+        removeFlow(p, cap: d.accessCap, rate: d.rate, now: now)
+        if upstream != p { removeFlow(upstream, cap: d.upstreamCap, rate: d.rate, now: now) }
+        // Bytes flowed from the first byte until now: book them over that span.
+        let bytes = Double(delivered / 8)
+        let from = SimInstant(microseconds: min(d.firstByteAt, now.microseconds))
+        pops[p].metrics.egress.addSpread(bytes, from: from, to: now)
+        if upstream >= 0 && upstream != p {
+            pops[upstream].metrics.egress.addSpread(bytes, from: from, to: now)
+        } else if upstream < 0 {
+            origins[-1 - upstream].bytes.addSpread(bytes, from: from, to: now)
+            origins[-1 - upstream].totalBytes += bytes
+        }
+        admitWaiting(p)
+        if upstream != p { admitWaiting(upstream) }
+    }
+
+    func completeDownload(_ s: UInt32) {
+        let i = Int(s)
+        let d = sessions.download[i]
+        let now = sim.now
+        releaseDownload(s, delivered: d.bits)
+        let context = library.contexts[Int(sessions.context[i])]
+        sessions.player[i].complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
+                                    firstByteAt: d.firstByteAt, at: now.microseconds, context)
+        if !sessions.started[i], sessions.player[i].phase != .startup {
+            playbackStarted(s)
+        }
+        account(s)
+        if Int(d.segment) == Int(sessions.lastSegment[i]) {
+            // Everything the user will watch is here: play starts if it was still waiting for its
+            // startup buffer, and the session ends when play reaches the user's stopping point.
+            if sessions.player[i].phase == .startup {
+                sessions.player[i].startNow(at: now.microseconds, context)
+                if !sessions.started[i] { playbackStarted(s) }
+            }
+            let left = max(0, sessions.watchUntil[i] - positionPlayed(s))
+            sim.schedule(.sessionEnd(session: s, generation: sessions.generation[i]), after: .microseconds(left))
+            return
+        }
+        requestNext(s)
+    }
+
+    /// Media position played so far (the start of the playing segment plus what of it has played).
+    func positionPlayed(_ s: UInt32) -> Int64 {
+        let i = Int(s)
+        let player = sessions.player[i]
+        let durations = library.contexts[Int(sessions.context[i])].manifest.segmentDurations
+        return Int64(player.playing) * durations[0] + player.playedInto
+    }
+
+    func abandonDownload(_ s: UInt32) {
+        let i = Int(s)
+        let d = sessions.download[i]
+        let now = sim.now
+        let received = Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6)
+        releaseDownload(s, delivered: received)
+        let context = library.contexts[Int(sessions.context[i])]
+        let lower = sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received,
+                                                       bitsTotal: d.bits, firstByteAt: d.firstByteAt, at: now.microseconds, context) ?? 0
+        sessions.player[i].abandon(segment: Int(d.segment), bitsReceived: received, toRung: lower, at: now.microseconds, context)
+        requestNext(s)
+    }
+
+    // MARK: Fills
+
+    /// Starts filling `file` at PoP `pop` from `source` (a PoP, or -1 - replica) unless it is
+    /// already filling: the file takes its place in the cache now and serves hits once complete.
+    /// The fill waits in the source's queue while the source has no room (see `FlowSet`); with the
+    /// origin full and `onOverload: fail`, it fails and the file stays uncached.
+    func startFill(file: Int, title: Int, rendition: Int, at pop: Int, from source: Int, now: SimInstant) {
+        guard pops[pop].filling[file] == nil else { return }
+        if source < 0 && configuration.origin.onOverload == .fail
+            && headroom(source) < FlowSet.admission * fairShare(source, cap: pops[pop].fillRate) {
+            origins[-1 - source].failures.increment()  // before evicting anything for it
+            return
+        }
+        let bytes = library.fileBytes(title: title, rendition: rendition)
+        let evicted = pops[pop].cache.insert(file, size: bytes)
+        for f in evicted { pops[pop].filling[f] = nil }
+        guard pops[pop].cache.contains(file) else { return }  // larger than the whole cache
+        pops[pop].fillGeneration &+= 1
+        pops[pop].filling[file] = pops[pop].fillGeneration
+        pops[pop].metrics.fills.increment()
+        pops[pop].metrics.fillBytes += bytes
+        let f: UInt32
+        if let reused = fills.free.popLast() {
+            f = reused
+            fills.pop[Int(f)] = Int32(pop)
+            fills.file[Int(f)] = Int32(file)
+            fills.generation[Int(f)] = pops[pop].fillGeneration
+            fills.source[Int(f)] = Int32(source)
+            fills.rate[Int(f)] = 0
+            fills.bytes[Int(f)] = bytes
+        } else {
+            f = UInt32(fills.pop.count)
+            fills.pop.append(Int32(pop))
+            fills.file.append(Int32(file))
+            fills.generation.append(pops[pop].fillGeneration)
+            fills.source.append(Int32(source))
+            fills.rate.append(0)
+            fills.bytes.append(bytes)
+        }
+        if pops[pop].fillsRunning < pops[pop].servers && pops[pop].fillBacklog.isEmpty {
+            beginFill(f)
+        } else {
+            pops[pop].fillBacklog.append(UInt64(f))
+            pops[pop].metrics.fillBacklog.set(Double(pops[pop].fillBacklog.count), at: now)
+        }
+    }
+
+    /// Fill `f` takes a server and asks its source for room.
+    func beginFill(_ f: UInt32) {
+        let pop = Int(fills.pop[Int(f)]), source = Int(fills.source[Int(f)])
+        pops[pop].fillsRunning += 1
+        if !waitQueue(source).isEmpty {
+            enqueue(UInt64(f) << 16, on: source)
+        } else if let link = transmitFill(f) {
+            enqueue(UInt64(f) << 16, on: link)
+        }
+    }
+
+    /// Fill `f` is done (complete, failed or evicted): its server takes the next fill waiting.
+    func endFill(_ f: UInt32) {
+        let pop = Int(fills.pop[Int(f)])
+        fills.free.append(f)
+        pops[pop].fillsRunning -= 1
+        while pops[pop].fillsRunning < pops[pop].servers, let next = pops[pop].fillBacklog.first {
+            pops[pop].fillBacklog.removeFirst()
+            pops[pop].metrics.fillBacklog.set(Double(pops[pop].fillBacklog.count), at: sim.now)
+            let g = Int(next)
+            if pops[pop].filling[Int(fills.file[g])] == fills.generation[g] {
+                beginFill(UInt32(g))
+            } else {
+                fills.free.append(UInt32(g))  // evicted while it waited for a server
+            }
+        }
+    }
+
+    /// Starts waiting fill `f` if its source has room, and returns nil; else returns the source.
+    func transmitFill(_ f: UInt32) -> Int? {
+        let i = Int(f)
+        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
+        guard pops[pop].filling[file] == fills.generation[i] else {
+            endFill(f)  // evicted while it waited
+            return nil
+        }
+        let now = sim.now
+        let cap = pops[pop].fillRate
+        let due = fairShare(source, cap: cap)
+        if headroom(source) < FlowSet.admission * due {
+            if source < 0 && configuration.origin.onOverload == .fail {
+                origins[-1 - source].failures.increment()
+                pops[pop].cache.remove(file)
+                pops[pop].filling[file] = nil
+                endFill(f)
+                return nil
+            }
+            return source
+        }
+        let rate = max(1, min(due, headroom(source)))
+        fills.rate[i] = rate
+        addFlow(source, cap: cap, rate: rate, now: now)
+        let bytes = fills.bytes[i]
+        let duration = SimDuration(microseconds: Int64(bytes * 8 * 1e6 / rate) + 1)
+        if source >= 0 {
+            pops[source].metrics.egress.addSpread(bytes, from: now, to: now + duration)
+        } else {
+            origins[-1 - source].bytes.addSpread(bytes, from: now, to: now + duration)
+            origins[-1 - source].totalBytes += bytes
+        }
+        sim.schedule(.fillDone(fill: f), after: duration)
+        return nil
+    }
+
+    func completeFill(_ f: UInt32) {
+        let i = Int(f)
+        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
+        removeFlow(source, cap: pops[pop].fillRate, rate: fills.rate[i], now: sim.now)
+        // A fill whose file was evicted meanwhile completes into nothing.
+        if pops[pop].filling[file] == fills.generation[i] { pops[pop].filling[file] = nil }
+        endFill(f)
+        admitWaiting(source)
+    }
+
+    // MARK: Session lifecycle
+
+    func playbackStarted(_ s: UInt32) {
+        let i = Int(s)
+        sessions.started[i] = true
+        guard !sessions.warm[i] else { return }
+        let startTime = SimDuration(microseconds: sim.now.microseconds - sessions.arrival[i])
+        let r = Int(sessions.region[i]), p = Int(sessions.pop[i])
+        regions[r].aggregate.playbackStarted(startTime, at: sim.now)
+        global.playbackStarted(startTime, at: sim.now)
+        pops[p].metrics.startTime.record(startTime)
+    }
+
+    /// Adds the session's QoE since the last call to its region's and the global totals.
+    func account(_ s: UInt32) {
+        let i = Int(s)
+        let q = sessions.player[i].qoe
+        let a = sessions.accounted[i]
+        let delta = QoEDelta(play: q.playTime - a.play, rebuffer: q.rebufferTime - a.rebuffer, bits: q.bitsPlayed - a.bits,
+                             rebufferEvents: q.rebufferEvents - a.events, switches: q.switches - a.switches)
+        guard delta.play != 0 || delta.rebuffer != 0 || delta.rebufferEvents != 0 || delta.switches != 0 else { return }
+        sessions.accounted[i] = (q.playTime, q.rebufferTime, q.bitsPlayed, q.rebufferEvents, q.switches)
+        regions[Int(sessions.region[i])].aggregate.add(delta, at: sim.now)
+        global.add(delta, at: sim.now)
+    }
+
+    func endSession(_ s: UInt32, abandonedBeforeStart: Bool) {
+        let i = Int(s)
+        let now = sim.now
+        if sessions.download[i].active {
+            let d = sessions.download[i]
+            let received = d.waiting ? 0 : max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6))
+            releaseDownload(s, delivered: min(d.bits, received))
+        }
+        if sessions.pop[i] != UInt16.max {
+            sessions.player[i].advance(to: max(sessions.player[i].now, now.microseconds), library.contexts[Int(sessions.context[i])])
+            account(s)
+        }
+        let r = Int(sessions.region[i])
+        regions[r].aggregate.sessionEnded(at: now, abandonedBeforeStart: abandonedBeforeStart,
+                                          length: now.microseconds - sessions.arrival[i])
+        global.sessionEnded(at: now, abandonedBeforeStart: abandonedBeforeStart, length: now.microseconds - sessions.arrival[i])
+        sessions.release(s)
     }
 
     func scheduleNextArrival(region r: Int) {
@@ -130,60 +775,110 @@ public final class World {
         }
     }
 
-    /// What happened, up to the end of the scenario. Call after running to the end.
-    public func results() -> WorldResults {
-        let endTime = max(sim.now, end)
-        var globalLevel = global
-        globalLevel.series.advance(to: endTime)
-        let k = Double(configuration.sampling)
-        let regionResults = configuration.regions.enumerated().map { r, region in
-            var level = regions[r].level
-            level.series.advance(to: endTime)
-            let state = regions[r]
-            let expected = calibration.expectedConcurrency[r]
-            let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
-            return RegionResults(
-                id: region.id, sessionsInitial: state.initial, sessionsStarted: state.started.value,
-                sessionsEnded: state.ended.value, watchedSeconds: state.watchedSeconds,
-                concurrency: level.gauge, concurrencySeries: level.series,
-                expectedPeak: expected[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
-                scale: calibration.scales[r])
+    // MARK: Steady-state start
+
+    /// Sessions already in progress at the epoch (M_t/G/∞: a Poisson count with the right ages),
+    /// placed mid-title (at a random point of a segment) with a full buffer at the rung their
+    /// bandwidth sustains, so their requests are spread over a segment's duration. Their startup happened before the run and is not measured.
+    func startInSteadyState() {
+        let initialStreams = StreamFamily(seed: configuration.seed, label: "region.initial")
+        for r in configuration.regions.indices {
+            var stream = initialStreams.stream(UInt64(r))
+            let ages = calibration.initialAges(region: r, watch: effectiveWatch, &stream)
+            for (k, (age, remaining)) in ages.enumerated() {
+                var sessionStream = sessionStreams.stream(UInt64(r) << 40 | (1 << 39 + UInt64(k)))
+                let s = newSession(region: r, stream: &sessionStream, at: .zero, outlasting: age)
+                resumeWarm(s, age: age, remaining: remaining)
+            }
+            regions[r].initial = ages.count
+            regions[r].aggregate.initialSessions(ages.count)
+            global.initialSessions(ages.count)
         }
-        let expectedGlobal = calibration.expectedGlobalConcurrency
-        let peakMinute = expectedGlobal.indices.max { expectedGlobal[$0] < expectedGlobal[$1] } ?? 0
-        return WorldResults(
-            sampling: configuration.sampling, end: endTime, eventsProcessed: sim.eventsProcessed,
-            regions: regionResults, concurrency: globalLevel.gauge, concurrencySeries: globalLevel.series,
-            expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute)
+    }
+
+    /// The watch-time law a session actually follows: what the user means to watch, cut at the
+    /// title's end (title lengths follow the catalog's law).
+    var effectiveWatch: Distribution { watch }
+
+    func resumeWarm(_ s: UInt32, age: Double, remaining: Double) {
+        let i = Int(s)
+        let context = library.contexts[Int(sessions.context[i])]
+        let m = context.manifest
+        let length = m.segmentDurations.reduce(0, +)
+        // Position: the age into the title, short of its end; the user stops `remaining` later.
+        let position = min(Int64(age * 1e6), max(0, length - m.segmentDurations.last! - 1))
+        sessions.watchUntil[i] = min(length, position + max(1, Int64(remaining * 1e6)))
+        sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntil[i] - 1))
+        let segment = segmentIndex(context: sessions.context[i], position: position)
+        let p = steer(region: Int(sessions.region[i]))
+        sessions.pop[i] = UInt16(p)
+        pops[p].metrics.sessions.increment()
+        // The rung a throughput player settles at: the highest under 90% of the access bandwidth.
+        let rung = m.bitrates.lastIndex { $0 <= 0.9 * sessions.access[i] } ?? 0
+        // Mid-segment, so that sessions in progress do not all ask for their next segment in step,
+        // with a full buffer, as a player keeps whose bandwidth sustains its rung: between one
+        // segment short of the maximum and the maximum, so it asks for its next segment within one
+        // segment's duration, at a uniformly spread time.
+        let d = m.segmentDurations[0]
+        let offset = position - Int64(segment) * d
+        let segments = max(1, Int((context.configuration.maxBuffer + offset) / d))
+        sessions.player[i] = Player.resumed(context, at: 0, position: segment, offset: offset,
+                                            segments: min(segments, Int(sessions.lastSegment[i]) - segment + 1),
+                                            rung: rung, throughput: sessions.access[i])
+        sessions.warm[i] = true
+        sessions.started[i] = true
+        sessions.accounted[i] = (sessions.player[i].qoe.playTime, 0, sessions.player[i].qoe.bitsPlayed, 0, 0)
+        if sessions.player[i].nextSegment > Int(sessions.lastSegment[i]) {
+            let left = max(0, sessions.watchUntil[i] - positionPlayed(s))
+            sim.schedule(.sessionEnd(session: s, generation: sessions.generation[i]), after: .microseconds(left))
+        } else {
+            // As an event, so that the run (and its request log) sees it.
+            sim.schedule(.request(session: s, generation: sessions.generation[i]), at: .zero)
+        }
     }
 }
 
-/// A region's figures. Counts and levels are of the simulated (sampled) population; `sampling` in
-/// ``WorldResults`` scales them to the platform.
-public struct RegionResults: Sendable {
-    public var id: String
-    public var sessionsInitial: Int
-    public var sessionsStarted: Int64
-    public var sessionsEnded: Int64
-    /// Total length of the sessions that ended, in seconds.
-    public var watchedSeconds: Double
-    public var concurrency: Gauge
-    public var concurrencySeries: TimeWeightedSeries
-    /// The calibrated (expected) peak concurrency over a day, at platform scale.
-    public var expectedPeak: Double
-    public var expectedPeakUTCMinute: Int
-    /// Sessions per second per user at relative demand 1.
-    public var scale: Double
+/// A change in QoE totals.
+struct QoEDelta {
+    var play: Int64
+    var rebuffer: Int64
+    var bits: Double
+    var rebufferEvents: Int32
+    var switches: Int32
 }
 
-public struct WorldResults: Sendable {
-    public var sampling: Int
-    public var end: SimInstant
-    public var eventsProcessed: UInt64
-    public var regions: [RegionResults]
-    public var concurrency: Gauge
-    public var concurrencySeries: TimeWeightedSeries
-    /// The calibrated (expected) global peak over a day, at platform scale.
-    public var expectedPeak: Double
-    public var expectedPeakUTCMinute: Int
+extension World {
+    /// Recomputes every link's committed rate and flow count from the downloads and fills in
+    /// flight, and returns where they differ from the links' own books (empty when consistent).
+    /// O(sessions); for tests and audits.
+    func auditLinks() -> [String] {
+        var rate = [Double](repeating: 0, count: pops.count + origins.count)
+        var count = [Int](repeating: 0, count: pops.count + origins.count)
+        func slot(_ link: Int) -> Int { link >= 0 ? link : pops.count + (-1 - link) }
+        for s in 0..<sessions.capacity where sessions.isLive[s] {
+            let d = sessions.download[s]
+            guard d.active, !d.waiting else { continue }
+            let p = Int(sessions.pop[s])
+            rate[slot(p)] += d.rate
+            count[slot(p)] += 1
+            if Int(d.servedBy) != p {
+                rate[slot(Int(d.servedBy))] += d.rate
+                count[slot(Int(d.servedBy))] += 1
+            }
+        }
+        var free = Set(fills.free.map(Int.init))
+        for f in fills.pop.indices where !free.contains(f) && fills.rate[f] > 0 {
+            rate[slot(Int(fills.source[f]))] += fills.rate[f]
+            count[slot(Int(fills.source[f]))] += 1
+        }
+        free.removeAll()
+        var problems: [String] = []
+        for link in rate.indices {
+            let flows = link < pops.count ? pops[link].flows : origins[link - pops.count].flows
+            if flows.active != count[link] || abs(flows.committed - rate[link]) > 1e-6 * max(1, rate[link]) {
+                problems.append("link \(link): books \(flows.active) flows at \(flows.committed) bit/s, in flight \(count[link]) at \(rate[link])")
+            }
+        }
+        return problems
+    }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import Scenario
 
-/// A minimal valid scenario; tests add or break one thing at a time.
-let minimal = """
+/// The first seven lines of a minimal scenario, before its PoPs.
+let regionsOnly = """
 name: t
 start: 2026-11-21T00:00:00Z
 duration: 1 h
@@ -13,6 +13,9 @@ regions:
     users: 20k
 
 """
+
+/// A minimal valid scenario (nine lines); tests add or break one thing at a time.
+let minimal = regionsOnly + "pops:\n  - {id: edge, region: us-east, storage: 10 TB, egress: 10 Gbps}\n"
 
 /// The problems of scenario `text` as printed lines.
 func problems(_ text: String, overrides: [String] = []) -> [String] {
@@ -34,14 +37,14 @@ struct ScenarioErrorTests {
     @Test("An unknown key is reported with the nearest known key")
     func unknownKey() {
         #expect(problems(minimal + "metrics:\n  buckett: 5 min\n") ==
-            ["s.yaml:9:3: metrics.buckett: unknown key 'buckett'; did you mean 'bucket'?"])
+            ["s.yaml:11:3: metrics.buckett: unknown key 'buckett'; did you mean 'bucket'?"])
         #expect(problems(minimal + "zzz: 1\n") ==
-            ["s.yaml:8:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, activity, faults, metrics)"])
+            ["s.yaml:10:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, activity, faults, metrics)"])
     }
 
     @Test("A value in the wrong unit is named as what it is")
     func wrongUnit() {
-        let text = minimal + "pops:\n  - {id: p, region: us-east, storage: 10 TB, egress: 400 GB}\n"
+        let text = regionsOnly + "pops:\n  - {id: p, region: us-east, storage: 10 TB, egress: 400 GB}\n"
         #expect(problems(text) == ["s.yaml:9:54: pops[0].egress: expected a data rate such as 400 Gbps, got 400 GB, which is a data size"])
         #expect(problems(minimal.replacingOccurrences(of: "duration: 1 h", with: "duration: 1 hour")) ==
             ["s.yaml:3:11: duration: expected a duration such as 4 s, got 1 hour: unknown unit 'hour'; did you mean 'h'?"])
@@ -51,7 +54,7 @@ struct ScenarioErrorTests {
 
     @Test("Negative and zero capacities are refused")
     func nonPositiveCapacity() {
-        let text = minimal + """
+        let text = regionsOnly + """
             pops:
               - {id: p, region: us-east, storage: 0 TB, egress: 40 Gbps}
               - {id: q, region: us-east, storage: 1 TB, egress: -4 Gbps}
@@ -67,19 +70,19 @@ struct ScenarioErrorTests {
     func missingKey() {
         #expect(problems(minimal.replacingOccurrences(of: "start: 2026-11-21T00:00:00Z\n", with: "")) ==
             ["s.yaml:1:1: start: missing required key 'start' (a UTC date-time such as 2026-11-21T18:00:00Z)"])
-        #expect(problems(minimal + "pops:\n  - {id: p, region: us-east, egress: 4 Gbps}\n") ==
+        #expect(problems(regionsOnly + "pops:\n  - {id: p, region: us-east, egress: 4 Gbps}\n") ==
             ["s.yaml:9:5: pops[0].storage: missing required key 'storage' (a data size such as 280 TB)"])
     }
 
     @Test("A PoP referring to an unknown region is refused, with a suggestion")
     func unknownRegion() {
-        #expect(problems(minimal + "pops:\n  - {id: p, region: us-eats, storage: 1 TB, egress: 4 Gbps}\n") ==
+        #expect(problems(regionsOnly + "pops:\n  - {id: p, region: us-eats, storage: 1 TB, egress: 4 Gbps}\n") ==
             ["s.yaml:9:21: pops[0].region: unknown region 'us-eats'; did you mean 'us-east'?"])
     }
 
     @Test("A fault referring to an unknown PoP is refused")
     func unknownPop() {
-        let text = minimal + """
+        let text = regionsOnly + """
             pops:
               - {id: nyc-1, region: us-east, storage: 1 TB, egress: 4 Gbps}
             faults:
@@ -91,7 +94,7 @@ struct ScenarioErrorTests {
 
     @Test("Duplicated ids are refused, naming the first")
     func duplicatedIds() {
-        let text = minimal + "  - {id: us-east, utcOffset: 1 h, users: 5k}\n"
+        let text = regionsOnly + "  - {id: us-east, utcOffset: 1 h, users: 5k}\n" + "pops:\n  - {id: p, region: us-east, storage: 1 TB, egress: 4 Gbps}\n"
         #expect(problems(text) == ["s.yaml:8:10: regions[1].id: duplicated id 'us-east' (also regions[0])"])
     }
 
@@ -134,6 +137,7 @@ struct ScenarioErrorTests {
 
             """
         #expect(problems(text) == [
+            "s.yaml:1:1: pops: missing required key 'pops' (a list of mappings)",
             "s.yaml:1:7: name: expected an identifier (letters, digits, '.', '_', '-'; starting with a letter or digit), got 'bad name'",
             "s.yaml:2:8: start: expected a UTC date-time such as 2026-11-21T18:00:00Z, got 2026-13-01T00:00:00Z",
             "s.yaml:3:11: duration: must be > 0, got -1 h",
@@ -150,19 +154,19 @@ struct ScenarioErrorTests {
     func distributions() {
         func with(_ d: String) -> [String] { problems(minimal + "clients:\n  watchDuration: \(d)\n") }
         #expect(with("{lognorm: {median: 40 min, sigma: 0.8}}") ==
-            ["s.yaml:9:19: clients.watchDuration.lognorm: unknown distribution 'lognorm'; did you mean 'lognormal'? (known: constant, uniform, exponential, lognormal, gamma, pareto, empirical)"])
+            ["s.yaml:11:19: clients.watchDuration.lognorm: unknown distribution 'lognorm'; did you mean 'lognormal'? (known: constant, uniform, exponential, lognormal, gamma, pareto, empirical)"])
         #expect(with("{exponential: {mean: 30 Mbps}}") ==
-            ["s.yaml:9:39: clients.watchDuration.exponential.mean: expected a duration such as 4 s, got 30 Mbps, which is a data rate"])
+            ["s.yaml:11:39: clients.watchDuration.exponential.mean: expected a duration such as 4 s, got 30 Mbps, which is a data rate"])
         #expect(with("{uniform: {low: -1 min, high: 3 min}}") ==
-            ["s.yaml:9:18: clients.watchDuration: every value must be > 0, but this distribution can give -1 min"])
+            ["s.yaml:11:18: clients.watchDuration: every value must be > 0, but this distribution can give -1 min"])
         #expect(with("{pareto: {shape: 0.9, minimum: 1 min}}") ==
-            ["s.yaml:9:18: clients.watchDuration: needs a finite mean (a pareto shape above 1), to calibrate demand"])
+            ["s.yaml:11:18: clients.watchDuration: needs a finite mean (a pareto shape above 1), to calibrate demand"])
         #expect(with("{exponential: {mean: 30 s, extra: 1}}") ==
-            ["s.yaml:9:45: clients.watchDuration.exponential.extra: unknown key 'extra' (keys here: mean)"])
+            ["s.yaml:11:45: clients.watchDuration.exponential.extra: unknown key 'extra' (keys here: mean)"])
         #expect(with("40 min") == [])
         #expect(with("{empirical: [[1 min, 0], [30 min, 0.5], [3 h, 1]]}") == [])
         #expect(with("{empirical: [[1 min, 0.5], [30 min, 0.4], [3 h, 1]]}") ==
-            ["s.yaml:9:30: clients.watchDuration.empirical: points[1].probability: must be >= the previous probability, got 0.4"])
+            ["s.yaml:11:30: clients.watchDuration.empirical: points[1].probability: must be >= the previous probability, got 0.4"])
     }
 
     @Test("A scenario name cannot climb out of the reports folder")
@@ -174,13 +178,13 @@ struct ScenarioErrorTests {
     @Test("A ladder must rise from rung to rung")
     func ladderOrder() {
         #expect(problems(minimal + "catalog:\n  ladder: [{bitrate: 2 Mbps, resolution: 640x360}, {bitrate: 1 Mbps, resolution: 320x240}]\n") ==
-            ["s.yaml:9:11: catalog.ladder: bit rates must rise from rung to rung, lowest first"])
+            ["s.yaml:11:11: catalog.ladder: bit rates must rise from rung to rung, lowest first"])
     }
 
     @Test("Fault types need their targets")
     func faultTargets() {
         #expect(problems(minimal + "faults:\n  - {type: popDown, at: 5 min}\n") ==
-            ["s.yaml:9:5: faults[0]: a popDown fault needs 'pop'"])
+            ["s.yaml:11:5: faults[0]: a popDown fault needs 'pop'"])
     }
 
     @Test("A wrong --set is reported as the override, not as the file")

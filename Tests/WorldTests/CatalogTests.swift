@@ -18,6 +18,12 @@ func catalog(seed: UInt64 = 42, sizeVariation: Double = 0.25) -> Catalog {
 
 @Suite("Catalog")
 struct CatalogTests {
+    @Test("Titles load the same whichever order sessions ask for them in")
+    func loadOrder() {
+        let c = catalog()
+        #expect(c.segmentBytes(title: 9, segment: 3, rung: 1, duration: 4_000_000) == c.encodedTitle(9).segmentSizes[1][3])
+    }
+
     @Test("A title is a pure function of seed and id")
     func deterministic() {
         #expect(catalog().encodedTitle(17) == catalog().encodedTitle(17))

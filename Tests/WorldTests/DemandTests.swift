@@ -4,16 +4,6 @@ import Stochastics
 import Testing
 @testable import World
 
-/// A configuration with sensible defaults for tests.
-func configuration(regions: [RegionConfiguration], peak: Double = 0.05, scope: PeakScope = .global,
-                   watch: Distribution = try! .lognormal(median: 2_400, sigma: 0.8),
-                   hours: Int64 = 2, sampling: Int = 1, seed: UInt64 = 1,
-                   start: Int64 = 1_795_219_200) -> WorldConfiguration {
-    WorldConfiguration(seed: seed, startUnixSeconds: start, duration: .hours(hours), sampling: sampling,
-                       regions: regions, demand: DemandConfiguration(peakConcurrency: peak, peakScope: scope, watchDuration: watch),
-                       metricsBucket: .minutes(1))
-}
-
 @Suite("Demand calibration")
 struct DemandCalibrationTests {
     @Test("With global scope the expected global peak is exactly the configured share of all users")
@@ -45,7 +35,8 @@ struct DemandCalibrationTests {
     @Test("A flat curve gives concurrency = arrival rate × mean watch time (Little's law)")
     func flatCurveLittle() {
         let watch = try! Distribution.exponential(mean: 1_800)
-        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .zero, users: 1_000_000, curve: .flat)], watch: watch)
+        var c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .zero, users: 1_000_000, curve: .flat)], watch: watch)
+        c.demand.titleLength = nil
         let cal = DemandCalibration(configuration: c)
         let lambda = cal.arrivals[0].curve.meanRate
         for m in stride(from: 0, to: 1_440, by: 97) {
@@ -70,24 +61,25 @@ struct SimulatedDemandTests {
     /// the run equals λ·E[D] (Little's law) within 3%, with no warm-up period.
     @Test("Peak-free demand runs at λ·E[D] from the first minute (steady-state start, Little's law)")
     func littlesLaw() throws {
-        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .zero, users: 400_000, curve: .flat)],
-                              watch: try! .lognormal(median: 2_400, sigma: 0.8), hours: 6)
+        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .zero, users: 40_000, curve: .flat)],
+                              watch: try! .lognormal(median: 300, sigma: 0.5), hours: 2)
         let world = World(configuration: c)
         let initial = world.sessionsInProgress
         try world.run(until: world.end)
         let r = world.results()
-        let target = 0.05 * 400_000.0
+        let target = 0.05 * 40_000.0
         #expect(abs(Double(initial) - target) < 4 * target.squareRoot(), "started with \(initial) sessions in progress")
-        let mean = r.concurrency.timeAverage(until: r.end)
+        let mean = r.global.concurrency.timeAverage(until: r.end)
         #expect(abs(mean - target) / target < 0.03, "mean concurrency \(mean), λ·E[D] = \(target)")
         // The first bucket is already at the steady level.
-        #expect(abs(r.concurrencySeries.mean(0) - target) / target < 0.05)
+        #expect(abs(r.global.concurrencySeries.mean(0) - target) / target < 0.05)
     }
 
     @Test("Sessions in progress at the start have the right remaining time (memoryless case)")
     func remainingTimes() {
         let watch = try! Distribution.exponential(mean: 1_200)
-        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .hours(3), users: 1_000_000, curve: .evening)], watch: watch)
+        var c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .hours(3), users: 1_000_000, curve: .evening)], watch: watch)
+        c.demand.titleLength = nil  // no cut at the title's end: the memoryless case
         let cal = DemandCalibration(configuration: c)
         var stream = RandomStream(seed: 5, label: "test.initial", id: 0)
         let remaining = cal.initialSessions(region: 0, watch: watch, &stream)
@@ -102,13 +94,13 @@ struct SimulatedDemandTests {
     func determinism() throws {
         func run(seed: UInt64) throws -> (Int64, Double, SimInstant) {
             let c = configuration(regions: [
-                RegionConfiguration(id: "a", utcOffset: .hours(-5), users: 50_000, curve: .evening),
-                RegionConfiguration(id: "b", utcOffset: .hours(1), users: 50_000, curve: .evening),
-            ], seed: seed)
+                RegionConfiguration(id: "a", utcOffset: .hours(-5), users: 10_000, curve: .evening),
+                RegionConfiguration(id: "b", utcOffset: .hours(1), users: 10_000, curve: .evening),
+            ], hours: 0.5, seed: seed)
             let world = World(configuration: c)
             try world.run(until: world.end)
             let r = world.results()
-            return (r.regions.map(\.sessionsStarted).reduce(0, +), r.concurrency.maximum, r.concurrency.maximumAt)
+            return (r.global.sessionStarts.value, r.global.concurrency.maximum, r.global.concurrency.maximumAt)
         }
         let a = try run(seed: 1), b = try run(seed: 1), c = try run(seed: 2)
         #expect(a == b)
@@ -117,7 +109,7 @@ struct SimulatedDemandTests {
 
     @Test("Running in slices gives the same result as one run")
     func slicing() throws {
-        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .hours(2), users: 80_000, curve: .evening)])
+        let c = configuration(regions: [RegionConfiguration(id: "a", utcOffset: .hours(2), users: 10_000, curve: .evening)], hours: 0.5)
         let whole = World(configuration: c)
         try whole.run(until: whole.end)
         let sliced = World(configuration: c)
@@ -128,15 +120,16 @@ struct SimulatedDemandTests {
         }
         let a = whole.results(), b = sliced.results()
         #expect(a.eventsProcessed == b.eventsProcessed)
-        #expect(a.concurrency == b.concurrency)
-        #expect(a.concurrencySeries == b.concurrencySeries)
+        #expect(a.global.concurrency == b.global.concurrency)
+        #expect(a.global.concurrencySeries == b.global.concurrencySeries)
+        #expect(a.global.startTime == b.global.startTime)
     }
 
     @Test("Sampling 1 in k simulates k times fewer sessions at the same calibrated platform peak")
     func sampling() throws {
-        let regions = [RegionConfiguration(id: "a", utcOffset: .zero, users: 1_000_000, curve: .evening)]
-        let full = World(configuration: configuration(regions: regions, sampling: 1))
-        let sampled = World(configuration: configuration(regions: regions, sampling: 10))
+        let regions = [RegionConfiguration(id: "a", utcOffset: .zero, users: 100_000, curve: .evening)]
+        let full = World(configuration: configuration(regions: regions, hours: 0.01, sampling: 1))
+        let sampled = World(configuration: configuration(regions: regions, hours: 0.01, sampling: 10))
         let ratio = Double(full.sessionsInProgress) / Double(sampled.sessionsInProgress)
         #expect(abs(ratio - 10) < 1, "ratio \(ratio)")
         #expect(abs(full.results().expectedPeak - sampled.results().expectedPeak) < 1e-6 * full.results().expectedPeak)

@@ -1,0 +1,101 @@
+import ABR
+import Manifests
+import SimCore
+
+/// The titles sessions have asked for, loaded once: what players read from each manifest format,
+/// which rendition each of their rungs is, and the size of every file (title × rendition).
+///
+/// Loading a title packages it and parses the manifest text back (HLS: the multivariant playlist
+/// and every media playlist; DASH: the MPD), exactly as a player would, so players never see the
+/// catalog directly. Player contexts are shared by every session of the same title, manifest format
+/// and rung cap (plan and device allow a prefix of the ladder: the playback API personalises the
+/// manifest, as Netflix's does).
+struct TitleLibrary {
+    struct Loaded {
+        var durations: [Int64]
+        /// Per format: the player's rungs (lowest first) as rendition indices.
+        var order: [[Int]]
+        /// Per format: the bit rates a player plans with.
+        var bitrates: [[Double]]
+        /// Bytes of each rendition's whole file.
+        var fileBytes: [Double]
+        var length: Int64
+    }
+
+    let catalog: Catalog
+    let configuration: PlayerConfiguration
+    var index: [Int32]
+    var loaded: [Loaded] = []
+    var contexts: [PlayerContext] = []
+    /// Per context, the rendition of each player rung: `renditions[context * 32 + rung]`.
+    var renditions: [UInt8] = []
+    var contextKeys: [Int: UInt32] = [:]
+
+    init(catalog: Catalog, configuration: PlayerConfiguration) {
+        self.catalog = catalog
+        self.configuration = configuration
+        index = Array(repeating: -1, count: catalog.configuration.titles)
+    }
+
+    var rungs: Int { catalog.configuration.ladder.count }
+
+    /// Loads `title` if needed and returns its data.
+    mutating func load(_ title: Int) -> Loaded {
+        if index[title] >= 0 { return loaded[Int(index[title])] }
+        let encoded = catalog.encodedTitle(title)
+        var order: [[Int]] = []
+        var bitrates: [[Double]] = []
+        for format in ManifestFormat.allCases {
+            // Manifests vodsim builds always parse; a failure here is a bug in the Manifests module.
+            let (manifest, o) = try! encoded.playbackManifest(format: format)
+            order.append(o)
+            bitrates.append(manifest.bitrates)
+        }
+        let bytes = encoded.segmentSizes.map { Double($0.reduce(0, +)) }
+        let data = Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration)
+        index[title] = Int32(loaded.count)
+        loaded.append(data)
+        return data
+    }
+
+    /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's
+    /// order), loading the title if needed.
+    mutating func context(title: Int, format: ManifestFormat, maxRung: Int) -> UInt32 {
+        let f = format == .hls ? 0 : 1
+        let key = (title * 2 + f) * 128 + maxRung
+        if let c = contextKeys[key] { return c }
+        let data = load(title)
+        let cap = min(maxRung, data.bitrates[f].count - 1)
+        let manifest = PlaybackManifest(bitrates: Array(data.bitrates[f].prefix(cap + 1)), segmentDurations: data.durations)
+        // QoE books the ladder's nominal rates, the same whichever manifest the player read.
+        let nominal = data.order[f].prefix(cap + 1).map { catalog.configuration.ladder[$0].bitrate }
+        contexts.append(PlayerContext(manifest: manifest, configuration: configuration, reportingBitrates: nominal))
+        var row = [UInt8](repeating: 0, count: 32)
+        for (rung, rendition) in data.order[f].prefix(32).enumerated() { row[rung] = UInt8(rendition) }
+        renditions.append(contentsOf: row)
+        let id = UInt32(contexts.count - 1)
+        contextKeys[key] = id
+        return id
+    }
+
+    /// The rendition a context's rung is.
+    func rendition(context: UInt32, rung: Int) -> Int { Int(renditions[Int(context) * 32 + rung]) }
+
+    /// File id of (title, rendition).
+    func file(title: Int, rendition: Int) -> Int { title * rungs + rendition }
+
+    func fileBytes(title: Int, rendition: Int) -> Double { loaded[Int(index[title])].fileBytes[rendition] }
+
+    /// Bits of one segment at one rendition.
+    func segmentBits(title: Int, segment: Int, rendition: Int) -> Int64 {
+        let d = loaded[Int(index[title])].durations[segment]
+        return Int64(catalog.segmentBytes(title: title, segment: segment, rung: rendition, duration: d)) * 8
+    }
+
+    /// The highest rung (in ladder order) whose picture is at most `maxHeight` tall; at least 0.
+    func maxRung(height maxHeight: Int) -> Int {
+        var best = 0
+        for (r, rung) in catalog.configuration.ladder.enumerated() where rung.height <= maxHeight { best = r }
+        return best
+    }
+}

@@ -1,0 +1,182 @@
+import Metrics
+import SimCore
+
+/// The experience figures of a population of sessions (a region, or everyone), as totals and as
+/// per-bucket series. Counts are of the simulated (sampled) population.
+public struct Aggregate: Sendable {
+    /// Sessions in progress (from the request to the last frame, or abandonment).
+    public var concurrency = Gauge()
+    public var concurrencySeries: TimeWeightedSeries
+    /// Sessions in progress when the run began (steady-state start).
+    public var initial = 0
+    public var sessionStarts = Counter()
+    public var startSeries: TimeSeries
+    public var playbackStarts = Counter()
+    /// From the user's request to the first frame: the video start time.
+    public var startTime = LatencyRecorder()
+    public var startTimeSeries: LatencySeries
+    public var abandonedBeforeStart = Counter()
+    public var sessionsEnded = Counter()
+    /// Σ length of ended sessions, microseconds (for Little's law).
+    public var endedSessionTime = 0.0
+    /// Media played, time stalled (microseconds), bits played.
+    public var play: Int64 = 0
+    public var rebuffer: Int64 = 0
+    public var bits = 0.0
+    public var rebufferEvents: Int64 = 0
+    public var switches: Int64 = 0
+    public var playSeries: TimeSeries
+    public var rebufferSeries: TimeSeries
+    public var bitsSeries: TimeSeries
+
+    init(bucket: SimDuration) {
+        concurrencySeries = TimeWeightedSeries(bucketWidth: bucket)
+        startSeries = TimeSeries(bucketWidth: bucket)
+        startTimeSeries = LatencySeries(bucketWidth: bucket)
+        playSeries = TimeSeries(bucketWidth: bucket)
+        rebufferSeries = TimeSeries(bucketWidth: bucket)
+        bitsSeries = TimeSeries(bucketWidth: bucket)
+    }
+
+    mutating func initialSessions(_ n: Int) {
+        initial += n
+        concurrency.add(Double(n), at: .zero)
+        concurrencySeries.add(Double(n), at: .zero)
+    }
+
+    mutating func sessionStarted(at t: SimInstant) {
+        sessionStarts.increment()
+        startSeries.add(1, at: t)
+        concurrency.add(1, at: t)
+        concurrencySeries.add(1, at: t)
+    }
+
+    mutating func playbackStarted(_ startTime: SimDuration, at t: SimInstant) {
+        playbackStarts.increment()
+        self.startTime.record(startTime)
+        startTimeSeries.record(startTime, at: t)
+    }
+
+    mutating func sessionEnded(at t: SimInstant, abandonedBeforeStart: Bool, length: Int64) {
+        sessionsEnded.increment()
+        if abandonedBeforeStart { self.abandonedBeforeStart.increment() }
+        endedSessionTime += Double(length)
+        concurrency.add(-1, at: t)
+        concurrencySeries.add(-1, at: t)
+    }
+
+    mutating func add(_ d: QoEDelta, at t: SimInstant) {
+        play += d.play
+        rebuffer += d.rebuffer
+        bits += d.bits
+        rebufferEvents += Int64(d.rebufferEvents)
+        switches += Int64(d.switches)
+        playSeries.add(Double(d.play), at: t)
+        rebufferSeries.add(Double(d.rebuffer), at: t)
+        bitsSeries.add(d.bits, at: t)
+    }
+
+    /// Stalled over stalled plus played time.
+    public var rebufferRatio: Double { play + rebuffer > 0 ? Double(rebuffer) / Double(play + rebuffer) : 0 }
+    /// Bits per second of media played.
+    public var averageBitrate: Double { play > 0 ? bits / (Double(play) / 1e6) : 0 }
+    /// Stalls per hour of playback.
+    public var rebuffersPerHour: Double { play > 0 ? Double(rebufferEvents) / (Double(play) / 3.6e9) : 0 }
+    public var switchesPerHour: Double { play > 0 ? Double(switches) / (Double(play) / 3.6e9) : 0 }
+
+    /// Closes the series at `end`.
+    mutating func close(at end: SimInstant) { concurrencySeries.advance(to: end) }
+}
+
+/// A PoP's figures for the report.
+public struct PopResults: Sendable {
+    public var id: String
+    public var region: String
+    /// Egress capacity after sampling, bits/s.
+    public var egress: Double
+    public var metrics: PopMetrics
+    public var storageBytes: Double
+    public var usedBytes: Double
+    public var files: Int
+}
+
+/// An origin replica's figures.
+public struct OriginResults: Sendable {
+    public var region: String
+    public var egress: Double
+    public var bytes: TimeSeries
+    public var totalBytes: Double
+    public var failures: Int64
+    /// Transfers that waited for room on its egress.
+    public var waited: Int64
+}
+
+/// A region's figures.
+public struct RegionResults: Sendable {
+    public var id: String
+    public var aggregate: Aggregate
+    /// The calibrated (expected) peak concurrency over a day, at platform scale.
+    public var expectedPeak: Double
+    public var expectedPeakUTCMinute: Int
+    /// Sessions per second per user at relative demand 1.
+    public var scale: Double
+}
+
+public struct WorldResults: Sendable {
+    public var sampling: Int
+    public var end: SimInstant
+    public var eventsProcessed: UInt64
+    public var regions: [RegionResults]
+    public var global: Aggregate
+    public var pops: [PopResults]
+    public var origins: [OriginResults]
+    /// The calibrated (expected) global peak over a day, at platform scale.
+    public var expectedPeak: Double
+    public var expectedPeakUTCMinute: Int
+    /// Titles the sessions asked for.
+    public var titlesLoaded: Int
+}
+
+extension World {
+    /// What happened, up to the end of the scenario. Sessions still in progress count with what
+    /// they have done so far. Call after running to the end.
+    public func results() -> WorldResults {
+        let endTime = max(sim.now, end)
+        let k = Double(configuration.sampling)
+        // Bring in-progress sessions' QoE up to the end (without ending them).
+        for s in 0..<sessions.capacity where sessions.pop[s] != UInt16.max && isLive(UInt32(s)) {
+            let context = library.contexts[Int(sessions.context[s])]
+            sessions.player[s].advance(to: max(sessions.player[s].now, endTime.microseconds), context)
+            account(UInt32(s))
+        }
+        var g = global
+        g.close(at: endTime)
+        let regionResults = configuration.regions.enumerated().map { r, region in
+            var a = regions[r].aggregate
+            a.close(at: endTime)
+            let expected = calibration.expectedConcurrency[r]
+            let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
+            return RegionResults(id: region.id, aggregate: a, expectedPeak: expected[peakMinute] * k,
+                                 expectedPeakUTCMinute: peakMinute, scale: calibration.scales[r])
+        }
+        let popResults = pops.map { p in
+            var m = p.metrics
+            m.utilisation.advance(to: endTime)
+            return PopResults(id: configuration.pops[p.index].id, region: configuration.regions[p.region].id, egress: p.egress,
+                              metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files)
+        }
+        let originResults = origins.map { o in
+            OriginResults(region: configuration.regions[o.region].id, egress: o.egress, bytes: o.bytes,
+                          totalBytes: o.totalBytes, failures: o.failures.value, waited: o.waited.value)
+        }
+        let expectedGlobal = calibration.expectedGlobalConcurrency
+        let peakMinute = expectedGlobal.indices.max { expectedGlobal[$0] < expectedGlobal[$1] } ?? 0
+        return WorldResults(sampling: configuration.sampling, end: endTime, eventsProcessed: sim.eventsProcessed,
+                            regions: regionResults, global: g, pops: popResults, origins: originResults,
+                            expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
+                            titlesLoaded: library.loaded.count)
+    }
+
+    /// Whether slot `s` holds a session.
+    func isLive(_ s: UInt32) -> Bool { sessions.isLive[Int(s)] }
+}

@@ -51,6 +51,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(name: .customLong("export-requests"), help: ArgumentHelp(
+        "Also write every PoP request as CSV (time_us,pop,object_id,size_bytes,hit), for other cache simulators.",
+        valueName: "file"))
+    var exportRequests: String?
+
     func run() throws {
         let resolved = try options.load(scenario)
         if !quiet {
@@ -58,6 +63,15 @@ struct RunCommand: ParsableCommand {
             for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
         }
         let world = World(configuration: resolved.worldConfiguration)
+        var requests: StreamedFile?
+        if let exportRequests {
+            do {
+                requests = try RequestExport.start(path: exportRequests, world: world)
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
         let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal)
         // Slices only pace the progress line; the result does not depend on them.
         let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
@@ -72,7 +86,9 @@ struct RunCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: folderText)
         do {
             try report.write(to: folder)
+            try requests?.commit()
         } catch {
+            requests?.abandon()
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
@@ -80,8 +96,36 @@ struct RunCommand: ParsableCommand {
             progress.finish(events: world.eventsProcessed)
             print()
             print(report.terminalSummary)
-            print("report: \(folderText)/report.json, \(folderText)/summary.md")
+            print("report: \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? ""))
         }
+    }
+}
+
+/// `--export-requests`: every request a PoP sees, one CSV row each, in simulated-time order.
+///
+/// Columns: `time_us` (microseconds since the scenario's start), `pop` (the PoP's id),
+/// `object_id` (the file: title × rungs + rung), `size_bytes` (the whole file's size, as cache
+/// simulators size objects), `hit` (1 if the PoP held it). A miss that goes on to a parent PoP is
+/// also a row at the parent. With sampling 1 in k, these are the sampled users' requests.
+enum RequestExport {
+    static let header = "time_us,pop,object_id,size_bytes,hit\n"
+
+    static func start(path: String, world: World) throws -> StreamedFile {
+        let file = try StreamedFile(path: path)
+        file.write(header)
+        let ids = world.configuration.pops.map { Array(($0.id + ",").utf8) }
+        world.requestLog = { time, pop, object, bytes, hit in
+            file.write(decimal: time.microseconds)
+            file.write(byte: UInt8(ascii: ","))
+            ids[pop].withUnsafeBufferPointer { file.write($0) }
+            file.write(decimal: Int64(object))
+            file.write(byte: UInt8(ascii: ","))
+            file.write(decimal: Int64(bytes.rounded()))
+            file.write(byte: UInt8(ascii: ","))
+            file.write(byte: hit ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+            file.write(byte: UInt8(ascii: "\n"))
+        }
+        return file
     }
 }
 

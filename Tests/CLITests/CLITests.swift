@@ -70,7 +70,7 @@ struct CLITests {
         // Not a terminal: no progress redraws, one final line.
         #expect(!r.stderr.contains("\r"))
         #expect(r.stderr.hasSuffix("events/s)\n"))
-        #expect(r.stderr.contains("note: pops is accepted but not modelled yet\n"))
+        #expect(!r.stderr.contains("note:"))  // the default scenario uses only what is modelled
     }
 
     @Test("Two runs of the same scenario and seed write byte-identical reports")
@@ -149,6 +149,49 @@ struct CLITests {
         try expectGolden(r.stdout, "validate-smoke.yaml")
     }
 
+    /// The export is for other cache simulators: recomputing each PoP's hit ratio from it must
+    /// give the report's.
+    @Test("--export-requests writes every PoP request as CSV, with the report's request and hit counts")
+    func exportRequests() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run", "--set", "duration=20 min", "--out", "r", "--export-requests", "requests.csv"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasSuffix("report: r/report.json, r/summary.md, requests: requests.csv\n"))
+        let csv = try String(contentsOf: dir.appendingPathComponent("requests.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n")
+        #expect(lines.removeFirst() == "time_us,pop,object_id,size_bytes,hit")
+        var requests: [String: Int] = [:], hits: [String: Int] = [:]
+        var lastTime = 0
+        for line in lines {
+            let f = line.split(separator: ",")
+            try #require(f.count == 5, "\(line)")
+            let time = try #require(Int(f[0]))
+            #expect(time >= lastTime)
+            lastTime = time
+            #expect(Int(f[2]) != nil && Int(f[3])! > 0 && (f[4] == "0" || f[4] == "1"))
+            requests[String(f[1]), default: 0] += 1
+            if f[4] == "1" { hits[String(f[1]), default: 0] += 1 }
+        }
+        #expect(lastTime < 20 * 60 * 1_000_000)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
+        let pops = try #require((report["metrics"] as? [String: Any])?["pops"] as? [[String: Any]])
+        #expect(pops.count == 3)
+        for pop in pops {
+            let id = try #require(pop["id"] as? String)
+            let n = try #require(requests[id])
+            #expect(pop["requests"] as? Int == n, "\(id)")
+            let ratio = Double(hits[id, default: 0]) / Double(n)
+            #expect(abs(ratio - (pop["hitRatio"] as? Double ?? -1)) < 1e-5, "\(id): \(ratio)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") } == [])
+        // A folder that does not exist: an error before anything runs, and no report.
+        let bad = try CLI.run(["run", "--quiet", "--out", "s", "--export-requests", "nowhere/requests.csv"], in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("error: nowhere/requests.csv: cannot create the file ("))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("s").path))
+    }
+
     @Test("An unwritable report folder is an error with the path, exit 1")
     func unwritableReport() throws {
         let dir = try sandbox()
@@ -181,7 +224,7 @@ struct ManifestAndABRCommandTests {
         #expect(mpd.contains("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\""))
         let missing = try CLI.run(["manifest", "--title", "10000"], in: dir)
         #expect(missing.status == 1)
-        #expect(missing.stderr == "error: --title 10000: the catalog of smoke has titles 0 to 9999\n")
+        #expect(missing.stderr == "error: --title 10000: the catalog of smoke has titles 0 to 4999\n")
     }
 
     /// The hand-computed constant-link case of the ABR tests, through the command line and

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "Manifests", targets: ["Manifests"]),
         .library(name: "ABR", targets: ["ABR"]),
+        .library(name: "Placement", targets: ["Placement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,8 +52,11 @@ let package = Package(
         .target(name: "Manifests", swiftSettings: [optimisedInDebug]),
         // Adaptation algorithms (throughput, BBA, BOLA), the player state machine, QoE, trace replay.
         .target(name: "ABR", swiftSettings: [optimisedInDebug]),
+        // Real code: per-site placement plans from forecast demand, rendezvous hashing across a
+        // site's servers, steering ranks.
+        .target(name: "Placement", swiftSettings: [optimisedInDebug]),
         // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR"],
+        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement"],
                 swiftSettings: [optimisedInDebug]),
         // The report value, its writers, hashing and atomic output.
         .target(name: "Reports", dependencies: ["Metrics"]),
@@ -77,6 +81,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
         .testTarget(name: "ABRTests", dependencies: ["ABR"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore"]),

@@ -13,10 +13,26 @@ import World
 public struct RunReport {
     public let scenario: ResolvedScenario
     public let results: WorldResults
+    /// The run `compare` asked for.
+    public let comparison: Comparison?
 
-    public init(scenario: ResolvedScenario, results: WorldResults) {
+    /// The same scenario with some values changed, run alongside.
+    public struct Comparison {
+        public var label: String
+        public var overrides: [String]
+        public var results: WorldResults
+
+        public init(label: String, overrides: [String], results: WorldResults) {
+            self.label = label
+            self.overrides = overrides
+            self.results = results
+        }
+    }
+
+    public init(scenario: ResolvedScenario, results: WorldResults, comparison: Comparison? = nil) {
         self.scenario = scenario
         self.results = results
+        self.comparison = comparison
     }
 
     var k: Double { Double(results.sampling) }
@@ -113,8 +129,67 @@ public struct RunReport {
             ("regions", .array(results.regions.map(regionJSON))),
             ("pops", .array(results.pops.map(popJSON))),
             ("origins", .array(results.origins.map(originJSON))),
+            ("releases", releasesJSON()),
         ])
-        return .object(header + [("metrics", metrics), ("timeseries", timeseriesJSON), ("resolvedScenario", scenario.root.json)])
+        var sections: [(String, JSONValue)] = [("metrics", metrics)]
+        if let comparison {
+            let other = RunReport(scenario: scenario, results: comparison.results)
+            sections.append(("comparison", .object([
+                ("label", .string(comparison.label)),
+                ("set", .array(comparison.overrides.map { .string($0) })),
+                ("thisRun", .object(keyFigures.map { ($0.key, $0.json) })),
+                ("otherRun", .object(other.keyFigures.map { ($0.key, $0.json) })),
+            ])))
+        }
+        return .object(header + sections + [("timeseries", timeseriesJSON), ("resolvedScenario", scenario.root.json)])
+    }
+
+    /// The figures a comparison sets side by side.
+    var keyFigures: [(key: String, label: String, json: JSONValue, text: String)] {
+        let d = delivery
+        let origin = originGbps
+        let g = results.global
+        let fillBytes = results.pops.reduce(0.0) { $0 + $1.metrics.fillBytes.reduce(0, +) }
+        let originTB = results.origins.reduce(0.0) { $0 + $1.totalBytes } * k / 1e12
+        var out: [(key: String, label: String, json: JSONValue, text: String)] = [
+            ("hitRatio", "hit ratio (requests)", round(d.hitRatio, 5), String(format: "%.2f%%", d.hitRatio * 100)),
+            ("byteHitRatio", "hit ratio (bytes)", round(d.byteHitRatio, 5), String(format: "%.2f%%", d.byteHitRatio * 100)),
+            ("originEgressGbpsPeak", "origin egress peak", round(origin.max() ?? 0), String(format: "%.2f Gbps", origin.max() ?? 0)),
+            ("originEgressGbpsP95", "origin egress p95", round(percentile(origin, 95)), String(format: "%.2f Gbps", percentile(origin, 95))),
+            ("originEgressGbpsAtViewingPeak", "origin egress at the viewing peak", round(originAtViewingPeak),
+             String(format: "%.2f Gbps", originAtViewingPeak)),
+            ("originServedTB", "origin served", round(originTB), String(format: "%.2f TB", originTB)),
+            ("fillTB", "fills", round(fillBytes / 1e12), String(format: "%.2f TB", fillBytes / 1e12)),
+            ("startTimeMsP90", "start time p90", ms(g.startTime.percentile(90)), String(format: "%.0f ms", Double(g.startTime.percentile(90).microseconds) / 1e3)),
+            ("rebufferRatioPercent", "rebuffer ratio", round(g.rebufferRatio * 100, 4), String(format: "%.3f%%", g.rebufferRatio * 100)),
+            ("averageBitrateKbps", "bit rate", round(g.averageBitrate / 1_000, 1), String(format: "%.0f kbps", g.averageBitrate / 1_000)),
+        ]
+        for r in results.releases {
+            let ratio = r.requests > 0 ? Double(r.hits) / Double(r.requests) : 0
+            out.append(("releaseHitRatio.title\(r.title)", "title \(r.title) first-day hit ratio", round(ratio, 5),
+                        String(format: "%.2f%%", ratio * 100)))
+        }
+        return out
+    }
+
+    /// Mean origin egress over the buckets whose concurrency is within 10% of the run's highest:
+    /// what the origin carries when viewers are (fills, scheduled off-peak, mostly are not).
+    var originAtViewingPeak: Double {
+        let g = results.global.concurrencySeries
+        let origin = originGbps
+        let levels = (0..<g.bucketCount).map { g.mean($0) }
+        guard let top = levels.max(), top > 0 else { return 0 }
+        let busy = levels.indices.filter { levels[$0] >= 0.9 * top && $0 < origin.count }
+        return busy.isEmpty ? 0 : busy.reduce(0) { $0 + origin[$1] } / Double(busy.count)
+    }
+
+    /// This run and the comparison's, side by side.
+    var comparisonTable: TextTable? {
+        guard let comparison else { return nil }
+        let other = RunReport(scenario: scenario, results: comparison.results).keyFigures
+        var table = TextTable(header: ["metric", "this run", comparison.label], rightAligned: [1, 2])
+        for (a, b) in zip(keyFigures, other) { table.add([a.label, a.text, b.text]) }
+        return table
     }
 
     func sessionsJSON(_ a: Aggregate) -> JSONValue {
@@ -166,7 +241,7 @@ public struct RunReport {
             ("byteHitRatio", round(d.byteHitRatio, 5)),
             ("contentMisses", scaled(d.contentMisses)),
             ("healthMisses", scaled(d.healthMisses)),
-            ("fills", scaled(d.fills)),
+            ("fills", .integer(Int64(d.fills))),
             ("popEgressGbps", .object([("peak", round(totalPop.max() ?? 0)), ("mean", round(mean(totalPop)))])),
             ("originEgressGbps", .object([
                 ("peak", round(origin.max() ?? 0)), ("p95", round(percentile(origin, 95))), ("mean", round(mean(origin))),
@@ -200,8 +275,6 @@ public struct RunReport {
             ("byteHitRatio", round(m.bytes > 0 ? m.hitBytes / m.bytes : 0, 5)),
             ("contentMisses", scaled(Double(m.contentMisses.value))),
             ("healthMisses", scaled(Double(m.healthMisses.value))),
-            ("fills", scaled(Double(m.fills.value))),
-            ("fillBacklogPeak", scaled(m.fillBacklog.maximum)),
             ("waited", scaled(Double(m.waited.value))),
             ("capacityGbps", round(p.egress * k / 1e9)),
             ("egressGbps", .object([("peak", round(egress.max() ?? 0)), ("mean", round(mean(egress)))])),
@@ -210,7 +283,44 @@ public struct RunReport {
                                      ("p99", ms(m.startTime.percentile(99)))])),
             ("storageUsedTB", round(p.usedBytes / 1e12)),
             ("files", .integer(Int64(p.files))),
+            ("fill", fillJSON(p)),
         ])
+    }
+
+    /// Fills are whole files whatever the sampling: their counts and bytes are not scaled.
+    func fillJSON(_ p: PopResults) -> JSONValue {
+        let m = p.metrics
+        let queuePeak = (0..<m.fillQueue.bucketCount).map { m.fillQueue.maxima[$0] }.max() ?? 0
+        let plans = m.plans.filter { $0.time > .zero }  // the plan the run started with is not a change
+        func perPlan(_ f: (PlanRecord) -> Int) -> JSONValue { round(plans.isEmpty ? 0 : Double(plans.map(f).reduce(0, +)) / Double(plans.count), 1) }
+        return .object([
+            ("files", .integer(m.fills.value)),
+            ("bytesTB", .object([("peer", round(m.fillBytes[0] / 1e12)), ("tier", round(m.fillBytes[1] / 1e12)),
+                                 ("origin", round(m.fillBytes[2] / 1e12))])),
+            ("jobsDropped", .integer(m.fillJobsDropped.value)),
+            ("jobsWithoutSpace", .integer(m.fillJobsNoSpace.value)),
+            ("queuePeak", .integer(Int64(queuePeak))),
+            ("oldestJobAgeMinutesPeak", round((m.oldestJobAge.max() ?? 0) / 60, 1)),
+            ("plans", .integer(Int64(plans.count))),
+            ("filesAddedPerPlan", perPlan(\.added)),
+            ("filesRemovedPerPlan", perPlan(\.removed)),
+            ("expectedOffload", round(m.plans.last?.expectedOffload ?? 0, 4)),
+            ("nights", .integer(Int64(m.nights.count))),
+            ("nightsCompleted", .integer(Int64(m.nights.filter(\.completed).count))),
+        ])
+    }
+
+    func releasesJSON() -> JSONValue {
+        .array(results.releases.map { r in
+            .object([
+                ("title", .integer(Int64(r.title))),
+                ("at", .string(instant(r.time))),
+                ("sitesHolding", .integer(Int64(r.sitesHolding ?? 0))),
+                ("sites", .integer(Int64(results.pops.count))),
+                ("requestsFirstDay", scaled(Double(r.requests))),
+                ("hitRatioFirstDay", round(r.requests > 0 ? Double(r.hits) / Double(r.requests) : 0, 5)),
+            ])
+        })
     }
 
     func originJSON(_ o: OriginResults) -> JSONValue {
@@ -269,6 +379,10 @@ public struct RunReport {
             ("popEgressGbps", .object(popEgress)),
             ("popUtilisationPercent", .object(popUtilisation)),
             ("originEgressGbps", series({ $0 < origin.count ? origin[$0] : 0 })),
+            ("fillQueue", .object(results.pops.map { p in (p.id, series({ p.metrics.fillQueue.mean($0) }, 1)) })),
+            ("oldestFillJobMinutes", .object(results.pops.map { p in
+                (p.id, series({ $0 < p.metrics.oldestJobAge.count ? p.metrics.oldestJobAge[$0] / 60 : 0 }, 1))
+            })),
         ])
     }
 
@@ -290,7 +404,22 @@ public struct RunReport {
             ("hit ratio: requests / bytes", String(format: "%.2f%% / %.2f%%", d.hitRatio * 100, d.byteHitRatio * 100)),
             ("content misses / health misses", "\(Self.grouped(d.contentMisses * k)) / \(Self.grouped(d.healthMisses * k))"),
             ("origin egress peak / p95", String(format: "%.2f / %.2f Gbps", origin.max() ?? 0, percentile(origin, 95))),
-        ]
+            ("fills: files, TB from peer / tier / origin", fillText),
+        ] + results.releases.map { r in
+            ("release of title \(r.title) at \(instant(r.time))",
+             String(format: "on %d of %d PoPs; first-day hit ratio %.2f%%", r.sitesHolding ?? 0, results.pops.count,
+                    r.requests > 0 ? Double(r.hits) / Double(r.requests) * 100 : 0))
+        }
+    }
+
+    var fillText: String {
+        var bytes = [0.0, 0.0, 0.0]
+        var files: Int64 = 0
+        for p in results.pops {
+            files += p.metrics.fills.value
+            for s in 0..<3 { bytes[s] += p.metrics.fillBytes[s] }
+        }
+        return "\(Self.grouped(Double(files))), " + bytes.map { String(format: "%.2f", $0 / 1e12) }.joined(separator: " / ")
     }
 
     /// summary.md.
@@ -307,7 +436,13 @@ public struct RunReport {
         out += header.markdown + "\n## Headline\n\n"
         var table = TextTable(header: ["metric", "value"])
         for (label, value) in headline { table.add([label, value]) }
-        out += table.markdown + "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
+        out += table.markdown
+        if let comparisonTable, let comparison {
+            out += "\n## Compared with \(comparison.label)\n\n"
+            out += "The same scenario with " + comparison.overrides.map { "`\($0)`" }.joined(separator: ", ") + ".\n\n"
+            out += comparisonTable.markdown
+        }
+        out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         out += "\n## Not modelled yet\n\n"
         out += "These parts of the scenario are validated but not simulated yet: "
         out += ResolvedScenario.unmodelledSections.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
@@ -349,7 +484,7 @@ public struct RunReport {
     public var terminalSummary: String {
         var table = TextTable(header: ["metric", "value"])
         for (label, value) in headline { table.add([label, value]) }
-        return table.plain + "\n" + regionTable.plain + "\n" + popTable.plain
+        return table.plain + "\n" + (comparisonTable.map { $0.plain + "\n" } ?? "") + regionTable.plain + "\n" + popTable.plain
     }
 
     /// Writes report.json and summary.md into `folder`, atomically.

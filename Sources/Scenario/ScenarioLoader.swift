@@ -16,12 +16,16 @@ public struct ResolvedScenario: Sendable {
     /// when their hashes agree.
     public let hash: String
 
-    init(root: Resolved, file: String, notModelled: [String]) {
+    /// The other run of `compare`, if the scenario asks for one (at most one element).
+    public let comparisons: [ResolvedScenario]
+
+    init(root: Resolved, file: String, notModelled: [String], comparisons: [ResolvedScenario] = []) {
         self.root = root
         self.file = file
         self.notModelled = notModelled.sorted()
         canonicalJSON = root.json.serialized(pretty: false)
         hash = SHA256.hex(canonicalJSON)
+        self.comparisons = comparisons
     }
 
     public var name: String { root["name"].text }
@@ -109,7 +113,47 @@ public enum ScenarioLoader {
         guard problems.isEmpty, let root else {
             throw ScenarioErrors(problems: problems.sorted(by: ScenarioLoader.fileOrder))
         }
-        return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled)
+        let comparisons = try comparison(of: root, node: node, applied: applied, file: file)
+        return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled,
+                                comparisons: comparisons)
+    }
+
+    /// The scenario `compare` asks for: this one with the `compare.set` overrides applied after any
+    /// from the command line; validated now, so that a bad override is reported before a run.
+    static func comparison(of root: Resolved, node: Node, applied: [(path: KeyPath, text: String)],
+                           file: String) throws(ScenarioErrors) -> [ResolvedScenario] {
+        guard !root["compare"].isAbsent else { return [] }
+        var variant = node
+        var variantApplied = applied
+        var problems: [ScenarioProblem] = []
+        let entries = node.mapping?["compare"]?.mapping?["set"]?.sequence
+        var places: [(text: String, index: Int, location: SourceLocation)] = []
+        for (k, item) in root["compare"]["set"].list.enumerated() {
+            let mark = entries.flatMap { k < $0.count ? $0[k].mark : nil }
+            let location: SourceLocation = mark.map { .file(file, line: $0.line, column: $0.column) } ?? .wholeFile(file)
+            places.append((item.text, k, location))
+            do {
+                let (updated, path) = try Overrides.apply(item.text, to: variant)
+                variant = updated
+                variantApplied.append((path, item.text))
+            } catch {
+                problems.append(ScenarioProblem(location, "compare.set[\(k)]", "\(error.path.isEmpty ? "" : error.path + ": ")\(error.message)"))
+            }
+        }
+        guard problems.isEmpty else { throw ScenarioErrors(problems: problems) }
+        let reader = Reader(file: file, overrides: variantApplied)
+        let variantRoot = reader.read(variant, .object(ScenarioSchema.root), KeyPath())
+        reader.checkReferences()
+        guard reader.problems.isEmpty, let variantRoot else {
+            // A value from one of compare's overrides: reported at that override in the file.
+            let located = reader.problems.map { p -> ScenarioProblem in
+                guard case let .override(text) = p.location, let place = places.first(where: { $0.text == text }),
+                      !applied.contains(where: { $0.text == text }) else { return p }
+                return ScenarioProblem(place.location, "compare.set[\(place.index)]", "\(p.path): \(p.message)")
+            }
+            throw ScenarioErrors(problems: located.sorted(by: fileOrder))
+        }
+        return [ResolvedScenario(root: ScenarioSchema.complete(variantRoot), file: file, notModelled: reader.notModelled)]
     }
 
     /// Problems in the order of the file (overrides after), stable otherwise.

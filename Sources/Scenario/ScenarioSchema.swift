@@ -23,15 +23,29 @@ public enum ScenarioSchema {
               "CDN points of presence (Open Connect-style sites), at least one; see below."),
         Field("origin", .object(origin), .defaulted("{}"), "The S3-like origin store (see below)."),
         Field("clients", .object(clients), .defaulted("{}"), "How users watch: demand and players (see below)."),
+        Field("placement", .object(placement), .defaulted("{}"),
+              "How content reaches the PoPs: nightly placement plans, the fill window, what a miss does (see below)."),
         Field("activity", .object(activity), .defaulted("{}"), modelled: false,
               "The activity pipeline: events, partitioned log, aggregation (see below)."),
         Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"), modelled: false,
               "Failures and surges to inject (see below)."),
         Field("metrics", .object(metrics), .defaulted("{}"), "What the report records (see below)."),
+        Field("compare", .object(compare), .optional,
+              "Also run the scenario with some values changed, and compare the two in the report (see below)."),
     ], check: { root in
         // Parent tiers must end at the origin: no cycles.
         let pops = root["pops"].list
         let parent = Dictionary(uniqueKeysWithValues: pops.map { ($0["id"].text, $0["parent"].isAbsent ? nil : $0["parent"].text) })
+        // Scheduled releases fall between the release schedule's start and the end of the run.
+        if case let .dateTime(start) = root["start"] {
+            let end = start + Int64(root["duration"].value)
+            for (i, release) in root["catalog"]["newReleases"]["scheduled"].list.enumerated() {
+                guard case let .dateTime(t) = release["at"] else { continue }
+                if t < start - 30 * 86_400 || t > end {
+                    return [RecordProblem(key: "catalog", "newReleases.scheduled[\(i)].at: must be between 30 days before the start and the end of the run")]
+                }
+            }
+        }
         for pop in pops {
             var seen: [String] = [pop["id"].text]
             var next = parent[pop["id"].text] ?? nil
@@ -114,6 +128,48 @@ public enum ScenarioSchema {
         Field("boost", .quantity(.number, .nonNegative), .defaulted("2"),
               "Demand for a title on its release, relative to the most popular catalog title."),
         Field("halfLife", .quantity(.duration, .positive), .defaulted("3 d"), "How fast the boost fades."),
+        Field("announce", .quantity(.duration, .nonNegative), .defaulted("7 d"),
+              "How long before its release a title is announced: placement plans for it from then."),
+        Field("scheduled", .records(scheduledRelease, minimumCount: 0), .defaulted("[]"),
+              "Releases at given times (a release night), each a new title, besides the perDay ones."),
+    ])
+
+    static let scheduledRelease = Schema([
+        Field("at", .dateTime, .required, "When the title is released, in UTC (within 30 days before the start and the end of the run)."),
+        Field("boost", .quantity(.number, .positive), .defaulted("5"),
+              "Its demand on release, relative to the most popular catalog title."),
+    ])
+
+    static let placement = Schema([
+        Field("plans", .choice(["daily", "off"]), .defaulted("daily"),
+              "`daily`: each PoP gets a plan of what to hold, ranked by forecast demand, every day when its fill window opens (Open Connect-style). `off`: storage is an LRU cache."),
+        Field("onMiss", .choice(["off", "immediate", "queued"]), .defaulted("off"),
+              "What a miss does besides fetching the segment upstream: `off` nothing (plans decide); `immediate` pulls the whole file in at once, at any hour; `queued` queues a fill job for the window."),
+        Field("windowStart", .timeOfDay, .defaulted("02:00"), "Local time the fill window opens (and the day's plan is made)."),
+        Field("windowEnd", .timeOfDay, .defaulted("14:00"),
+              "Local time the fill window closes; fills still running pause until the next window. Equal to windowStart: always open."),
+        Field("forecastHalfLife", .quantity(.duration, .positive), .defaulted("2 d"),
+              "Half-life of the demand forecast (an exponentially weighted average of what each PoP was asked for)."),
+        Field("planStorage", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("100%"),
+              "Share of a PoP's storage plans may use; the rest caches what misses pull in (with onMiss)."),
+        Field("churnMargin", .quantity(.fraction, .nonNegative), .defaulted("5%"),
+              "A held file stays in the plan unless a newcomer's demand per byte is higher by more than this: fewer fills for the same offload."),
+        Field("queueLimit", .integer(minimum: 1, maximum: 100_000_000), .defaulted("100000"),
+              "Fill jobs a PoP's queue holds; beyond, new jobs are dropped (and counted) until the next plan."),
+        Field("maxReplicas", .integer(minimum: 1, maximum: 64), .defaulted("4"),
+              "Most servers of a PoP that hold copies of one file (popular files get more, for their load)."),
+        Field("peakToMean", .quantity(.number, .atLeast(1)), .defaulted("2"),
+              "A file's forecast peak rate over its daily mean, to size its replicas."),
+        Field("holdingBonus", .quantity(.duration, .nonNegative), .defaulted("30 ms"),
+              "Steering: how much farther (round trip) a PoP holding the title may be and still be chosen over one lacking it."),
+        Field("loadPenalty", .quantity(.duration, .nonNegative), .defaulted("10 ms"),
+              "Steering: round trip added per unit of a PoP's utilisation, so that of two near PoPs the less loaded wins."),
+    ])
+
+    static let compare = Schema([
+        Field("label", .identifier, .required, "Names the other run in the report, e.g. fill-on-miss."),
+        Field("set", .list(.text, minimumCount: 1), .required,
+              "Overrides, as for --set: [\"placement.plans=off\", \"placement.onMiss=immediate\"]."),
     ])
 
     static let pop = Schema(idKey: "id", [

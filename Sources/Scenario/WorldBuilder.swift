@@ -45,12 +45,22 @@ extension ResolvedScenario {
             crossRegionRtt: SimDuration(seconds: clients["crossRegionRtt"].value),
             crossRegionRttPerHour: SimDuration(seconds: clients["crossRegionRttPerHour"].value))
         let catalog = catalogConfiguration
+        let pl = root["placement"]
+        func timeOfDay(_ v: Resolved) -> SimDuration {
+            guard case let .timeOfDay(s) = v else { preconditionFailure("a time of day") }
+            return .seconds(Int64(s))
+        }
+        let placement = PlacementConfiguration(
+            plans: PlacementConfiguration.Plans(rawValue: pl["plans"].text)!,
+            onMiss: PlacementConfiguration.MissFill(rawValue: pl["onMiss"].text)!,
+            windowStart: timeOfDay(pl["windowStart"]), windowEnd: timeOfDay(pl["windowEnd"]),
+            forecastHalfLife: SimDuration(seconds: pl["forecastHalfLife"].value), planStorageShare: pl["planStorage"].value,
+            churnMargin: pl["churnMargin"].value, queueLimit: Int(pl["queueLimit"].integer),
+            maximumReplicas: Int(pl["maxReplicas"].integer), peakToMean: pl["peakToMean"].value,
+            holdingBonus: SimDuration(seconds: pl["holdingBonus"].value), loadPenalty: SimDuration(seconds: pl["loadPenalty"].value))
         return WorldConfiguration(
             seed: seed,
-            startUnixSeconds: {
-                guard case let .dateTime(t) = root["start"] else { preconditionFailure("start is a date-time") }
-                return t
-            }(),
+            startUnixSeconds: startUnixSeconds,
             duration: SimDuration(seconds: root["duration"].value),
             sampling: Int(root["sampling"].integer),
             regions: regions,
@@ -60,7 +70,12 @@ extension ResolvedScenario {
                 watchDuration: clients["watchDuration"].distribution.distribution,
                 titleLength: catalog.duration),
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
-            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration)
+            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement)
+    }
+
+    var startUnixSeconds: Int64 {
+        guard case let .dateTime(t) = root["start"] else { preconditionFailure("start is a date-time") }
+        return t
     }
 
     /// The catalog's configuration: titles, lengths, popularity, segmentation, ladder, releases.
@@ -75,7 +90,12 @@ extension ResolvedScenario {
         return CatalogConfiguration(titles: Int(c["titles"].value), duration: c["duration"].distribution.distribution,
                                     popularityExponent: exponent, segmentDuration: SimDuration(seconds: c["segmentDuration"].value),
                                     ladder: ladder, sizeVariation: c["sizeVariation"].value, genres: Int(c["genres"].value),
-                                    releases: ReleaseConfiguration(perDay: r["perDay"].value, boost: r["boost"].value,
-                                                                   halfLife: SimDuration(seconds: r["halfLife"].value)))
+                                    releases: ReleaseConfiguration(
+                                        perDay: r["perDay"].value, boost: r["boost"].value, halfLife: SimDuration(seconds: r["halfLife"].value),
+                                        announce: SimDuration(seconds: r["announce"].value),
+                                        scheduled: r["scheduled"].list.map { release in
+                                            guard case let .dateTime(t) = release["at"] else { preconditionFailure("a date-time") }
+                                            return ScheduledRelease(at: .seconds(t - startUnixSeconds), boost: release["boost"].value)
+                                        }))
     }
 }

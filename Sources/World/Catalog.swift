@@ -26,11 +26,30 @@ public struct ReleaseConfiguration: Sendable {
     /// Demand at release relative to the most popular catalog title.
     public var boost: Double
     public var halfLife: SimDuration
+    /// How long before its release a title is announced (placement can plan for it from then).
+    public var announce: SimDuration
+    /// Releases at given times (since the start of the run; may be negative), each with its own
+    /// boost: a release night.
+    public var scheduled: [ScheduledRelease]
 
-    public init(perDay: Double = 0, boost: Double = 2, halfLife: SimDuration = .hours(72)) {
+    public init(perDay: Double = 0, boost: Double = 2, halfLife: SimDuration = .hours(72), announce: SimDuration = .hours(24 * 7),
+                scheduled: [ScheduledRelease] = []) {
         self.perDay = perDay
         self.boost = boost
         self.halfLife = halfLife
+        self.announce = announce
+        self.scheduled = scheduled
+    }
+}
+
+public struct ScheduledRelease: Sendable, Equatable {
+    /// Since the start of the run.
+    public var at: SimDuration
+    public var boost: Double
+
+    public init(at: SimDuration, boost: Double) {
+        self.at = at
+        self.boost = boost
     }
 }
 
@@ -85,9 +104,16 @@ public struct Catalog: Sendable {
     let titleStreams: StreamFamily
     let segmentStreams: StreamFamily
     let complexity: Distribution
-    /// Release times (microseconds since the epoch, may be negative) of the titles released
-    /// around the run, and which titles they are; ordered by release time.
-    public let releases: [(title: Int, time: Int64)]
+    /// The titles released around the run, ordered by release time.
+    public let releases: [Release]
+
+    /// A title's release: when (microseconds since the start of the run, may be negative) and how
+    /// much demand it starts with, relative to the most popular catalog title.
+    public struct Release: Sendable, Equatable {
+        public var title: Int
+        public var time: Int64
+        public var boost: Double
+    }
 
     public init(configuration: CatalogConfiguration, seed: UInt64, runDuration: SimDuration = .zero) {
         precondition(configuration.titles >= 1 && !configuration.ladder.isEmpty, "a catalog needs titles and a ladder")
@@ -99,25 +125,32 @@ public struct Catalog: Sendable {
         releases = Catalog.schedule(configuration, seed: seed, runDuration: runDuration)
     }
 
-    /// Releases evenly spaced from 30 days before the start to the end of the run, each a distinct
-    /// title chosen by the schedule's own stream, away from the head of the catalog (the head is
-    /// what is already popular).
-    static func schedule(_ c: CatalogConfiguration, seed: UInt64, runDuration: SimDuration) -> [(title: Int, time: Int64)] {
-        guard c.releases.perDay > 0 else { return [] }
+    /// Releases evenly spaced from 30 days before the start to the end of the run, and the
+    /// scheduled ones; each a distinct title chosen by the schedule's own stream, away from the
+    /// head of the catalog (the head is what is already popular).
+    static func schedule(_ c: CatalogConfiguration, seed: UInt64, runDuration: SimDuration) -> [Release] {
         let span = Catalog.releaseLookback + runDuration
-        let count = min(c.titles / 2, Int((span.seconds / 86_400 * c.releases.perDay).rounded(.down)))
+        let periodic = c.releases.perDay > 0 ? Int((span.seconds / 86_400 * c.releases.perDay).rounded(.down)) : 0
+        let count = min(c.titles / 2, periodic + c.releases.scheduled.count)
         guard count > 0 else { return [] }
         var stream = RandomStream(seed: seed, label: "catalog.releases", id: 0)
         var chosen = Set<Int>()
-        var out: [(title: Int, time: Int64)] = []
-        let spacing = span.microseconds / Int64(count)
-        for i in 0..<count {
+        var out: [Release] = []
+        func pick() -> Int {
             var title: Int
             repeat { title = c.titles / 10 + Int(stream.nextInt(below: UInt64(c.titles - c.titles / 10))) } while chosen.contains(title)
             chosen.insert(title)
-            out.append((title, -Catalog.releaseLookback.microseconds + Int64(i) * spacing))
+            return title
         }
-        return out
+        // Scheduled releases first, so that they keep their titles whatever the periodic rate.
+        for r in c.releases.scheduled.prefix(count) {
+            out.append(Release(title: pick(), time: r.at.microseconds, boost: r.boost))
+        }
+        let spacing = periodic > 0 ? span.microseconds / Int64(periodic) : 0
+        for i in 0..<(count - out.count) {
+            out.append(Release(title: pick(), time: -Catalog.releaseLookback.microseconds + Int64(i) * spacing, boost: c.releases.boost))
+        }
+        return out.sorted { $0.time < $1.time || ($0.time == $1.time && $0.title < $1.title) }
     }
 
     /// The length of `title`, whole seconds, at least one segment.
@@ -157,6 +190,20 @@ public struct Catalog: Sendable {
     public func segmentBytes(title: Int, segment: Int, rung: Int, duration: Int64) -> Int {
         let factor = complexity(title: title, segment: segment)
         return max(1, Int((configuration.ladder[rung].bitrate * Double(duration) / 1e6 * factor / 8).rounded()))
+    }
+
+    /// Bytes of each rung's whole file of `title` (the sum of its segments, as packaged).
+    /// - Complexity: O(segments × rungs), no allocation beyond the result.
+    public func fileBytes(of title: Int) -> [Double] {
+        let durations = segmentDurations(of: title)
+        var totals = [Double](repeating: 0, count: configuration.ladder.count)
+        for (s, d) in durations.enumerated() {
+            let f = complexity(title: title, segment: s)
+            for (r, rung) in configuration.ladder.enumerated() {
+                totals[r] += Double(max(1, Int((rung.bitrate * Double(d) / 1e6 * f / 8).rounded())))
+            }
+        }
+        return totals
     }
 
     /// The title as the packager sees it: renditions and every segment's duration and size.

@@ -21,10 +21,12 @@ public struct WorldConfiguration: Sendable {
     public var pops: [PopConfiguration]
     public var origin: OriginConfiguration
     public var clients: ClientConfiguration
+    public var placement: PlacementConfiguration
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
-                catalog: CatalogConfiguration, pops: [PopConfiguration], origin: OriginConfiguration, clients: ClientConfiguration) {
+                catalog: CatalogConfiguration, pops: [PopConfiguration], origin: OriginConfiguration, clients: ClientConfiguration,
+                placement: PlacementConfiguration = .init()) {
         self.seed = seed
         self.startUnixSeconds = startUnixSeconds
         self.duration = duration
@@ -36,7 +38,66 @@ public struct WorldConfiguration: Sendable {
         self.pops = pops
         self.origin = origin
         self.clients = clients
+        self.placement = placement
     }
+}
+
+/// How content gets to the PoPs: nightly placement plans filled in a window, and what a miss does.
+public struct PlacementConfiguration: Sendable {
+    public enum Plans: String, Sendable, CaseIterable {
+        /// Each site gets a plan from its forecast demand every day at the start of its fill window.
+        case daily
+        /// No plans: storage is an LRU cache of what misses pulled in.
+        case off
+    }
+
+    public enum MissFill: String, Sendable, CaseIterable {
+        /// A miss fills nothing; the next plan may add the file.
+        case off
+        /// A miss pulls the whole file in at once (a pull-through cache), at any time of day.
+        case immediate
+        /// A miss queues a fill job, run in the fill window by priority.
+        case queued
+    }
+
+    public var plans: Plans
+    public var onMiss: MissFill
+    /// The fill window, as local times of day at the site (may wrap past midnight).
+    public var windowStart: SimDuration
+    public var windowEnd: SimDuration
+    /// Half-life of the demand forecast.
+    public var forecastHalfLife: SimDuration
+    /// Share of a site's storage plans may fill; the rest caches what misses pull in.
+    public var planStorageShare: Double
+    public var churnMargin: Double
+    /// Fill jobs a site's queue holds at most; beyond, new jobs are dropped (and counted).
+    public var queueLimit: Int
+    public var maximumReplicas: Int
+    /// A file's forecast peak rate over its daily average, to size its replicas.
+    public var peakToMean: Double
+    public var holdingBonus: SimDuration
+    public var loadPenalty: SimDuration
+
+    public init(plans: Plans = .daily, onMiss: MissFill = .off, windowStart: SimDuration = .hours(2), windowEnd: SimDuration = .hours(14),
+                forecastHalfLife: SimDuration = .hours(48), planStorageShare: Double = 1, churnMargin: Double = 0.05,
+                queueLimit: Int = 100_000, maximumReplicas: Int = 4, peakToMean: Double = 2,
+                holdingBonus: SimDuration = .milliseconds(30), loadPenalty: SimDuration = .milliseconds(10)) {
+        self.plans = plans
+        self.onMiss = onMiss
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.forecastHalfLife = forecastHalfLife
+        self.planStorageShare = planStorageShare
+        self.churnMargin = churnMargin
+        self.queueLimit = queueLimit
+        self.maximumReplicas = maximumReplicas
+        self.peakToMean = peakToMean
+        self.holdingBonus = holdingBonus
+        self.loadPenalty = loadPenalty
+    }
+
+    /// Issue 5's platform: no plans, every miss pulls its file in.
+    public static let pullThrough = PlacementConfiguration(plans: .off, onMiss: .immediate)
 }
 
 /// A point of presence: an Open Connect-style site of servers with storage and egress.

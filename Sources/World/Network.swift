@@ -83,17 +83,16 @@ public struct FlowSet: Sendable {
     }
 }
 
-/// Transfers waiting for room on a saturated link, oldest first. Entries are opaque to the queue
-/// (the world packs a kind, an id and a generation into them); stale ones are skipped by the reader.
-struct WaitQueue {
-    private var items: [UInt64] = []
+/// A first-in, first-out queue over an array: amortised O(1), compacting once half is consumed.
+struct FIFO<Element> {
+    private var items: [Element] = []
     private var head = 0
 
     var isEmpty: Bool { head == items.count }
     var count: Int { items.count - head }
-    var first: UInt64? { isEmpty ? nil : items[head] }
+    var first: Element? { isEmpty ? nil : items[head] }
 
-    mutating func append(_ entry: UInt64) { items.append(entry) }
+    mutating func append(_ entry: Element) { items.append(entry) }
 
     mutating func removeFirst() {
         head += 1
@@ -101,11 +100,15 @@ struct WaitQueue {
             items.removeAll(keepingCapacity: true)
             head = 0
         } else if head >= 4_096 && head * 2 >= items.count {
-            items.removeFirst(head)  // amortised O(1): compacts once half is consumed
+            items.removeFirst(head)
             head = 0
         }
     }
 }
+
+/// Transfers waiting for room on a saturated link, oldest first. Entries are opaque to the queue
+/// (the world packs a kind, an id and a generation into them); stale ones are skipped by the reader.
+typealias WaitQueue = FIFO<UInt64>
 
 /// Round-trip times between regions: a stand-in for distance, from the time-zone difference.
 public struct RegionDistances: Sendable {

@@ -1,16 +1,21 @@
 import Metrics
+import Placement
 import SimCore
 
-/// The files a PoP holds, with least-recently-used replacement.
+/// The files a PoP holds: planned files pinned, the rest replaced least-recently-used first.
 ///
-/// A file is one title at one rung. Recency lists are intrusive arrays indexed by file id
-/// (two Int32 per file of the catalog, per PoP), so touch, insert and evict are O(1) with no
-/// allocation. Replacement is LRU by request; Open Connect's proactive fill is issue 6.
+/// A file is one title at one rung. Pinned files (the site's placement plan) are never evicted;
+/// unpinned ones (pulled in on a miss, or left over from an earlier plan) sit in a recency list
+/// and are evicted from its least recent end when room is needed. The list is intrusive arrays
+/// indexed by file id (two Int32 per file of the catalog, per PoP), so touch, insert, pin and
+/// evict are O(1) with no allocation.
 public struct LRUCache: Sendable {
     public let capacityBytes: Double
     public private(set) var usedBytes = 0.0
+    public private(set) var pinnedBytes = 0.0
     public private(set) var files = 0
-    /// Towards the least recent, towards the most recent; -1 ends; `prev == -2` marks absent.
+    /// Towards the least recent, towards the most recent; -1 ends; `prev == -2` marks absent,
+    /// `prev == -3` pinned (held, outside the list).
     var prev: [Int32]
     var next: [Int32]
     var bytes: [Double]
@@ -26,24 +31,28 @@ public struct LRUCache: Sendable {
     }
 
     public func contains(_ file: Int) -> Bool { prev[file] != -2 }
+    public func isPinned(_ file: Int) -> Bool { prev[file] == -3 }
+    public func size(of file: Int) -> Double { bytes[file] }
 
-    /// Marks `file` most recently used; `false` if it is not held.
+    /// Marks an unpinned `file` most recently used; `false` if it is not held.
     @discardableResult
     public mutating func touch(_ file: Int) -> Bool {
         guard contains(file) else { return false }
+        guard !isPinned(file) else { return true }
         unlink(Int32(file))
         pushFront(Int32(file))
         return true
     }
 
-    /// Holds `file` of `size` bytes, evicting least recently used files until it fits; returns the
-    /// evicted files. A file larger than the whole cache is not held.
-    public mutating func insert(_ file: Int, size: Double) -> [Int] {
-        guard !contains(file) else {
-            touch(file)
+    /// Holds `file` of `size` bytes, evicting least recently used unpinned files until it fits, and
+    /// returns the evicted files; `nil` (and nothing evicted) if it cannot fit even so. A file
+    /// already held is touched (and pinned if asked).
+    public mutating func insert(_ file: Int, size: Double, pinned: Bool = false) -> [Int]? {
+        if contains(file) {
+            if pinned { pin(file) } else { touch(file) }
             return []
         }
-        guard size <= capacityBytes else { return [] }
+        guard size <= capacityBytes - pinnedBytes else { return nil }
         var evicted: [Int] = []
         while usedBytes + size > capacityBytes, tail >= 0 {
             let victim = tail
@@ -53,24 +62,64 @@ public struct LRUCache: Sendable {
         bytes[file] = size
         usedBytes += size
         files += 1
-        pushFront(Int32(file))
+        if pinned {
+            prev[file] = -3
+            pinnedBytes += size
+        } else {
+            pushFront(Int32(file))
+        }
+        check()
         return evicted
     }
 
-    /// Corrects the size of a held file (an estimate replaced by the exact size).
+    /// Keeps `file` whatever else is needed: out of the recency list.
+    public mutating func pin(_ file: Int) {
+        guard contains(file), !isPinned(file) else { return }
+        unlink(Int32(file))
+        prev[file] = -3
+        pinnedBytes += bytes[file]
+    }
+
+    /// Makes `file` evictable again, first in line (it left the plan).
+    public mutating func unpin(_ file: Int) {
+        guard isPinned(file) else { return }
+        pinnedBytes -= bytes[file]
+        pushBack(Int32(file))
+    }
+
+    /// Corrects the size of a held file (an estimate replaced by the exact size, or a new number
+    /// of replicas). May leave the cache over capacity until the next insert evicts.
     public mutating func resize(_ file: Int, to size: Double) {
         guard contains(file) else { return }
         usedBytes += size - bytes[file]
+        if isPinned(file) { pinnedBytes += size - bytes[file] }
         bytes[file] = size
     }
 
     public mutating func remove(_ file: Int) {
         guard contains(file) else { return }
-        unlink(Int32(file))
+        if isPinned(file) { pinnedBytes -= bytes[file] } else { unlink(Int32(file)) }
         prev[file] = -2
         usedBytes -= bytes[file]
         files -= 1
-        if files == 0 { usedBytes = 0 }
+        if files == 0 { usedBytes = 0; pinnedBytes = 0 }
+    }
+
+    /// Evicts unpinned files, least recent first, until the cache is within capacity; returns them.
+    public mutating func trim() -> [Int] {
+        var evicted: [Int] = []
+        while usedBytes > capacityBytes * (1 + 1e-12), tail >= 0 {
+            let victim = tail
+            remove(Int(victim))
+            evicted.append(Int(victim))
+        }
+        return evicted
+    }
+
+    private func check() {
+        #if VODSIM_CHECKS
+        precondition(usedBytes <= capacityBytes * (1 + 1e-9) + 1, "storage over capacity")
+        #endif
     }
 
     private mutating func unlink(_ f: Int32) {
@@ -87,7 +136,15 @@ public struct LRUCache: Sendable {
         if tail < 0 { tail = f }
     }
 
-    /// Files from most to least recent (for tests and audits). O(files).
+    private mutating func pushBack(_ f: Int32) {
+        next[Int(f)] = -1
+        prev[Int(f)] = tail
+        if tail >= 0 { next[Int(tail)] = f }
+        tail = f
+        if head < 0 { head = f }
+    }
+
+    /// Unpinned files from most to least recent (for tests and audits). O(files).
     public var recencyOrder: [Int] {
         var out: [Int] = []
         var f = head
@@ -110,12 +167,24 @@ public struct PopMetrics: Sendable {
     /// Sessions steered away from this PoP, their first choice, because it was saturated.
     public var healthMisses = Counter()
     public var sessions = Counter()
-    /// Transfers (downloads, fills of child PoPs) that waited for room on its egress (see `FlowSet`).
+    /// Transfers (downloads, fills of other PoPs) that waited for room on its egress (see `FlowSet`).
     public var waited = Counter()
+    /// Files that arrived by a fill.
     public var fills = Counter()
-    public var fillBytes = 0.0
-    /// Fills waiting for a free server (each server fills one file at a time).
-    public var fillBacklog = Gauge()
+    /// Fill bytes that arrived, by source: a peer in the region, a tier above, the origin.
+    public var fillBytes = [0.0, 0.0, 0.0]
+    /// Fill jobs refused because the queue was full, and started jobs that found no room (all
+    /// storage pinned by the plan).
+    public var fillJobsDropped = Counter()
+    public var fillJobsNoSpace = Counter()
+    /// Fill jobs waiting for a server or the window, over time.
+    public var fillQueue: TimeWeightedSeries
+    /// Age of the oldest waiting job at each bucket's start, seconds (0 when none waits).
+    public var oldestJobAge: [Double] = []
+    /// Per plan: when, files added and removed, the plan's expected offload.
+    public var plans: [PlanRecord] = []
+    /// Per fill window that closed: whether the plan's fills were all done by then.
+    public var nights: [NightRecord] = []
     public var startTime = LatencyRecorder()
     /// Bytes served per bucket.
     public var egress: TimeSeries
@@ -129,7 +198,25 @@ public struct PopMetrics: Sendable {
         utilisation = TimeWeightedSeries(bucketWidth: bucket)
         requestSeries = TimeSeries(bucketWidth: bucket)
         hitSeries = TimeSeries(bucketWidth: bucket)
+        fillQueue = TimeWeightedSeries(bucketWidth: bucket)
     }
+}
+
+public struct PlanRecord: Sendable, Equatable {
+    public var time: SimInstant
+    public var files: Int
+    public var added: Int
+    public var removed: Int
+    public var expectedOffload: Double
+}
+
+public struct NightRecord: Sendable, Equatable {
+    /// When the window closed.
+    public var time: SimInstant
+    /// Planned fills not finished (queued or running) at the close, and their bytes still to come.
+    public var jobsLeft: Int
+    public var bytesLeft: Double
+    public var completed: Bool { jobsLeft == 0 }
 }
 
 /// A PoP's state in the running world.
@@ -148,18 +235,30 @@ struct PopState {
     var cache: LRUCache
     var flows = FlowSet()
     var waiting = WaitQueue()
-    /// Files being filled, with the generation of their fill (a fill cancelled by eviction is
-    /// ignored when its completion event fires).
+    /// Files with a fill job (queued or running), and the job.
     var filling: [Int: UInt32] = [:]
-    var fillGeneration: UInt32 = 0
     /// Fills holding a server (transferring, or waiting for room upstream).
     var fillsRunning = 0
-    /// Fills waiting for a server, oldest first.
-    var fillBacklog = WaitQueue()
+    var fillQueue = FillQueue()
+    /// Jobs put back in the queue when the window closed on them.
+    var pausedFills: [UInt32] = []
+    /// Per file: in the current plan, and its copies (replicas) when held.
+    var planned: [Bool]
+    var replicas: [UInt8]
+    /// Per file: bytes requested here since the last plan.
+    var observed: [Double]
+    var lastObserved = SimInstant.zero
+    /// Per file: forecast bytes per day.
+    var forecast: DemandForecast
+    /// Per title: complete files held (steering by title).
+    var titleFiles: [UInt16]
     var metrics: PopMetrics
 
     var utilisation: Double { flows.committed / egress }
     var healthy: Bool { utilisation < healthThreshold }
+
+    /// Whether the PoP can serve `file` now: held and not still arriving.
+    func serves(_ file: Int) -> Bool { cache.contains(file) && filling[file] == nil }
 }
 
 /// An origin replica's state.

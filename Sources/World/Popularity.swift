@@ -19,9 +19,9 @@ public struct Popularity: Sendable {
     let base: [Double]
     /// Per region, per title: the taste factor (lognormal, mean 1).
     let taste: [[Double]]
-    let releases: [(title: Int, time: Int64)]
     let releaseTime: [Int64?]
-    let boost: Double
+    /// Per title, its release boost (0 for catalog titles).
+    let boost: [Double]
     let halfLife: Double
     /// Per region, the current table and when it was built.
     public private(set) var tables: [AliasTable]
@@ -40,11 +40,14 @@ public struct Popularity: Sendable {
                 return factor.sample(&s)
             }
         }
-        releases = catalog.releases
         var times = [Int64?](repeating: nil, count: n)
-        for release in catalog.releases { times[release.title] = release.time }
+        var boosts = [Double](repeating: 0, count: n)
+        for release in catalog.releases {
+            times[release.title] = release.time
+            boosts[release.title] = release.boost
+        }
         releaseTime = times
-        boost = c.catalog.releases.boost
+        boost = boosts
         halfLife = c.catalog.releases.halfLife.seconds
         tables = []
         rebuild(at: .zero)
@@ -56,9 +59,14 @@ public struct Popularity: Sendable {
         if let released = releaseTime[t] {
             let age = Double(time.microseconds - released) / 1e6
             if age < 0 { return 0 }  // not out yet
-            w += boost * base[0] * pow(0.5, age / halfLife)
+            w += boost[t] * base[0] * pow(0.5, age / halfLife)
         }
         return w
+    }
+
+    /// The sum of every title's weight in region `r` at `time`. O(titles).
+    public func totalWeight(region r: Int, at time: SimInstant) -> Double {
+        (0..<base.count).reduce(0) { $0 + weight(region: r, title: $1, at: time) }
     }
 
     /// Rebuilds every region's table for `time`.

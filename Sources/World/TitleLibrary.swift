@@ -93,9 +93,11 @@ struct TitleLibrary {
     }
 
     /// The highest rung (in ladder order) whose picture is at most `maxHeight` tall; at least 0.
-    func maxRung(height maxHeight: Int) -> Int {
+    func maxRung(height maxHeight: Int) -> Int { TitleLibrary.maxRung(ladder: catalog.configuration.ladder, height: maxHeight) }
+
+    static func maxRung(ladder: [RungConfiguration], height maxHeight: Int) -> Int {
         var best = 0
-        for (r, rung) in catalog.configuration.ladder.enumerated() where rung.height <= maxHeight { best = r }
+        for (r, rung) in ladder.enumerated() where rung.height <= maxHeight { best = r }
         return best
     }
 }

@@ -1,5 +1,6 @@
 import ABR
 import Metrics
+import Placement
 import SimCore
 import Stochastics
 
@@ -28,7 +29,14 @@ public final class World {
         case patience(session: UInt32, generation: UInt16)
         /// The user has watched what they meant to.
         case sessionEnd(session: UInt32, generation: UInt16)
-        case fillDone(fill: UInt32)
+        case fillDone(fill: UInt32, epoch: UInt16)
+        /// A site's fill window opens (and its daily plan is made), or closes.
+        case windowOpens(pop: UInt16)
+        case windowCloses(pop: UInt16)
+        /// A title is released (index into the catalog's releases).
+        case release(index: UInt32)
+        /// Per-bucket sampling of what is not event-driven (the age of the oldest fill job).
+        case sample
     }
 
     /// A retry after a failed origin read.
@@ -44,8 +52,9 @@ public final class World {
     let titleLengths: [Double]
     let sessionStreams: StreamFamily
     let distances: RegionDistances
-    /// Per region: PoPs in steering order (nearest first).
+    /// Per region: PoPs nearest first, and their round trips from the region.
     let ranking: [[Int]]
+    let rankingRtt: [[SimDuration]]
     /// Per PoP: the origin replica it reads from.
     let replicaOf: [Int]
     @exclusivity(unchecked) var sessions: SessionTable
@@ -56,6 +65,17 @@ public final class World {
     @exclusivity(unchecked) var regions: [RegionState]
     @exclusivity(unchecked) var global: Aggregate
     @exclusivity(unchecked) var fills = FillTable()
+    /// Per PoP: the other PoPs of its region it may fill from (not its own tiers), nearest first.
+    let peers: [[Int]]
+    /// The share of sessions at each rung (estimated at the start).
+    var initialRungShares: [Double] = []
+    /// Per file, bytes of one copy (NaN until its title is first needed).
+    var fileSizes: [Double]
+    /// Per release of the catalog, what happened to it; per title, its release index or -1.
+    public internal(set) var releaseStats: [ReleaseStats] = []
+    var releaseIndex: [Int32]
+    /// Receives every fill transfer's start, end and cut, when set (tests' checker observers).
+    public var fillLog: ((FillRecord) -> Void)?
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
     public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
@@ -65,18 +85,6 @@ public final class World {
         var arrivals: UInt64 = 0
         var initial = 0
         var aggregate: Aggregate
-    }
-
-    /// Fills in flight.
-    struct FillTable {
-        var pop: [Int32] = []
-        var file: [Int32] = []
-        var generation: [UInt32] = []
-        /// The serving tier: a PoP index, or -1 - replica.
-        var source: [Int32] = []
-        var rate: [Double] = []
-        var bytes: [Double] = []
-        var free: [UInt32] = []
     }
 
     public init(configuration c: WorldConfiguration) {
@@ -102,13 +110,15 @@ public final class World {
         sessionStreams = StreamFamily(seed: c.seed, label: "session")
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         self.distances = distances
-        ranking = c.regions.indices.map { r in
+        let ranking = c.regions.indices.map { r in
             c.pops.indices.sorted { a, b in
                 let ra = c.pops[a].rtt + distances.rtt(from: r, to: c.pops[a].region)
                 let rb = c.pops[b].rtt + distances.rtt(from: r, to: c.pops[b].region)
                 return ra < rb || (ra == rb && a < b)
             }
         }
+        self.ranking = ranking
+        rankingRtt = c.regions.indices.map { r in ranking[r].map { c.pops[$0].rtt + distances.rtt(from: r, to: c.pops[$0].region) } }
         let replicaRegions = c.origin.regions.isEmpty ? [0] : c.origin.regions
         replicaOf = c.pops.map { pop in
             replicaRegions.indices.min { a, b in
@@ -121,8 +131,32 @@ public final class World {
         pops = c.pops.enumerated().map { i, p in
             PopState(index: i, region: p.region, egress: p.egressBitsPerSecond / k, fillRate: p.fillBitsPerSecondPerServer / k,
                      healthThreshold: p.healthThreshold, servers: p.servers, parent: p.parent, rtt: p.rtt,
-                     cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount), metrics: PopMetrics(bucket: c.metricsBucket))
+                     cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount),
+                     planned: Array(repeating: false, count: fileCount), replicas: Array(repeating: 1, count: fileCount),
+                     observed: Array(repeating: 0, count: fileCount),
+                     forecast: DemandForecast(initial: Array(repeating: 0, count: fileCount), halfLifePeriods: 1),
+                     titleFiles: Array(repeating: 0, count: c.catalog.titles), metrics: PopMetrics(bucket: c.metricsBucket))
         }
+        fileSizes = Array(repeating: .nan, count: fileCount)
+        // Peers: same region, neither above nor below in the tier chain; by RTT, then index.
+        func chain(_ p: Int) -> [Int] {
+            var out: [Int] = []
+            var t = p
+            while let parent = c.pops[t].parent {
+                out.append(parent)
+                t = parent
+            }
+            return out
+        }
+        peers = c.pops.indices.map { p in
+            c.pops.indices.filter { q in
+                q != p && c.pops[q].region == c.pops[p].region && !chain(p).contains(q) && !chain(q).contains(p)
+            }.sorted { c.pops[$0].rtt < c.pops[$1].rtt || (c.pops[$0].rtt == c.pops[$1].rtt && $0 < $1) }
+        }
+        var releaseIndex = [Int32](repeating: -1, count: c.catalog.titles)
+        for (i, r) in catalog.releases.enumerated() { releaseIndex[r.title] = Int32(i) }
+        self.releaseIndex = releaseIndex
+        releaseStats = catalog.releases.map { ReleaseStats(title: $0.title, time: SimInstant(microseconds: $0.time)) }
         origins = replicaRegions.map { r in
             OriginState(region: r, egress: c.origin.egressBitsPerSecond / k, bytes: TimeSeries(bucketWidth: c.metricsBucket))
         }
@@ -137,60 +171,21 @@ public final class World {
         global = Aggregate(bucket: c.metricsBucket)
         let expected = c.regions.indices.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
-        warmCaches()
+        initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
+        warmStart()
         startInSteadyState()
         for r in c.regions.indices { scheduleNextArrival(region: r) }
+        scheduleWindows()
+        for (i, r) in catalog.releases.enumerated() where r.time >= 0 && r.time < c.duration.microseconds {
+            sim.schedule(.release(index: UInt32(i)), at: SimInstant(microseconds: r.time))
+        }
+        sim.schedule(.sample, at: .zero)
     }
 
-    /// Caches start as they would be after running for a while: each PoP holds the files its
-    /// region requests most, most popular at the recent end, until its storage is full. A file's
-    /// popularity is its title's weight in the region times the share of sessions at its rung,
-    /// estimated from 10,000 users drawn from the population (the rung their plan, device and
-    /// bandwidth settle at). Sizes are nominal until a title is loaded, then exact.
-    func warmCaches() {
-        let c = configuration
-        let rungs = c.catalog.ladder.count
-        var share = [Double](repeating: 0, count: rungs)
-        var stream = RandomStream(seed: c.seed, label: "warm.rungs", id: 0)
-        for _ in 0..<10_000 {
-            let u = population.user(stream.nextInt(below: population.regionStarts.last!))
-            let device = c.clients.devices[u.device]
-            let cap = library.maxRung(height: min(c.clients.plans[u.plan].maxHeight, device.maxHeight))
-            let rung = (0...cap).last { c.catalog.ladder[$0].bitrate <= 0.9 * u.accessBitsPerSecond } ?? 0
-            share[rung] += 1
-        }
-        let lengths = titleLengths
-        for p in pops.indices {
-            let r = pops[p].region
-            var files: [(weight: Double, file: Int, bytes: Double)] = []
-            files.reserveCapacity(c.catalog.titles * rungs)
-            for t in 0..<c.catalog.titles {
-                let w = popularity.weight(region: r, title: t, at: .zero)
-                guard w > 0 else { continue }
-                for rung in 0..<rungs where share[rung] > 0 {
-                    files.append((w * share[rung], t * rungs + rung, c.catalog.ladder[rung].bitrate * lengths[t] / 8))
-                }
-            }
-            files.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.file < $1.file) }
-            var used = 0.0
-            var chosen: [(file: Int, bytes: Double)] = []
-            for f in files where used + f.bytes <= pops[p].cache.capacityBytes {
-                used += f.bytes
-                chosen.append((f.file, f.bytes))
-            }
-            for f in chosen.reversed() { _ = pops[p].cache.insert(f.file, size: f.bytes) }
-        }
-    }
-
-    /// Loads a title's manifests if needed, and gives cached copies of its files their exact size.
+    /// Loads a title's manifests if needed.
     func ensureLoaded(_ title: Int) {
         guard library.index[title] < 0 else { return }
-        let data = library.load(title)
-        for p in pops.indices {
-            for (rendition, bytes) in data.fileBytes.enumerated() {
-                pops[p].cache.resize(library.file(title: title, rendition: rendition), to: bytes)
-            }
-        }
+        _ = library.load(title)
     }
 
     /// The simulated clock.
@@ -231,8 +226,16 @@ public final class World {
         case let .sessionEnd(s, g):
             guard sessions.generation[Int(s)] == g else { return }
             endSession(s, abandonedBeforeStart: false)
-        case let .fillDone(f):
-            completeFill(f)
+        case let .fillDone(f, epoch):
+            completeFill(f, epoch: epoch)
+        case let .windowOpens(p):
+            windowOpens(Int(p))
+        case let .windowCloses(p):
+            windowCloses(Int(p))
+        case let .release(i):
+            released(Int(i))
+        case .sample:
+            sampleBucket()
         }
     }
 
@@ -299,23 +302,30 @@ public final class World {
     /// The playback API answered: pick a PoP (steering) and start the player.
     func attach(_ s: UInt32) {
         let i = Int(s)
-        let p = steer(region: Int(sessions.region[i]))
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]))
         sessions.pop[i] = UInt16(p)
         sessions.player[i] = Player(library.contexts[Int(sessions.context[i])], at: sim.now.microseconds)
         pops[p].metrics.sessions.increment()
         requestNext(s)
     }
 
-    /// The first healthy PoP in the region's steering order; if the nearest is saturated, that is a
-    /// health miss. With every PoP saturated, the least utilised.
-    func steer(region r: Int) -> Int {
+    /// The PoP the playback API sends a session to: the real steering ranking (`Placement.Steering`)
+    /// over the region's PoPs, by distance, whether they hold the title, health and load. If the
+    /// nearest is saturated, it counts a health miss.
+    func steer(region r: Int, title: Int) -> Int {
         let order = ranking[r]
-        if let p = order.first(where: { pops[$0].healthy }) {
-            if p != order[0] { pops[order[0]].metrics.healthMisses.increment() }
-            return p
+        let policy = SteeringPolicy(holdingBonusMs: configuration.placement.holdingBonus.seconds * 1e3,
+                                    loadPenaltyMs: configuration.placement.loadPenalty.seconds * 1e3)
+        var candidates: [SteeringCandidate] = []
+        candidates.reserveCapacity(order.count)
+        for (k, p) in order.enumerated() {
+            candidates.append(SteeringCandidate(site: p, rttMs: rankingRtt[r][k].seconds * 1e3, holdsTitle: pops[p].titleFiles[title] > 0,
+                                                utilisation: pops[p].utilisation, healthy: pops[p].healthy))
         }
-        pops[order[0]].metrics.healthMisses.increment()
-        return order.min { pops[$0].utilisation < pops[$1].utilisation || (pops[$0].utilisation == pops[$1].utilisation && $0 < $1) }!
+        // The nearest PoP could not take the session: a health miss, whether it went elsewhere or,
+        // with every PoP saturated, stayed.
+        if !pops[order[0]].healthy { pops[order[0]].metrics.healthMisses.increment() }
+        return order[Steering.rank(candidates, policy: policy)[0]]
     }
 
     // MARK: Downloads
@@ -352,7 +362,7 @@ public final class World {
         var missing: [Int] = []
         var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region)
         while true {
-            let holds = pops[tier].cache.contains(file) && pops[tier].filling[file] == nil
+            let holds = pops[tier].serves(file)
             record(request: file, at: tier, bits: bits, hit: holds, now: now)
             if holds {
                 pops[tier].cache.touch(file)
@@ -370,17 +380,34 @@ public final class World {
             tier = parent
         }
 
-        // Tiers that lacked the file fill it from the tier above them.
-        for (k, t) in missing.enumerated() {
-            let source = k + 1 < missing.count ? missing[k + 1] : servedBy
-            startFill(file: file, title: title, rendition: rendition, at: t, from: source, now: now)
+        // Tiers that lacked the file: pulled through from the tier above at once, or queued for
+        // the fill window, or nothing (the plan decides), as `placement.onMiss` says.
+        switch configuration.placement.onMiss {
+        case .off:
+            break
+        case .immediate:
+            for (k, t) in missing.enumerated() {
+                let source = k + 1 < missing.count ? missing[k + 1] : servedBy
+                requestFill(file: file, at: t, kind: .pullThrough, priority: .infinity, source: source)
+            }
+        case .queued:
+            for t in missing {
+                requestFill(file: file, at: t, kind: .missQueued, priority: max(pops[t].forecast.values[file], pops[t].observed[file]))
+            }
+        }
+        let r = releaseIndex[title]
+        if r >= 0 && now.microseconds - releaseStats[Int(r)].time.microseconds < 86_400_000_000 {
+            releaseStats[Int(r)].requests += 1
+            if servedBy == p { releaseStats[Int(r)].hits += 1 }
         }
 
         sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), waiting: true, servedBy: Int16(servedBy),
                                         requestedAt: now.microseconds, firstByteAt: latency.microseconds, bits: bits)
         // First come, first served: behind anything already waiting on its links.
-        if let link = [p, servedBy].first(where: { !waitQueue($0).isEmpty }) {
-            enqueue(download: s, on: link)
+        if !pops[p].waiting.isEmpty {
+            enqueue(download: s, on: p)
+        } else if servedBy != p && !waitQueue(servedBy).isEmpty {
+            enqueue(download: s, on: servedBy)
         } else if let link = transmit(s) {
             enqueue(download: s, on: link)
         }
@@ -442,6 +469,7 @@ public final class World {
         pops[pop].metrics.requests.increment()
         pops[pop].metrics.bytes += bytes
         pops[pop].metrics.requestSeries.add(1, at: now)
+        pops[pop].observed[file] += bytes
         if hit {
             pops[pop].metrics.hits.increment()
             pops[pop].metrics.hitBytes += bytes
@@ -449,7 +477,7 @@ public final class World {
         } else {
             pops[pop].metrics.contentMisses.increment()
         }
-        requestLog?(now, pop, file, library.fileBytes(title: file / library.rungs, rendition: file % library.rungs), hit)
+        requestLog?(now, pop, file, fileBytes(file), hit)
     }
 
     // MARK: Links
@@ -603,127 +631,6 @@ public final class World {
         requestNext(s)
     }
 
-    // MARK: Fills
-
-    /// Starts filling `file` at PoP `pop` from `source` (a PoP, or -1 - replica) unless it is
-    /// already filling: the file takes its place in the cache now and serves hits once complete.
-    /// The fill waits in the source's queue while the source has no room (see `FlowSet`); with the
-    /// origin full and `onOverload: fail`, it fails and the file stays uncached.
-    func startFill(file: Int, title: Int, rendition: Int, at pop: Int, from source: Int, now: SimInstant) {
-        guard pops[pop].filling[file] == nil else { return }
-        if source < 0 && configuration.origin.onOverload == .fail
-            && headroom(source) < FlowSet.admission * fairShare(source, cap: pops[pop].fillRate) {
-            origins[-1 - source].failures.increment()  // before evicting anything for it
-            return
-        }
-        let bytes = library.fileBytes(title: title, rendition: rendition)
-        let evicted = pops[pop].cache.insert(file, size: bytes)
-        for f in evicted { pops[pop].filling[f] = nil }
-        guard pops[pop].cache.contains(file) else { return }  // larger than the whole cache
-        pops[pop].fillGeneration &+= 1
-        pops[pop].filling[file] = pops[pop].fillGeneration
-        pops[pop].metrics.fills.increment()
-        pops[pop].metrics.fillBytes += bytes
-        let f: UInt32
-        if let reused = fills.free.popLast() {
-            f = reused
-            fills.pop[Int(f)] = Int32(pop)
-            fills.file[Int(f)] = Int32(file)
-            fills.generation[Int(f)] = pops[pop].fillGeneration
-            fills.source[Int(f)] = Int32(source)
-            fills.rate[Int(f)] = 0
-            fills.bytes[Int(f)] = bytes
-        } else {
-            f = UInt32(fills.pop.count)
-            fills.pop.append(Int32(pop))
-            fills.file.append(Int32(file))
-            fills.generation.append(pops[pop].fillGeneration)
-            fills.source.append(Int32(source))
-            fills.rate.append(0)
-            fills.bytes.append(bytes)
-        }
-        if pops[pop].fillsRunning < pops[pop].servers && pops[pop].fillBacklog.isEmpty {
-            beginFill(f)
-        } else {
-            pops[pop].fillBacklog.append(UInt64(f))
-            pops[pop].metrics.fillBacklog.set(Double(pops[pop].fillBacklog.count), at: now)
-        }
-    }
-
-    /// Fill `f` takes a server and asks its source for room.
-    func beginFill(_ f: UInt32) {
-        let pop = Int(fills.pop[Int(f)]), source = Int(fills.source[Int(f)])
-        pops[pop].fillsRunning += 1
-        if !waitQueue(source).isEmpty {
-            enqueue(UInt64(f) << 16, on: source)
-        } else if let link = transmitFill(f) {
-            enqueue(UInt64(f) << 16, on: link)
-        }
-    }
-
-    /// Fill `f` is done (complete, failed or evicted): its server takes the next fill waiting.
-    func endFill(_ f: UInt32) {
-        let pop = Int(fills.pop[Int(f)])
-        fills.free.append(f)
-        pops[pop].fillsRunning -= 1
-        while pops[pop].fillsRunning < pops[pop].servers, let next = pops[pop].fillBacklog.first {
-            pops[pop].fillBacklog.removeFirst()
-            pops[pop].metrics.fillBacklog.set(Double(pops[pop].fillBacklog.count), at: sim.now)
-            let g = Int(next)
-            if pops[pop].filling[Int(fills.file[g])] == fills.generation[g] {
-                beginFill(UInt32(g))
-            } else {
-                fills.free.append(UInt32(g))  // evicted while it waited for a server
-            }
-        }
-    }
-
-    /// Starts waiting fill `f` if its source has room, and returns nil; else returns the source.
-    func transmitFill(_ f: UInt32) -> Int? {
-        let i = Int(f)
-        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
-        guard pops[pop].filling[file] == fills.generation[i] else {
-            endFill(f)  // evicted while it waited
-            return nil
-        }
-        let now = sim.now
-        let cap = pops[pop].fillRate
-        let due = fairShare(source, cap: cap)
-        if headroom(source) < FlowSet.admission * due {
-            if source < 0 && configuration.origin.onOverload == .fail {
-                origins[-1 - source].failures.increment()
-                pops[pop].cache.remove(file)
-                pops[pop].filling[file] = nil
-                endFill(f)
-                return nil
-            }
-            return source
-        }
-        let rate = max(1, min(due, headroom(source)))
-        fills.rate[i] = rate
-        addFlow(source, cap: cap, rate: rate, now: now)
-        let bytes = fills.bytes[i]
-        let duration = SimDuration(microseconds: Int64(bytes * 8 * 1e6 / rate) + 1)
-        if source >= 0 {
-            pops[source].metrics.egress.addSpread(bytes, from: now, to: now + duration)
-        } else {
-            origins[-1 - source].bytes.addSpread(bytes, from: now, to: now + duration)
-            origins[-1 - source].totalBytes += bytes
-        }
-        sim.schedule(.fillDone(fill: f), after: duration)
-        return nil
-    }
-
-    func completeFill(_ f: UInt32) {
-        let i = Int(f)
-        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
-        removeFlow(source, cap: pops[pop].fillRate, rate: fills.rate[i], now: sim.now)
-        // A fill whose file was evicted meanwhile completes into nothing.
-        if pops[pop].filling[file] == fills.generation[i] { pops[pop].filling[file] = nil }
-        endFill(f)
-        admitWaiting(source)
-    }
-
     // MARK: Session lifecycle
 
     func playbackStarted(_ s: UInt32) {
@@ -810,7 +717,7 @@ public final class World {
         sessions.watchUntil[i] = min(length, position + max(1, Int64(remaining * 1e6)))
         sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntil[i] - 1))
         let segment = segmentIndex(context: sessions.context[i], position: position)
-        let p = steer(region: Int(sessions.region[i]))
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]))
         sessions.pop[i] = UInt16(p)
         pops[p].metrics.sessions.increment()
         // The rung a throughput player settles at: the highest under 90% of the access bandwidth.
@@ -866,12 +773,10 @@ extension World {
                 count[slot(Int(d.servedBy))] += 1
             }
         }
-        var free = Set(fills.free.map(Int.init))
-        for f in fills.pop.indices where !free.contains(f) && fills.rate[f] > 0 {
+        for f in fills.pop.indices where fills.state[f] == .transferring {
             rate[slot(Int(fills.source[f]))] += fills.rate[f]
             count[slot(Int(fills.source[f]))] += 1
         }
-        free.removeAll()
         var problems: [String] = []
         for link in rate.indices {
             let flows = link < pops.count ? pops[link].flows : origins[link - pops.count].flows

@@ -135,6 +135,8 @@ public struct WorldResults: Sendable {
     public var expectedPeakUTCMinute: Int
     /// Titles the sessions asked for.
     public var titlesLoaded: Int
+    /// Releases inside the run.
+    public var releases: [ReleaseStats]
 }
 
 extension World {
@@ -162,6 +164,7 @@ extension World {
         let popResults = pops.map { p in
             var m = p.metrics
             m.utilisation.advance(to: endTime)
+            m.fillQueue.advance(to: endTime)
             return PopResults(id: configuration.pops[p.index].id, region: configuration.regions[p.region].id, egress: p.egress,
                               metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files)
         }
@@ -174,7 +177,8 @@ extension World {
         return WorldResults(sampling: configuration.sampling, end: endTime, eventsProcessed: sim.eventsProcessed,
                             regions: regionResults, global: g, pops: popResults, origins: originResults,
                             expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
-                            titlesLoaded: library.loaded.count)
+                            titlesLoaded: library.loaded.count,
+                            releases: releaseStats.filter { $0.time >= .zero && $0.time < endTime })
     }
 
     /// Whether slot `s` holds a session.

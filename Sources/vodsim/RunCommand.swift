@@ -72,16 +72,16 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal)
-        // Slices only pace the progress line; the result does not depend on them.
-        let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
-        var t = SimInstant.zero
-        while t < world.end {
-            t = min(world.end, t + slice)
-            try world.run(until: t)
-            progress.update(now: world.now, events: world.eventsProcessed)
+        try simulate(world, label: nil)
+        var comparison: RunReport.Comparison?
+        if let other = resolved.comparisons.first {
+            let label = resolved.root["compare"]["label"].text
+            let otherWorld = World(configuration: other.worldConfiguration)
+            _ = try simulate(otherWorld, label: label)
+            comparison = RunReport.Comparison(label: label, overrides: resolved.root["compare"]["set"].list.map(\.text),
+                                              results: otherWorld.results())
         }
-        let report = RunReport(scenario: resolved, results: world.results())
+        let report = RunReport(scenario: resolved, results: world.results(), comparison: comparison)
         let folderText = out ?? "Reports/\(resolved.name)"
         let folder = URL(fileURLWithPath: folderText)
         do {
@@ -93,11 +93,27 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if !quiet {
-            progress.finish(events: world.eventsProcessed)
             print()
             print(report.terminalSummary)
             print("report: \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? ""))
         }
+    }
+}
+
+extension RunCommand {
+    /// Runs `world` to its end with a progress line (labelled for a comparison run); the final
+    /// line is printed when it ends.
+    func simulate(_ world: World, label: String?) throws {
+        let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal, label: label)
+        // Slices only pace the progress line; the result does not depend on them.
+        let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
+        var t = SimInstant.zero
+        while t < world.end {
+            t = min(world.end, t + slice)
+            try world.run(until: t)
+            progress.update(now: world.now, events: world.eventsProcessed)
+        }
+        if !quiet { progress.finish(events: world.eventsProcessed) }
     }
 }
 
@@ -170,10 +186,13 @@ final class Progress {
     let clock = ContinuousClock()
     let started: ContinuousClock.Instant
     var lastDraw: ContinuousClock.Instant
+    /// Names a comparison run in its lines.
+    let prefix: String
 
-    init(end: SimInstant, enabled: Bool) {
+    init(end: SimInstant, enabled: Bool, label: String? = nil) {
         self.end = end
         self.enabled = enabled
+        prefix = label.map { "\($0): " } ?? ""
         started = clock.now
         lastDraw = started
     }
@@ -186,7 +205,7 @@ final class Progress {
         let elapsed = (wall - started).secondsDouble
         let fraction = now.seconds / max(end.seconds, 1e-9)
         let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
-        let line = "  simulated \(Progress.clockText(now.seconds)) of \(Progress.clockText(end.seconds))"
+        let line = "  \(prefix)simulated \(Progress.clockText(now.seconds)) of \(Progress.clockText(end.seconds))"
             + String(format: "  %.2fM events/s  ETA %.0f s", Double(events) / max(elapsed, 1e-9) / 1e6, eta)
         Terminal.write("\r" + line + "   ")
     }
@@ -194,7 +213,7 @@ final class Progress {
     func finish(events: UInt64) {
         let elapsed = (clock.now - started).secondsDouble
         if enabled { Terminal.write("\r" + String(repeating: " ", count: 78) + "\r") }
-        Terminal.write(String(format: "simulated %@ in %.2f s: %llu events (%.2fM events/s)\n",
+        Terminal.write(prefix + String(format: "simulated %@ in %.2f s: %llu events (%.2fM events/s)\n",
                               Progress.clockText(end.seconds), elapsed, events, Double(events) / max(elapsed, 1e-9) / 1e6))
     }
 

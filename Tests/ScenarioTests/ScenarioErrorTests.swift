@@ -39,7 +39,7 @@ struct ScenarioErrorTests {
         #expect(problems(minimal + "metrics:\n  buckett: 5 min\n") ==
             ["s.yaml:11:3: metrics.buckett: unknown key 'buckett'; did you mean 'bucket'?"])
         #expect(problems(minimal + "zzz: 1\n") ==
-            ["s.yaml:10:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, activity, faults, metrics)"])
+            ["s.yaml:10:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, placement, activity, faults, metrics, compare)"])
     }
 
     @Test("A value in the wrong unit is named as what it is")
@@ -185,6 +185,21 @@ struct ScenarioErrorTests {
     func faultTargets() {
         #expect(problems(minimal + "faults:\n  - {type: popDown, at: 5 min}\n") ==
             ["s.yaml:11:5: faults[0]: a popDown fault needs 'pop'"])
+    }
+
+    @Test("A comparison's overrides are checked with the scenario, at their place in the file")
+    func comparisonOverrides() {
+        #expect(problems(minimal + "compare:\n  label: other\n  set: [placement.plans=weekly]\n") ==
+            ["s.yaml:12:9: compare.set[0]: placement.plans: expected one of daily, off, got weekly"])
+        #expect(problems(minimal + "compare:\n  label: other\n  set: [\"placement.plan=off\"]\n") ==
+            ["s.yaml:12:9: compare.set[0]: placement.plan: unknown key 'plan'; did you mean 'plans'?"])
+    }
+
+    @Test("A scheduled release must fall within the release schedule and the run")
+    func scheduledReleaseTime() {
+        #expect(problems(minimal + "catalog:\n  newReleases:\n    scheduled: [{at: 2027-01-01T00:00:00Z}]\n") ==
+            ["s.yaml:11:3: catalog: newReleases.scheduled[0].at: must be between 30 days before the start and the end of the run"])
+        #expect(problems(minimal + "catalog:\n  newReleases:\n    scheduled: [{at: 2026-11-21T00:30:00Z, boost: 8}]\n") == [])
     }
 
     @Test("A wrong --set is reported as the override, not as the file")

@@ -88,7 +88,7 @@ struct ScenarioFileTests {
         #expect(fromJSON.hash == smoke.hash)
     }
 
-    @Test("Every shipped scenario validates", arguments: ["smoke.yaml", "global-day.yaml"])
+    @Test("Every shipped scenario validates", arguments: ["smoke.yaml", "global-day.yaml", "fill-window.yaml"])
     func shippedScenarios(name: String) throws {
         let s = try ScenarioLoader.load(path: repositoryRoot.appendingPathComponent("Scenarios/\(name)").path)
         #expect(!s.name.isEmpty)
@@ -103,6 +103,21 @@ struct ScenarioFileTests {
         let example = try ScenarioLoader.parse(text: String(doc[open.upperBound..<close.lowerBound]), file: "docs/scenarios.md")
         #expect(example.name == "example")
         #expect(example.root["pops"].list.count == 3)
+    }
+
+    @Test("compare resolves the other run: the same scenario with its overrides")
+    func comparison() throws {
+        let s = try ScenarioLoader.parse(text: minimal + "compare:\n  label: pull\n  set: [placement.plans=off, placement.onMiss=immediate]\n",
+                                         file: "s.yaml")
+        #expect(s.comparisons.count == 1)
+        let other = try #require(s.comparisons.first)
+        #expect(other.root["placement"]["plans"].text == "off" && other.root["placement"]["onMiss"].text == "immediate")
+        #expect(s.root["placement"]["plans"].text == "daily")
+        #expect(other.hash != s.hash)
+        // Command-line overrides apply to both runs.
+        let both = try ScenarioLoader.parse(text: minimal + "compare:\n  label: pull\n  set: [placement.plans=off]\n", file: "s.yaml",
+                                            overrides: ["seed=9"])
+        #expect(both.seed == 9 && both.comparisons[0].seed == 9)
     }
 
     @Test("Overrides change the resolved value and the hash")
@@ -178,9 +193,40 @@ struct RunReportTests {
             position = found.upperBound
         }
         let metrics = try #require(json["metrics"] as? [String: Any])
-        #expect(Set(metrics.keys) == ["sessions", "concurrency", "experience", "delivery", "regions", "pops", "origins"])
+        #expect(Set(metrics.keys) == ["sessions", "concurrency", "experience", "delivery", "regions", "pops", "origins", "releases"])
         #expect((metrics["pops"] as? [Any])?.count == 3)
         let concurrency = try #require(metrics["concurrency"] as? [String: Any])
         #expect((concurrency["expectedDailyPeak"] as? Double ?? Double(concurrency["expectedDailyPeak"] as? Int ?? 0)) == 1_000)
+    }
+
+    /// Scenarios/fill-window.yaml at a tenth of its users: the release on the second evening is on
+    /// every PoP when it comes out and is served from them; the comparison run (pull-through, no
+    /// plans) holds it nowhere at that moment, and its origin carries more at the viewing peak.
+    @Test("fill-window: the announced release is pre-positioned everywhere, unlike with fill on miss")
+    func fillWindow() throws {
+        let s = try ScenarioLoader.load(path: repositoryRoot.appendingPathComponent("Scenarios/fill-window.yaml").path,
+                                        overrides: ["regions[us-east].users=1k", "regions[eu-west].users=1k"])
+        let planned = World(configuration: s.worldConfiguration)
+        try planned.run(until: planned.end)
+        let other = World(configuration: try #require(s.comparisons.first).worldConfiguration)
+        try other.run(until: other.end)
+        let report = RunReport(scenario: s, results: planned.results(),
+                               comparison: .init(label: "fill-on-miss", overrides: [], results: other.results()))
+        let release = try #require(planned.results().releases.first { $0.time.microseconds == 49 * 3_600_000_000 })
+        #expect(release.sitesHolding == 3)
+        #expect(Double(release.hits) / Double(release.requests) > 0.99)
+        let pulled = try #require(other.results().releases.first { $0.time.microseconds == 49 * 3_600_000_000 })
+        #expect(pulled.sitesHolding == 0)
+        let json = report.json
+        guard case let .object(sections) = json, let comparison = sections.first(where: { $0.0 == "comparison" })?.1 else {
+            Issue.record("no comparison section")
+            return
+        }
+        #expect(comparison["label"].map { $0 == .string("fill-on-miss") } ?? false)
+        // Nightly plans move fill traffic off the viewing peak.
+        let mine = report.originAtViewingPeak
+        let theirs = RunReport(scenario: s, results: other.results()).originAtViewingPeak
+        #expect(mine < theirs, "origin at the viewing peak: \(mine) vs \(theirs) Gbps")
+        #expect(planned.results().pops.allSatisfy { $0.metrics.nights.allSatisfy(\.completed) })
     }
 }

@@ -32,7 +32,7 @@ func configuration(regions: [RegionConfiguration], peak: Double = 0.05, scope: P
                    hours: Double = 1, sampling: Int = 1, seed: UInt64 = 1,
                    start: Int64 = 1_795_219_200, catalog: CatalogConfiguration = testCatalog(),
                    pops: [PopConfiguration]? = nil, clients: ClientConfiguration = testClients(),
-                   originEgress: Double = 100e9) -> WorldConfiguration {
+                   originEgress: Double = 100e9, placement: PlacementConfiguration = .pullThrough) -> WorldConfiguration {
     let pops = pops ?? regions.indices.map { r in
         PopConfiguration(id: "pop-\(r)", region: r, servers: 4, storageBytes: 1e15, egressBitsPerSecond: 1e12, rtt: .milliseconds(10))
     }
@@ -41,7 +41,7 @@ func configuration(regions: [RegionConfiguration], peak: Double = 0.05, scope: P
         demand: DemandConfiguration(peakConcurrency: peak, peakScope: scope, watchDuration: watch, titleLength: catalog.duration),
         metricsBucket: .minutes(1), catalog: catalog, pops: pops,
         origin: OriginConfiguration(regions: [0], egressBitsPerSecond: originEgress, firstByteLatency: .milliseconds(50)),
-        clients: clients)
+        clients: clients, placement: placement)
 }
 
 /// One region at UTC with flat demand, the usual test setting.

@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Manifests", targets: ["Manifests"]),
         .library(name: "ABR", targets: ["ABR"]),
         .library(name: "Placement", targets: ["Placement"]),
+        .library(name: "Activity", targets: ["Activity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,8 +56,11 @@ let package = Package(
         // Real code: per-site placement plans from forecast demand, rendezvous hashing across a
         // site's servers, steering ranks.
         .target(name: "Placement", swiftSettings: [optimisedInDebug]),
+        // Real code: the activity event schema and the aggregation jobs (exactly once, event-time
+        // windows with a watermark, the recommendation data sets).
+        .target(name: "Activity", swiftSettings: [optimisedInDebug]),
         // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement"],
+        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"],
                 swiftSettings: [optimisedInDebug]),
         // The report value, its writers, hashing and atomic output.
         .target(name: "Reports", dependencies: ["Metrics"]),
@@ -71,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "vodsim",
             dependencies: [
-                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario", "Manifests", "ABR",
+                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario", "Manifests", "ABR", "Activity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,6 +86,7 @@ let package = Package(
         .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
         .testTarget(name: "ABRTests", dependencies: ["ABR"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+        .testTarget(name: "ActivityTests", dependencies: ["Activity"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore"]),

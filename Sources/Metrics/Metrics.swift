@@ -95,6 +95,14 @@ public struct LatencyRecorder: Sendable, Equatable {
         sumMicroseconds += Double(duration.microseconds)
     }
 
+    /// Records `count` occurrences of one duration.
+    public mutating func record(_ duration: SimDuration, count: UInt64) {
+        precondition(duration.microseconds >= 0, "negative latency \(duration)")
+        guard count > 0 else { return }
+        _ = histogram.record(UInt64(duration.microseconds), count: count)
+        sumMicroseconds += Double(duration.microseconds) * Double(count)
+    }
+
     public var count: UInt64 { histogram.totalCount }
 
     /// The exact mean, or zero when nothing was recorded.

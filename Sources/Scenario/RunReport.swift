@@ -130,6 +130,7 @@ public struct RunReport {
             ("pops", .array(results.pops.map(popJSON))),
             ("origins", .array(results.origins.map(originJSON))),
             ("releases", releasesJSON()),
+            ("activity", activityJSON),
         ])
         var sections: [(String, JSONValue)] = [("metrics", metrics)]
         if let comparison {
@@ -310,6 +311,58 @@ public struct RunReport {
         ])
     }
 
+    /// The activity pipeline. Event counts, lag and storage are scaled by k; freshness is not.
+    var activityJSON: JSONValue {
+        let m = results.pipeline
+        func stats(_ samples: [Double]) -> JSONValue {
+            .object([("max", round(samples.max() ?? 0, 1)), ("p99", round(percentile(samples, 99), 1))])
+        }
+        let perPartition: [JSONValue] = m.lagEvents.indices.map { p in
+            .object([("partition", .integer(Int64(p))),
+                     ("lagEvents", stats(m.lagEvents[p].map { $0 * k })),
+                     ("lagSeconds", stats(m.lagSeconds[p]))])
+        }
+        let storage = logStorageGB
+        return .object([
+            ("produced", scaled(Double(m.produced))),
+            ("appended", scaled(Double(m.appended))),
+            ("resent", scaled(Double(m.resent))),
+            ("refusedAppends", scaled(Double(m.refused))),
+            ("aggregated", scaled(Double(m.aggregated))),
+            ("deduplicated", scaled(Double(m.duplicates))),
+            ("late", scaled(Double(m.late))),
+            ("dropped", .object([("clientBuffer", scaled(Double(m.droppedClientBuffer))),
+                                 ("retention", scaled(Double(m.droppedRetention)))])),
+            ("pendingAtEnd", .object([("atClients", scaled(Double(m.pendingAtClients))), ("inLog", scaled(Double(m.pendingInLog)))])),
+            ("lagEvents", stats(m.lagEvents.flatMap { $0 }.map { $0 * k })),
+            ("lagSeconds", stats(m.lagSeconds.flatMap { $0 })),
+            ("freshnessSeconds", .object([
+                ("p50", round(m.freshness.percentile(50).seconds, 1)), ("p99", round(m.freshness.percentile(99).seconds, 1)),
+                ("mean", round(m.freshness.mean.seconds, 1)),
+            ])),
+            ("logStorageGB", .object([("peak", round(storage.max() ?? 0)), ("end", round(storage.last ?? 0))])),
+            ("publications", .integer(Int64(m.publications.count))),
+            ("perPartition", .array(perPartition)),
+        ])
+    }
+
+    /// Log storage per bucket: the bytes appended within the retention window before its end (GB,
+    /// platform scale).
+    var logStorageGB: [Double] {
+        let series = results.pipeline.appendedBytes
+        let width = series.bucketWidth.seconds
+        let retention = scenario.root["activity"]["retention"].value
+        let span = max(1, Int((retention / width).rounded(.up)))
+        var out: [Double] = []
+        var window = 0.0
+        for b in 0..<series.bucketCount {
+            window += series.sums[b]
+            if b >= span { window -= series.sums[b - span] }
+            out.append(window * k / 1e9)
+        }
+        return out
+    }
+
     func releasesJSON() -> JSONValue {
         .array(results.releases.map { r in
             .object([
@@ -358,6 +411,7 @@ public struct RunReport {
             (p.id, series({ p.metrics.utilisation.mean($0) * 100 }, 2))
         }
         let origin = originGbps
+        let logStorage = logStorageGB
         return .object([
             ("bucket", .string(Quantity.format(g.concurrencySeries.bucketWidth.seconds, as: .duration))),
             ("bucketStarts", .array((0..<n).map { .string(instant(g.concurrencySeries.bucketStart($0))) })),
@@ -380,6 +434,8 @@ public struct RunReport {
             ("popUtilisationPercent", .object(popUtilisation)),
             ("originEgressGbps", series({ $0 < origin.count ? origin[$0] : 0 })),
             ("fillQueue", .object(results.pops.map { p in (p.id, series({ p.metrics.fillQueue.mean($0) }, 1)) })),
+            ("activityLagEvents", series({ b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }, 0)),
+            ("activityLogStorageGB", series({ b in b < logStorage.count ? logStorage[b] : 0 })),
             ("oldestFillJobMinutes", .object(results.pops.map { p in
                 (p.id, series({ $0 < p.metrics.oldestJobAge.count ? p.metrics.oldestJobAge[$0] / 60 : 0 }, 1))
             })),
@@ -405,11 +461,21 @@ public struct RunReport {
             ("content misses / health misses", "\(Self.grouped(d.contentMisses * k)) / \(Self.grouped(d.healthMisses * k))"),
             ("origin egress peak / p95", String(format: "%.2f / %.2f Gbps", origin.max() ?? 0, percentile(origin, 95))),
             ("fills: files, TB from peer / tier / origin", fillText),
+            ("activity: events aggregated / lost / late", activityText),
+            ("activity: lag p99, freshness p50 / p99", String(format: "%.1f s, %.0f / %.0f s", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99),
+                                                              results.pipeline.freshness.percentile(50).seconds,
+                                                              results.pipeline.freshness.percentile(99).seconds)),
         ] + results.releases.map { r in
             ("release of title \(r.title) at \(instant(r.time))",
              String(format: "on %d of %d PoPs; first-day hit ratio %.2f%%", r.sitesHolding ?? 0, results.pops.count,
                     r.requests > 0 ? Double(r.hits) / Double(r.requests) * 100 : 0))
         }
+    }
+
+    var activityText: String {
+        let m = results.pipeline
+        return "\(Self.grouped(Double(m.aggregated) * k)) / \(Self.grouped(Double(m.droppedClientBuffer + m.droppedRetention) * k))"
+            + " / \(Self.grouped(Double(m.late) * k))"
     }
 
     var fillText: String {
@@ -492,6 +558,10 @@ public struct RunReport {
         var out = ReportFolder(path: folder)
         out.add("report.json", json.serialized())
         out.add("summary.md", markdown)
+        for publication in results.pipeline.publications {
+            let stamp = instant(publication.time).replacingOccurrences(of: ":", with: "-")
+            for file in publication.files { out.add("datasets/\(stamp)/\(file.name)", file.text) }
+        }
         try out.commit()
     }
 

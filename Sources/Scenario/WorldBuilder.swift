@@ -58,6 +58,18 @@ extension ResolvedScenario {
             churnMargin: pl["churnMargin"].value, queueLimit: Int(pl["queueLimit"].integer),
             maximumReplicas: Int(pl["maxReplicas"].integer), peakToMean: pl["peakToMean"].value,
             holdingBonus: SimDuration(seconds: pl["holdingBonus"].value), loadPenalty: SimDuration(seconds: pl["loadPenalty"].value))
+        let a = root["activity"]
+        func duration(_ v: Resolved) -> SimDuration { SimDuration(seconds: v.value) }
+        let activity = ActivityConfiguration(
+            heartbeatInterval: duration(a["heartbeatInterval"]), batchInterval: duration(a["batchInterval"]),
+            partitions: Int(a["partitions"].integer), partitionThroughput: a["partitionThroughput"].value,
+            consumerRate: a["consumerRate"].value, retention: duration(a["retention"]), clientBuffer: Int(a["clientBuffer"].integer),
+            appendTimeout: duration(a["appendTimeout"]), retryDelay: duration(a["retryDelay"]), ackLoss: a["ackLoss"].value,
+            allowedLateness: duration(a["allowedLateness"]), trendingWindow: duration(a["trendingWindow"]), topN: Int(a["topN"].integer),
+            coWatchWindow: duration(a["coWatchWindow"]), historyLength: Int(a["historyLength"].integer),
+            publishPeriod: duration(a["publishPeriod"]), datasetProfiles: Int(a["datasetProfiles"].integer),
+            pausesPerHour: a["pausesPerHour"].value, seeksPerHour: a["seeksPerHour"].value, ratingShare: a["ratingShare"].value,
+            recordBytes: a["recordBytes"].value)
         return WorldConfiguration(
             seed: seed,
             startUnixSeconds: startUnixSeconds,
@@ -70,7 +82,7 @@ extension ResolvedScenario {
                 watchDuration: clients["watchDuration"].distribution.distribution,
                 titleLength: catalog.duration),
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
-            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement)
+            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity)
     }
 
     var startUnixSeconds: Int64 {

@@ -22,11 +22,12 @@ public struct WorldConfiguration: Sendable {
     public var origin: OriginConfiguration
     public var clients: ClientConfiguration
     public var placement: PlacementConfiguration
+    public var activity: ActivityConfiguration
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
                 catalog: CatalogConfiguration, pops: [PopConfiguration], origin: OriginConfiguration, clients: ClientConfiguration,
-                placement: PlacementConfiguration = .init()) {
+                placement: PlacementConfiguration = .init(), activity: ActivityConfiguration = .init()) {
         self.seed = seed
         self.startUnixSeconds = startUnixSeconds
         self.duration = duration
@@ -39,6 +40,74 @@ public struct WorldConfiguration: Sendable {
         self.origin = origin
         self.clients = clients
         self.placement = placement
+        self.activity = activity
+    }
+}
+
+/// The activity pipeline: what clients report, how they send it, the partitioned log, the
+/// aggregators and publishing.
+public struct ActivityConfiguration: Sendable {
+    public var heartbeatInterval: SimDuration
+    /// A client sends what it has gathered this often (and when the session ends).
+    public var batchInterval: SimDuration
+    public var partitions: Int
+    /// Events per second one partition accepts, before sampling.
+    public var partitionThroughput: Double
+    /// Events per second one partition's aggregator reads, before sampling.
+    public var consumerRate: Double
+    /// How long the log keeps what it was given: records not read by then are lost (counted).
+    public var retention: SimDuration
+    /// Events a client holds while it cannot send; beyond, the oldest are dropped (counted).
+    public var clientBuffer: Int
+    /// A partition further behind than this refuses appends (the client retries).
+    public var appendTimeout: SimDuration
+    /// A client's first retry waits this long, doubling to at most a minute.
+    public var retryDelay: SimDuration
+    /// Share of appends whose acknowledgement is lost, so that the client sends them again.
+    public var ackLoss: Double
+    public var allowedLateness: SimDuration
+    public var trendingWindow: SimDuration
+    public var topN: Int
+    public var coWatchWindow: SimDuration
+    public var historyLength: Int
+    public var publishPeriod: SimDuration
+    /// Profiles listed in each published data set (the first by id).
+    public var datasetProfiles: Int
+    public var pausesPerHour: Double
+    public var seeksPerHour: Double
+    /// Share of sessions that end with a rating.
+    public var ratingShare: Double
+    /// Bytes a record takes in the log (seed 000: 0.1 KB).
+    public var recordBytes: Double
+
+    public init(heartbeatInterval: SimDuration = .seconds(10), batchInterval: SimDuration = .seconds(60), partitions: Int = 64,
+                partitionThroughput: Double = 20_000, consumerRate: Double = 25_000, retention: SimDuration = .hours(24),
+                clientBuffer: Int = 1_000, appendTimeout: SimDuration = .seconds(5), retryDelay: SimDuration = .seconds(2),
+                ackLoss: Double = 0.001, allowedLateness: SimDuration = .minutes(5), trendingWindow: SimDuration = .hours(1),
+                topN: Int = 10, coWatchWindow: SimDuration = .hours(24), historyLength: Int = 50, publishPeriod: SimDuration = .hours(1),
+                datasetProfiles: Int = 1_000, pausesPerHour: Double = 1, seeksPerHour: Double = 0.5, ratingShare: Double = 0.05,
+                recordBytes: Double = 100) {
+        self.heartbeatInterval = heartbeatInterval
+        self.batchInterval = batchInterval
+        self.partitions = partitions
+        self.partitionThroughput = partitionThroughput
+        self.consumerRate = consumerRate
+        self.retention = retention
+        self.clientBuffer = clientBuffer
+        self.appendTimeout = appendTimeout
+        self.retryDelay = retryDelay
+        self.ackLoss = ackLoss
+        self.allowedLateness = allowedLateness
+        self.trendingWindow = trendingWindow
+        self.topN = topN
+        self.coWatchWindow = coWatchWindow
+        self.historyLength = historyLength
+        self.publishPeriod = publishPeriod
+        self.datasetProfiles = datasetProfiles
+        self.pausesPerHour = pausesPerHour
+        self.seeksPerHour = seeksPerHour
+        self.ratingShare = ratingShare
+        self.recordBytes = recordBytes
     }
 }
 

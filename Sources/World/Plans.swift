@@ -303,6 +303,7 @@ extension World {
             let age = oldestQueued(pop).map { Double(now.microseconds - $0) / 1e6 } ?? 0
             pops[pop].metrics.oldestJobAge.append(age)
         }
+        sampleLog()
         if now + configuration.metricsBucket < end { sim.schedule(.sample, after: configuration.metricsBucket) }
     }
 }

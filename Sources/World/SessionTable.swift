@@ -25,7 +25,7 @@ struct Download: Sendable {
 ///
 /// Each slot carries a generation, bumped when the slot is reused; events name (slot, generation),
 /// so an event of a session that has ended is recognised and dropped, with no cancellation.
-/// Per session: about 380 bytes, the player's state (≤ 232) the largest part.
+/// Per session: about 430 bytes, the player's state (≤ 232) the largest part.
 struct SessionTable {
     var generation: [UInt16] = []
     var region: [UInt16] = []
@@ -49,6 +49,16 @@ struct SessionTable {
     var started: [Bool] = []
     /// Whether the slot holds a session (false on the free list).
     var isLive: [Bool] = []
+    /// Activity: the client's id, the sequence of its next event, when playback started (to report
+    /// a play; -1 when there is none to report), its next heartbeat, and what it last reported (time
+    /// and position, for the heartbeats in between), its retry buffer (-1: none).
+    var client: [UInt64] = []
+    var sequence: [UInt32] = []
+    var playStart: [Int64] = []
+    var nextBeat: [Int64] = []
+    var reportedAt: [Int64] = []
+    var reportedPosition: [Int64] = []
+    var buffer: [Int32] = []
     private var free: [UInt32] = []
     private(set) var live = 0
 
@@ -68,6 +78,13 @@ struct SessionTable {
         accounted.reserveCapacity(n)
         warm.reserveCapacity(n)
         started.reserveCapacity(n)
+        client.reserveCapacity(n)
+        sequence.reserveCapacity(n)
+        playStart.reserveCapacity(n)
+        nextBeat.reserveCapacity(n)
+        reportedAt.reserveCapacity(n)
+        reportedPosition.reserveCapacity(n)
+        buffer.reserveCapacity(n)
     }
 
     var capacity: Int { region.count }
@@ -97,6 +114,13 @@ struct SessionTable {
         warm.append(false)
         started.append(false)
         isLive.append(true)
+        client.append(0)
+        sequence.append(0)
+        playStart.append(-1)
+        nextBeat.append(.max)
+        reportedAt.append(0)
+        reportedPosition.append(0)
+        buffer.append(-1)
         return UInt32(region.count - 1)
     }
 

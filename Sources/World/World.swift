@@ -1,4 +1,5 @@
 import ABR
+import Activity
 import Metrics
 import Placement
 import SimCore
@@ -37,6 +38,14 @@ public final class World {
         case release(index: UInt32)
         /// Per-bucket sampling of what is not event-driven (the age of the oldest fill job).
         case sample
+        /// A client reports its activity.
+        case flush(session: UInt32, generation: UInt16)
+        /// A log partition's aggregator has read its next batch.
+        case logRead(partition: UInt16)
+        /// A client tries again to send what it holds.
+        case activityRetry(buffer: UInt32, generation: UInt16)
+        /// The aggregators publish the data sets.
+        case publish
     }
 
     /// A retry after a failed origin read.
@@ -76,6 +85,20 @@ public final class World {
     var releaseIndex: [Int32]
     /// Receives every fill transfer's start, end and cut, when set (tests' checker observers).
     public var fillLog: ((FillRecord) -> Void)?
+    /// Whether the run reached its end (and published its last data sets).
+    var finished = false
+    // The activity pipeline.
+    var nextClient: UInt64 = 0
+    let activityStreams: StreamFamily
+    var scratch: [ActivityEvent] = []
+    @exclusivity(unchecked) var partitions: [LogPartition]
+    var buffers: [ClientBuffer] = []
+    var freeBuffers: [Int] = []
+    @exclusivity(unchecked) var aggregator: Aggregator
+    @exclusivity(unchecked) var pipeline: PipelineMetrics
+    /// Receives every record the aggregators read, with what became of it and the watermark then
+    /// (nil before there is one), and whether retention had dropped it: `--export-activity`.
+    public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)?
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
     public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
@@ -171,6 +194,13 @@ public final class World {
         global = Aggregate(bucket: c.metricsBucket)
         let expected = c.regions.indices.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
+        activityStreams = StreamFamily(seed: c.seed, label: "activity")
+        partitions = Array(repeating: LogPartition(), count: c.activity.partitions)
+        aggregator = Aggregator(configuration: AggregationConfiguration(
+            partitions: c.activity.partitions, regions: c.regions.count, titles: c.catalog.titles,
+            allowedLateness: c.activity.allowedLateness.microseconds, trendingWindow: c.activity.trendingWindow.microseconds,
+            topN: c.activity.topN, coWatchWindow: c.activity.coWatchWindow.microseconds, historyLength: c.activity.historyLength))
+        pipeline = PipelineMetrics(bucket: c.metricsBucket)
         initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
         warmStart()
         startInSteadyState()
@@ -180,6 +210,7 @@ public final class World {
             sim.schedule(.release(index: UInt32(i)), at: SimInstant(microseconds: r.time))
         }
         sim.schedule(.sample, at: .zero)
+        if c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
     }
 
     /// Loads a title's manifests if needed.
@@ -200,6 +231,13 @@ public final class World {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
         try sim.run(until: stop) { event in self.handle(event) }
+        // At the end, the aggregators publish what they have (events since the last publication
+        // would otherwise never be visible).
+        if stop == end && !finished {
+            finished = true
+            sampleLog()
+            publish()
+        }
     }
 
     // MARK: Events
@@ -236,6 +274,16 @@ public final class World {
             released(Int(i))
         case .sample:
             sampleBucket()
+        case let .flush(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            flush(s, final: false)
+        case let .logRead(p):
+            logRead(Int(p))
+        case let .activityRetry(b, g):
+            guard buffers[Int(b)].generation == g else { return }
+            retry(Int(b))
+        case .publish:
+            publish()
         }
     }
 
@@ -259,7 +307,7 @@ public final class World {
     /// Creates a session: user, title, how long they mean to watch. The player is created when the
     /// playback API answers. A session already `age` seconds in (steady-state start) plays a title
     /// longer than that: the title given the session outlasted its age.
-    func newSession(region r: Int, stream: inout RandomStream, at now: SimInstant, outlasting age: Double = 0) -> UInt32 {
+    func newSession(region r: Int, stream: inout RandomStream, at now: SimInstant, outlasting age: Double = 0, warm: Bool = false) -> UInt32 {
         let userID = population.randomUser(in: r, &stream)
         let user = population.user(userID)
         var title = popularity.chooseTitle(region: r, at: now, &stream)
@@ -290,6 +338,7 @@ public final class World {
         sessions.accounted[i] = (0, 0, 0, 0, 0)
         sessions.warm[i] = false
         sessions.started[i] = false
+        startClient(s, warm: warm, stream: &stream)
         return s
     }
 
@@ -636,6 +685,7 @@ public final class World {
     func playbackStarted(_ s: UInt32) {
         let i = Int(s)
         sessions.started[i] = true
+        if !sessions.warm[i] { clientStartedPlaying(s) }
         guard !sessions.warm[i] else { return }
         let startTime = SimDuration(microseconds: sim.now.microseconds - sessions.arrival[i])
         let r = Int(sessions.region[i]), p = Int(sessions.pop[i])
@@ -669,6 +719,7 @@ public final class World {
             sessions.player[i].advance(to: max(sessions.player[i].now, now.microseconds), library.contexts[Int(sessions.context[i])])
             account(s)
         }
+        flush(s, final: true)
         let r = Int(sessions.region[i])
         regions[r].aggregate.sessionEnded(at: now, abandonedBeforeStart: abandonedBeforeStart,
                                           length: now.microseconds - sessions.arrival[i])
@@ -694,7 +745,7 @@ public final class World {
             let ages = calibration.initialAges(region: r, watch: effectiveWatch, &stream)
             for (k, (age, remaining)) in ages.enumerated() {
                 var sessionStream = sessionStreams.stream(UInt64(r) << 40 | (1 << 39 + UInt64(k)))
-                let s = newSession(region: r, stream: &sessionStream, at: .zero, outlasting: age)
+                let s = newSession(region: r, stream: &sessionStream, at: .zero, outlasting: age, warm: true)
                 resumeWarm(s, age: age, remaining: remaining)
             }
             regions[r].initial = ages.count
@@ -734,6 +785,8 @@ public final class World {
                                             rung: rung, throughput: sessions.access[i])
         sessions.warm[i] = true
         sessions.started[i] = true
+        var clientStream = activityStreams.subfamily(sessions.client[i]).stream(0)
+        resumeClient(s, position: position, stream: &clientStream)
         sessions.accounted[i] = (sessions.player[i].qoe.playTime, 0, sessions.player[i].qoe.bitsPlayed, 0, 0)
         if sessions.player[i].nextSegment > Int(sessions.lastSegment[i]) {
             let left = max(0, sessions.watchUntil[i] - positionPlayed(s))

@@ -137,6 +137,7 @@ public struct WorldResults: Sendable {
     public var titlesLoaded: Int
     /// Releases inside the run.
     public var releases: [ReleaseStats]
+    public var pipeline: PipelineMetrics
 }
 
 extension World {
@@ -178,7 +179,20 @@ extension World {
                             regions: regionResults, global: g, pops: popResults, origins: originResults,
                             expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
                             titlesLoaded: library.loaded.count,
-                            releases: releaseStats.filter { $0.time >= .zero && $0.time < endTime })
+                            releases: releaseStats.filter { $0.time >= .zero && $0.time < endTime },
+                            pipeline: pipelineResults())
+    }
+
+    /// The pipeline's figures with the lag samples and what is still pending.
+    func pipelineResults() -> PipelineMetrics {
+        var m = pipeline
+        m.lagEvents = partitions.map(\.lagEvents)
+        m.lagSeconds = partitions.map(\.lagSeconds)
+        m.pendingAtClients = buffers.filter(\.live).reduce(0) { total, b in
+            total + zip(b.events, b.delivered).reduce(Int64(0)) { $0 + ($1.1 ? 0 : Int64($1.0.count)) }
+        }
+        m.pendingInLog = partitions.reduce(0) { $0 + $1.appended - $1.read }
+        return m
     }
 
     /// Whether slot `s` holds a session.

@@ -1,3 +1,4 @@
+import Activity
 import ArgumentParser
 import Foundation
 import Reports
@@ -56,6 +57,11 @@ struct RunCommand: ParsableCommand {
         valueName: "file"))
     var exportRequests: String?
 
+    @Option(name: .customLong("export-activity"), help: ArgumentHelp(
+        "Also write every record the activity log accepted as CSV, with what the aggregators made of it, to recompute the data sets.",
+        valueName: "file"))
+    var exportActivity: String?
+
     func run() throws {
         let resolved = try options.load(scenario)
         if !quiet {
@@ -64,13 +70,14 @@ struct RunCommand: ParsableCommand {
         }
         let world = World(configuration: resolved.worldConfiguration)
         var requests: StreamedFile?
-        if let exportRequests {
-            do {
-                requests = try RequestExport.start(path: exportRequests, world: world)
-            } catch {
-                Terminal.error("\(error)")
-                throw ExitCode(1)
-            }
+        var activity: StreamedFile?
+        do {
+            if let exportRequests { requests = try RequestExport.start(path: exportRequests, world: world) }
+            if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
+        } catch {
+            requests?.abandon()
+            Terminal.error("\(error)")
+            throw ExitCode(1)
         }
         try simulate(world, label: nil)
         var comparison: RunReport.Comparison?
@@ -87,15 +94,21 @@ struct RunCommand: ParsableCommand {
         do {
             try report.write(to: folder)
             try requests?.commit()
+            if let activity {
+                ActivityExport.finish(activity, world: world)
+                try activity.commit()
+            }
         } catch {
             requests?.abandon()
+            activity?.abandon()
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
         if !quiet {
             print()
             print(report.terminalSummary)
-            print("report: \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? ""))
+            print("report: \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? "")
+                  + (exportActivity.map { ", activity: \($0)" } ?? ""))
         }
     }
 }
@@ -114,6 +127,30 @@ extension RunCommand {
             progress.update(now: world.now, events: world.eventsProcessed)
         }
         if !quiet { progress.finish(events: world.eventsProcessed) }
+    }
+}
+
+/// `--export-activity`: every record the activity log accepted, in the order the aggregators read
+/// it (re-sent duplicates included), one CSV line each: the event's columns (see `ActivityEvent`),
+/// then `applied,duplicates,late` (how many of its events the aggregators applied, dropped as
+/// already applied, or found later than the watermark), `expired` (1 if the log's retention
+/// dropped it before it was read) and `watermark_us` (the watermark when it was read; empty before
+/// there was one). Records still unread at the end follow with all four at 0 and no watermark.
+enum ActivityExport {
+    static let header = ActivityEvent.csvHeader + ",applied,duplicates,late,expired,watermark_us\n"
+
+    static func start(path: String, world: World) throws -> StreamedFile {
+        let file = try StreamedFile(path: path)
+        file.write(header)
+        world.activityLog = { record, outcome, watermark, expired in
+            file.write(record.csvLine + ",\(outcome.applied),\(outcome.duplicates),\(outcome.late),\(expired ? 1 : 0),"
+                       + (watermark.map(String.init) ?? "") + "\n")
+        }
+        return file
+    }
+
+    static func finish(_ file: StreamedFile, world: World) {
+        for record in world.unreadRecords { file.write(record.csvLine + ",0,0,0,0,\n") }
     }
 }
 

@@ -192,6 +192,99 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("s").path))
     }
 
+    /// The export must let anyone recompute the data sets. A plain reference implementation reads
+    /// it (deduplicating by client and sequence itself, expanding heartbeat runs, judging lateness
+    /// by the watermark each record was read at) and recomputes trending for every window published
+    /// and continue watching as of the last publication: they must match the published files.
+    @Test("--export-activity lets trending and continue watching be recomputed exactly")
+    func exportActivity() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run", "--set", "duration=75 min", "--set", "activity.ackLoss=2%", "--set", "activity.datasetProfiles=100000",
+                             "--out", "r", "--export-activity", "activity.csv", "--quiet"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("activity.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count > 1_000)
+        let hour: Int64 = 3_600_000_000
+        // Reference: dedup, lateness, then the aggregates.
+        var seen = Set<String>()
+        var plays: [String: Int64] = [:], watch: [String: Int64] = [:]  // "window,region,title"
+        var watching: [Int: [Int: (position: Int64, time: Int64)]] = [:]  // profile → title → last report
+        var duplicates = 0, exportedDuplicates = 0
+        for f in rows {
+            let client = f[0], sequence = Int64(f[1])!, count = Int64(f[2])!, profile = Int(f[3])!, region = f[4], title = Int(f[5])!
+            let type = f[6], time = Int64(f[7])!, position = Int64(f[9])!, end = Int64(f[10])!, interval = Int64(f[11])!
+            let completed = f[13] == "1"
+            exportedDuplicates += Int(f[15])!
+            if f[14] == "0" && f[15] == "0" && f[16] == "0" { continue }  // expired, or still unread
+            let watermark = f[18].isEmpty ? Int64.min : Int64(f[18])!
+            var lastApplied: (position: Int64, time: Int64)?
+            for k in 0..<count {
+                guard seen.insert("\(client):\(sequence + k)").inserted else { duplicates += 1; continue }
+                let t = time + k * interval
+                guard t >= watermark else { continue }
+                let key = "\(t / hour * hour),\(region),\(title)"
+                if type == "play" { plays[key, default: 0] += 1 }
+                if type == "heartbeat" { watch[key, default: 0] += interval }
+                lastApplied = (k == count - 1 ? end : position, t)
+            }
+            guard let last = lastApplied, type != "rating" else { continue }
+            if type == "stop" && completed {
+                watching[profile]?[title] = nil
+            } else if last.time >= (watching[profile]?[title]?.time ?? .min) {
+                watching[profile, default: [:]][title] = (type == "heartbeat" ? end : position, type == "heartbeat" ? time + (count - 1) * interval : time)
+            }
+        }
+        #expect(duplicates > 0 && duplicates == exportedDuplicates)
+        // Trending, every window published.
+        let publications = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("r/datasets").path).sorted()
+        #expect(publications.count == 2)
+        var published: [String: [[String]]] = [:]
+        for folder in publications {
+            let text = try String(contentsOf: dir.appendingPathComponent("r/datasets/\(folder)/trending.csv"), encoding: .utf8)
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: ",").map(String.init)
+                published["\(f[0]),\(f[2])", default: []].append([f[3], f[4], f[5], f[6]])
+            }
+        }
+        #expect(!published.isEmpty)
+        for (windowRegion, ranked) in published {
+            let prefix = windowRegion + ","
+            struct Entry { var title: Int; var plays: Int64; var watch: Int64 }
+            let keys = Set(plays.keys).union(watch.keys).filter { $0.hasPrefix(prefix) }
+            var entries: [Entry] = []
+            for key in keys {
+                let title = Int(key.split(separator: ",")[2])!
+                entries.append(Entry(title: title, plays: plays[key] ?? 0, watch: watch[key] ?? 0))
+            }
+            entries.sort { a, b in
+                if a.watch != b.watch { return a.watch > b.watch }
+                if a.plays != b.plays { return a.plays > b.plays }
+                return a.title < b.title
+            }
+            var expected: [[String]] = []
+            for (i, e) in entries.prefix(10).enumerated() {
+                expected.append(["\(i + 1)", "\(e.title)", "\(e.plays)", String(format: "%g", Double(e.watch) / 1e6)])
+            }
+            #expect(ranked.map { [$0[0], $0[1], $0[2], String(format: "%g", Double($0[3])!)] } == expected, "window,region \(windowRegion)")
+        }
+        // Continue watching, as of the last publication.
+        let last = try String(contentsOf: dir.appendingPathComponent("r/datasets/\(publications.last!)/continue_watching.csv"), encoding: .utf8)
+        var listed: [Int: [[String]]] = [:]
+        for line in last.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            listed[Int(f[0])!, default: []].append([f[1], f[2], f[3], f[4]])
+        }
+        let reference = watching.filter { !$0.value.isEmpty }
+        #expect(Set(listed.keys) == Set(reference.keys))
+        for (profile, titles) in reference {
+            let ranked = titles.sorted { $0.value.time > $1.value.time }.prefix(10)
+            #expect(listed[profile] == ranked.enumerated().map { ["\($0.offset + 1)", "\($0.element.key)", "\($0.element.value.position)", "\($0.element.value.time)"] },
+                    "profile \(profile)")
+        }
+    }
+
     @Test("An unwritable report folder is an error with the path, exit 1")
     func unwritableReport() throws {
         let dir = try sandbox()

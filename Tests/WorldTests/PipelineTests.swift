@@ -1,0 +1,112 @@
+import Activity
+import SimCore
+import Testing
+@testable import World
+
+/// An hour of 1,500 users at 5% with 8 partitions and a 10 s batch interval.
+func pipelineWorld(hours: Double = 1, _ change: (inout ActivityConfiguration) -> Void = { _ in }) -> WorldConfiguration {
+    var c = configuration(regions: [flatRegion(users: 1_500)], hours: hours)
+    c.activity = ActivityConfiguration(batchInterval: .seconds(10), partitions: 8, ackLoss: 0.01)
+    change(&c.activity)
+    return c
+}
+
+/// Every event a client made is somewhere: delivered once (and then applied, late, expired or
+/// unread), dropped from a full client buffer, or still held by its client.
+func expectConserved(_ m: PipelineMetrics, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(m.produced == m.appended - m.resent + m.droppedClientBuffer + m.pendingAtClients,
+            "produced \(m.produced), appended \(m.appended), resent \(m.resent), dropped \(m.droppedClientBuffer), held \(m.pendingAtClients)",
+            sourceLocation: sourceLocation)
+    #expect(m.appended == m.aggregated + m.late + m.droppedRetention + m.duplicates + m.pendingInLog,
+            "appended \(m.appended), aggregated \(m.aggregated), late \(m.late), expired \(m.droppedRetention), duplicates \(m.duplicates), unread \(m.pendingInLog)",
+            sourceLocation: sourceLocation)
+}
+
+@Suite("Activity pipeline")
+struct PipelineTests {
+    @Test("Every event is accounted for, and re-sent records count once")
+    func conservation() throws {
+        let world = World(configuration: pipelineWorld())
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        #expect(m.produced > 10_000)
+        expectConserved(m)
+        #expect(m.resent > 0)
+        #expect(m.duplicates == m.resent)  // every re-sent event was recognised
+        #expect(m.droppedClientBuffer == 0 && m.droppedRetention == 0 && m.late == 0)
+        #expect(m.publications.count == 1)  // the run's end
+    }
+
+    /// Partition 3 refuses appends for 10 minutes. Its clients hold their events and retry; the
+    /// backlog drains afterwards. With a 30-minute lateness nothing is late, so every event made is
+    /// applied (less what is still in flight at the end, none here).
+    @Test("An ingest outage builds a backlog that drains afterwards, losing nothing when buffers suffice")
+    func outageWithoutLoss() throws {
+        let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.ackLoss = 0 })
+        try world.run(until: .zero + .minutes(20))
+        world.partitionOutage(3, until: .zero + .minutes(30))
+        try world.run(until: .zero + .minutes(29))
+        let during = world.pipelineResults()
+        #expect(during.pendingAtClients > 0)
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        expectConserved(m)
+        #expect(m.refused > 0)
+        #expect(m.droppedClientBuffer == 0 && m.late == 0 && m.pendingAtClients == 0)
+        #expect(m.aggregated == m.produced - m.pendingInLog)
+    }
+
+    /// The same outage with room for 30 events per client: the overflow is dropped and counted, and
+    /// the books still balance to the event.
+    @Test("With small client buffers an outage loses exactly what overflowed, and says so")
+    func outageWithLoss() throws {
+        let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.clientBuffer = 30; $0.ackLoss = 0 })
+        try world.run(until: .zero + .minutes(20))
+        world.partitionOutage(3, until: .zero + .minutes(30))
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        #expect(m.droppedClientBuffer > 0)
+        expectConserved(m)
+        #expect(m.aggregated == m.produced - m.droppedClientBuffer - m.pendingInLog)
+    }
+
+    /// A 10-minute outage: events held that long are within a 30-minute lateness, beyond a 1-minute one.
+    @Test("Events delayed within the allowed lateness are applied, beyond it counted as late")
+    func lateness() throws {
+        func run(lateness: SimDuration) throws -> PipelineMetrics {
+            let world = World(configuration: pipelineWorld { $0.allowedLateness = lateness; $0.ackLoss = 0 })
+            try world.run(until: .zero + .minutes(20))
+            world.partitionOutage(3, until: .zero + .minutes(30))
+            try world.run(until: world.end)
+            return world.results().pipeline
+        }
+        let tolerant = try run(lateness: .minutes(30)), strict = try run(lateness: .minutes(1))
+        #expect(tolerant.late == 0)
+        #expect(strict.late > 0)
+        expectConserved(strict)
+    }
+
+    /// Aggregators reading at 0.5 events/s per partition while clients make about 1: the log's lag grows; retention
+    /// of 10 minutes then drops what waited too long, counted.
+    @Test("A slow aggregator builds lag, and retention drops what waited too long, counted")
+    func consumerLag() throws {
+        let world = World(configuration: pipelineWorld { $0.consumerRate = 0.5; $0.retention = .minutes(10) })
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        #expect(m.lagSeconds.flatMap { $0 }.max()! > 60)
+        #expect(m.droppedRetention > 0)
+        expectConserved(m)
+    }
+
+    @Test("The same seed gives the same data sets")
+    func deterministic() throws {
+        func run() throws -> [String] {
+            let world = World(configuration: pipelineWorld(hours: 1.2))
+            try world.run(until: world.end)
+            return world.results().pipeline.publications.flatMap { $0.files.map(\.text) }
+        }
+        let a = try run()
+        #expect(a == (try run()))
+        #expect(a.contains { $0.split(separator: "\n").count > 1 })
+    }
+}

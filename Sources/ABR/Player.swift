@@ -318,6 +318,15 @@ public struct Player: Sendable {
         retryRung = Int8(toRung)
     }
 
+    /// The current download failed (its server went away): what arrived is wasted, and the next
+    /// request asks for the same segment again, wherever it is sent. The buffer plays on meanwhile.
+    public mutating func downloadFailed(segment: Int, bitsReceived: Int64, at time: Int64, _ context: PlayerContext) {
+        precondition(segment == nextSegment, "only the current download can fail")
+        advance(to: time, context)
+        qoe.wastedBits += Double(bitsReceived)
+        retryRung = -1
+    }
+
     /// The rung of a buffered or playing segment.
     func rung(of segment: Int) -> Int { Int(rungs[segment & 31]) }
 

@@ -131,6 +131,8 @@ public struct RunReport {
             ("origins", .array(results.origins.map(originJSON))),
             ("releases", releasesJSON()),
             ("activity", activityJSON),
+            ("availability", availabilityJSON),
+            ("incidents", .array(incidentSummaries.map(\.json))),
         ])
         var sections: [(String, JSONValue)] = [("metrics", metrics)]
         if let comparison {
@@ -363,6 +365,147 @@ public struct RunReport {
         return out
     }
 
+    // MARK: Availability and incidents
+
+    /// The playback availability target of the seeds: 99.99%.
+    static let availabilityTarget = 0.9999
+
+    var availabilityJSON: JSONValue {
+        func entry(_ id: String, _ a: Aggregate, apiFailures: Int64?) -> JSONValue {
+            var fields: [(String, JSONValue)] = [
+                ("region", .string(id)),
+                ("attempts", scaled(Double(a.playbackStarts.value + a.abandonedBeforeStart.value))),
+                ("playbackStarts", scaled(Double(a.playbackStarts.value))),
+                ("failedStarts", scaled(Double(a.abandonedBeforeStart.value))),
+                ("sessionsLost", scaled(Double(a.lostSessions.value))),
+                // Every session that ended other than by playing to its end, by cause (before or after starting).
+                ("endedFor", .object(EndCause.allCases.filter { $0 != .finished }.map { cause in
+                    (String(describing: cause), scaled(Double(a.endCauses[cause.rawValue])))
+                })),
+                ("availabilityPercent", round(a.availability * 100, 4)),
+                ("meetsTarget", .bool(a.availability >= Self.availabilityTarget)),
+            ]
+            if let apiFailures { fields.append(("apiFailures", scaled(Double(apiFailures)))) }
+            return .object(fields)
+        }
+        return .object([
+            ("targetPercent", round(Self.availabilityTarget * 100, 2)),
+            ("all", entry("all", results.global, apiFailures: nil)),
+            ("regions", .array(results.regions.map { entry($0.id, $0.aggregate, apiFailures: $0.apiFailures) })),
+        ])
+    }
+
+    /// Figures over a range of metrics buckets.
+    struct WindowFigures {
+        var startTimeP99Ms: Double
+        var rebufferRatio: Double
+        var failedStarts: Double
+        var sessionsLost: Double
+        var hitRatio: Double
+        var originGbps: Double
+        var lagEvents: Double
+
+        var json: JSONValue {
+            .object([
+                ("startTimeP99Ms", JSONValue.rounded(startTimeP99Ms, digits: 1)),
+                ("rebufferRatioPercent", JSONValue.rounded(rebufferRatio * 100, digits: 4)),
+                ("failedStarts", .integer(Int64(failedStarts.rounded()))),
+                ("sessionsLost", .integer(Int64(sessionsLost.rounded()))),
+                ("hitRatio", JSONValue.rounded(hitRatio, digits: 5)),
+                ("originEgressGbps", JSONValue.rounded(originGbps, digits: 3)),
+                ("lagEvents", .integer(Int64(lagEvents.rounded()))),
+            ])
+        }
+    }
+
+    func figures(_ buckets: Range<Int>) -> WindowFigures? {
+        let g = results.global
+        guard !buckets.isEmpty, buckets.lowerBound >= 0 else { return nil }
+        func sum(_ s: TimeSeries) -> Double { buckets.reduce(0) { $0 + ($1 < s.bucketCount ? s.sums[$1] : 0) } }
+        var start = LatencyRecorder(significantDigits: 2)
+        for b in buckets where b < g.startTimeSeries.bucketCount { start.merge(g.startTimeSeries.buckets[b]) }
+        let play = sum(g.playSeries), stall = sum(g.rebufferSeries)
+        var requests = 0.0, hits = 0.0
+        for (i, p) in results.pops.enumerated() where !parents.contains(i) || p.metrics.sessions.value > 0 {
+            requests += sum(p.metrics.requestSeries)
+            hits += sum(p.metrics.hitSeries)
+        }
+        let origin = originGbps
+        let originMean = buckets.reduce(0.0) { $0 + ($1 < origin.count ? origin[$1] : 0) } / Double(buckets.count)
+        let lag = results.pipeline.lagEvents.map { samples in buckets.map { $0 < samples.count ? samples[$0] : 0 }.max() ?? 0 }.max() ?? 0
+        return WindowFigures(startTimeP99Ms: Double(start.percentile(99).microseconds) / 1e3,
+                             rebufferRatio: play + stall > 0 ? stall / (play + stall) : 0,
+                             failedStarts: sum(g.failedStartSeries) * k, sessionsLost: sum(g.lostSeries) * k,
+                             hitRatio: requests > 0 ? hits / requests : 0, originGbps: originMean, lagEvents: lag * k)
+    }
+
+    var parents: Set<Int> { Set(results.pops.indices.compactMap { scenarioParent($0) }) }
+
+    struct IncidentSummary {
+        var json: JSONValue
+        var row: [String]
+    }
+
+    /// Each fault strike with the figures before (as long as it lasted, at most 30 minutes),
+    /// during and after (as long again), and how long after its end the experience recovered:
+    /// the first bucket whose rebuffer ratio is within 0.1 points and start-time p99 within 25%
+    /// (or 100 ms) of before.
+    var incidentSummaries: [IncidentSummary] {
+        let width = results.global.concurrencySeries.bucketWidth.microseconds
+        let buckets = results.global.concurrencySeries.bucketCount
+        let faults = scenario.root["faults"].list
+        let popIDs = results.pops.map(\.id), regionIDs = results.regions.map(\.id)
+        return results.incidents.map { incident in
+            let first = Int(incident.start.microseconds / width)
+            let endTime = incident.end.map { min($0, results.end) } ?? results.end
+            let last = max(first + 1, Int((endTime.microseconds + width - 1) / width))
+            let span = max(1, min(last - first, Int(1_800_000_000 / width)))
+            let before = figures(max(0, first - span)..<first)
+            let during = figures(first..<min(last, buckets))
+            let after = incident.end != nil && incident.end! < results.end ? figures(last..<min(buckets, last + span)) : nil
+            var recovery: Double?
+            if let before, incident.end != nil, incident.end! < results.end {
+                for b in last..<buckets {
+                    guard let f = figures(b..<(b + 1)) else { continue }
+                    let rebufferOK = f.rebufferRatio <= before.rebufferRatio + 0.001
+                    let startOK = f.startTimeP99Ms <= max(before.startTimeP99Ms * 1.25, before.startTimeP99Ms + 100)
+                    if rebufferOK && startOK {
+                        recovery = Double(b - last) * Double(width) / 6e7
+                        break
+                    }
+                }
+            }
+            let type = incident.kind.rawValue
+            var target = ""
+            if let p = incident.pop { target = "pop \(popIDs[p])" }
+            if let r = incident.region { target += (target.isEmpty ? "" : ", ") + "region \(regionIDs[r])" }
+            if incident.kind == .surge {
+                let f = faults[incident.fault]
+                target = f["title"].isAbsent ? "all titles" : "title \(f["title"].integer)"
+            }
+            if incident.kind == .ingestOutage { target = "\(Quantity.format(faults[incident.fault]["partitions"].value, as: .fraction)) of partitions" }
+            let json: JSONValue = .object([
+                ("fault", .integer(Int64(incident.fault))),
+                ("type", .string(type)),
+                ("target", .string(target)),
+                ("start", .string(instant(incident.start))),
+                ("end", incident.end.map { .string(instant($0)) } ?? .null),
+                ("before", before?.json ?? .null),
+                ("during", during?.json ?? .null),
+                ("after", after?.json ?? .null),
+                ("recoveryMinutes", recovery.map { JSONValue.rounded($0, digits: 1) } ?? .null),
+            ])
+            func cell(_ f: WindowFigures?) -> String {
+                guard let f else { return "–" }
+                return String(format: "%.0f ms, %.3f%%, %d failed, %d lost", f.startTimeP99Ms, f.rebufferRatio * 100,
+                              Int(f.failedStarts.rounded()), Int(f.sessionsLost.rounded()))
+            }
+            let row = ["\(type) \(target)", "\(instant(incident.start)) – " + (incident.end.map { instant($0) } ?? "end"),
+                       cell(before), cell(during), cell(after), recovery.map { String(format: "%.0f min", $0) } ?? "–"]
+            return IncidentSummary(json: json, row: row)
+        }
+    }
+
     func releasesJSON() -> JSONValue {
         .array(results.releases.map { r in
             .object([
@@ -462,6 +605,10 @@ public struct RunReport {
             ("origin egress peak / p95", String(format: "%.2f / %.2f Gbps", origin.max() ?? 0, percentile(origin, 95))),
             ("fills: files, TB from peer / tier / origin", fillText),
             ("activity: events aggregated / lost / late", activityText),
+            ("availability (starts / attempts)", String(format: "%.4f%% (target %.2f%%)", results.global.availability * 100,
+                                                        Self.availabilityTarget * 100)),
+            ("sessions lost / failed starts", "\(Self.grouped(Double(results.global.lostSessions.value) * k)) / "
+                + Self.grouped(Double(results.global.abandonedBeforeStart.value) * k)),
             ("activity: lag p99, freshness p50 / p99", String(format: "%.1f s, %.0f / %.0f s", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99),
                                                               results.pipeline.freshness.percentile(50).seconds,
                                                               results.pipeline.freshness.percentile(99).seconds)),
@@ -508,12 +655,20 @@ public struct RunReport {
             out += "The same scenario with " + comparison.overrides.map { "`\($0)`" }.joined(separator: ", ") + ".\n\n"
             out += comparisonTable.markdown
         }
+        let incidents = incidentSummaries
+        if !incidents.isEmpty {
+            var table = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
+            for i in incidents { table.add(i.row) }
+            out += "\n## Incidents\n\n" + table.markdown
+        }
         out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
-        out += "\n## Not modelled yet\n\n"
-        out += "These parts of the scenario are validated but not simulated yet: "
-        out += ResolvedScenario.unmodelledSections.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
-        if !scenario.notModelled.isEmpty {
-            out += "This scenario sets: " + scenario.notModelled.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
+        if !ResolvedScenario.unmodelledSections.isEmpty {
+            out += "\n## Not modelled yet\n\n"
+            out += "These parts of the scenario are validated but not simulated yet: "
+            out += ResolvedScenario.unmodelledSections.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
+            if !scenario.notModelled.isEmpty {
+                out += "This scenario sets: " + scenario.notModelled.map { "`\($0)`" }.joined(separator: ", ") + ".\n"
+            }
         }
         return out
     }

@@ -27,8 +27,8 @@ public enum ScenarioSchema {
               "How content reaches the PoPs: nightly placement plans, the fill window, what a miss does (see below)."),
         Field("activity", .object(activity), .defaulted("{}"),
               "The activity pipeline: client events, the partitioned log, aggregation, published data sets (see below)."),
-        Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"), modelled: false,
-              "Failures and surges to inject (see below)."),
+        Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"),
+              "Failures and surges to inject, at given times or at random (see below)."),
         Field("metrics", .object(metrics), .defaulted("{}"), "What the report records (see below)."),
         Field("compare", .object(compare), .optional,
               "Also run the scenario with some values changed, and compare the two in the report (see below)."),
@@ -44,6 +44,20 @@ public enum ScenarioSchema {
                 if t < start - 30 * 86_400 || t > end {
                     return [RecordProblem(key: "catalog", "newReleases.scheduled[\(i)].at: must be between 30 days before the start and the end of the run")]
                 }
+            }
+        }
+        // Origin faults strike a region holding a replica; a surge's title is in the catalog.
+        let replicas = root["origin"]["regions"].list.map(\.text)
+        let firstRegion = root["regions"].list.first?["id"].text
+        let titles = Int(root["catalog"]["titles"].value)
+        for (i, fault) in root["faults"].list.enumerated() {
+            let type = fault["type"].text
+            if type.hasPrefix("origin"), !fault["region"].isAbsent,
+               !(replicas.isEmpty ? [firstRegion].contains(fault["region"].text) : replicas.contains(fault["region"].text)) {
+                return [RecordProblem(key: "faults", "[\(i)].region: \(fault["region"].text) holds no origin replica (origin.regions)")]
+            }
+            if !fault["title"].isAbsent && Int(fault["title"].integer) >= titles {
+                return [RecordProblem(key: "faults", "[\(i)].title: the catalog has titles 0 to \(titles - 1)")]
             }
         }
         for pop in pops {
@@ -125,8 +139,8 @@ public enum ScenarioSchema {
     static let releases = Schema([
         Field("perDay", .quantity(.number, .nonNegative), .defaulted("2"),
               "Releases per day, spread evenly from 30 days before the start to the end of the run."),
-        Field("boost", .quantity(.number, .nonNegative), .defaulted("2"),
-              "Demand for a title on its release, relative to the most popular catalog title."),
+        Field("boost", .quantity(.number, .nonNegative), .defaulted("0.5"),
+              "Demand for a title on its release, relative to the most popular catalog title (the default: at 2 a day fading with a 3-day half-life, recent releases together draw about a quarter of demand)."),
         Field("halfLife", .quantity(.duration, .positive), .defaulted("3 d"), "How fast the boost fades."),
         Field("announce", .quantity(.duration, .nonNegative), .defaulted("7 d"),
               "How long before its release a title is announced: placement plans for it from then."),
@@ -162,6 +176,8 @@ public enum ScenarioSchema {
               "A file's forecast peak rate over its daily mean, to size its replicas."),
         Field("holdingBonus", .quantity(.duration, .nonNegative), .defaulted("30 ms"),
               "Steering: how much farther (round trip) a PoP holding the title may be and still be chosen over one lacking it."),
+        Field("detectionDelay", .quantity(.duration, .nonNegative), .defaulted("30 s"),
+              "Steering: how long after a PoP fails it stops sending new sessions there (sessions already there fail over at once)."),
         Field("loadPenalty", .quantity(.duration, .nonNegative), .defaulted("10 ms"),
               "Steering: round trip added per unit of a PoP's utilisation, so that of two near PoPs the less loaded wins."),
     ])
@@ -238,6 +254,9 @@ public enum ScenarioSchema {
               "The playback API's response time: manifest and ranked PoP list."),
         Field("startupPatience", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 12 s, sigma: 0.6}}"),
               "How long a user waits for the first frame before giving up (abandonment before start)."),
+        Field("failoverRetries", .integer(minimum: 0, maximum: 100), .defaulted("5"),
+              "A player whose PoP or origin fails tries again (the next PoP in its list) this many times, waiting failoverBackoff, doubled each time; then the session ends, lost."),
+        Field("failoverBackoff", .quantity(.duration, .positive), .defaulted("1 s"), "A player's first wait before it fails over."),
         Field("crossRegionRtt", .quantity(.duration, .nonNegative), .defaulted("20 ms"),
               "Round-trip time added when a PoP or origin is in another region, plus crossRegionRttPerHour for each hour of time-zone difference."),
         Field("crossRegionRttPerHour", .quantity(.duration, .nonNegative), .defaulted("8 ms"),
@@ -301,21 +320,42 @@ public enum ScenarioSchema {
     ])
 
     static let faultTypes = ["popDown", "popDegraded", "originDown", "originSlow", "linkDegraded",
-                             "controlPlaneOutage", "ingestOutage", "surge"]
+                             "controlPlaneOutage", "controlPlaneSlow", "ingestOutage", "surge"]
 
     static let fault = Schema([
-        Field("type", .choice(faultTypes), .required, "What fails."),
-        Field("pop", .reference("pops"), .optional, "The PoP (popDown, popDegraded, linkDegraded)."),
+        Field("type", .choice(faultTypes), .required,
+              "What fails: a PoP (down, or degraded: some servers lost), an origin region (down, or slow), the link between a region and a PoP, the playback API of a region (down, or slow), the activity log (some partitions refuse appends), or demand (a surge)."),
+        Field("pop", .reference("pops"), .optional, "The PoP (popDown, popDegraded, linkDegraded). For random popDown/popDegraded, leave it out to strike a random PoP each time."),
         Field("region", .reference("regions"), .optional,
-              "The region (originDown, originSlow, linkDegraded, controlPlaneOutage, surge)."),
-        Field("at", .quantity(.duration, .nonNegative), .required, "When it starts, after the scenario start."),
-        Field("duration", .quantity(.duration, .positive), .optional, "How long it lasts; absent means until the end."),
+              "The region: of the origin replica (originDown, originSlow), of the users (linkDegraded, controlPlaneOutage, controlPlaneSlow)."),
+        Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"), "surge: the regions whose demand rises (empty: all)."),
+        Field("at", .quantity(.duration, .nonNegative), .required, "When it starts, after the scenario start (random faults: from when they may strike)."),
+        Field("duration", .quantity(.duration, .positive), .optional, "How long it lasts; absent means until the end (required for random faults)."),
+        Field("lost", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
+              "popDegraded: share of the PoP's servers lost, with their egress, fill capacity and the files only they held."),
+        Field("latencyFactor", .quantity(.number, .atLeast(1)), .defaulted("5"), "originSlow: first-byte latency multiplied by this."),
+        Field("rtt", .quantity(.duration, .nonNegative), .defaulted("50 ms"), "linkDegraded: round trip added."),
+        Field("throughput", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
+              "linkDegraded: share of each flow's throughput left (less bandwidth, or packet loss)."),
+        Field("latency", .quantity(.duration, .nonNegative), .defaulted("5 s"), "controlPlaneSlow: added to every playback API response."),
+        Field("partitions", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("100%"),
+              "ingestOutage: share of the log's partitions that refuse appends (the lowest-numbered)."),
+        Field("title", .integer(minimum: 0, maximum: 100_000_000), .optional,
+              "surge: the title whose demand rises (a release night); absent, all demand rises (a flash crowd)."),
+        Field("multiplier", .quantity(.number, .atLeast(1)), .defaulted("3"), "surge: demand multiplied by this."),
+        Field("perDay", .quantity(.number, .positive), .optional,
+              "Strike at random, this many times per day on average (Poisson, from the fault injector's own stream), each lasting `duration`."),
     ], check: { fault in
-        let needsPop = ["popDown", "popDegraded", "linkDegraded"].contains(fault["type"].text)
-        let needsRegion = ["originDown", "originSlow", "controlPlaneOutage", "linkDegraded"].contains(fault["type"].text)
+        let type = fault["type"].text
+        let random = !fault["perDay"].isAbsent
         var problems: [RecordProblem] = []
-        if needsPop && fault["pop"].isAbsent { problems.append(RecordProblem(key: nil, "a \(fault["type"].text) fault needs 'pop'")) }
-        if needsRegion && fault["region"].isAbsent { problems.append(RecordProblem(key: nil, "a \(fault["type"].text) fault needs 'region'")) }
+        let needsPop = ["popDown", "popDegraded", "linkDegraded"].contains(type) && !(random && type != "linkDegraded")
+        let needsRegion = ["originDown", "originSlow", "controlPlaneOutage", "controlPlaneSlow", "linkDegraded"].contains(type)
+        if needsPop && fault["pop"].isAbsent { problems.append(RecordProblem(key: nil, "a \(type) fault needs 'pop'")) }
+        if needsRegion && fault["region"].isAbsent { problems.append(RecordProblem(key: nil, "a \(type) fault needs 'region'")) }
+        if random && fault["duration"].isAbsent {
+            problems.append(RecordProblem(key: "perDay", "a random fault needs 'duration' (how long each strike lasts)"))
+        }
         return problems
     })
 

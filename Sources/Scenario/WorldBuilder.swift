@@ -43,7 +43,8 @@ extension ResolvedScenario {
             apiLatency: clients["apiLatency"].distribution.distribution,
             startupPatience: clients["startupPatience"].distribution.distribution,
             crossRegionRtt: SimDuration(seconds: clients["crossRegionRtt"].value),
-            crossRegionRttPerHour: SimDuration(seconds: clients["crossRegionRttPerHour"].value))
+            crossRegionRttPerHour: SimDuration(seconds: clients["crossRegionRttPerHour"].value),
+            failoverRetries: Int(clients["failoverRetries"].integer), failoverBackoff: SimDuration(seconds: clients["failoverBackoff"].value))
         let catalog = catalogConfiguration
         let pl = root["placement"]
         func timeOfDay(_ v: Resolved) -> SimDuration {
@@ -57,7 +58,20 @@ extension ResolvedScenario {
             forecastHalfLife: SimDuration(seconds: pl["forecastHalfLife"].value), planStorageShare: pl["planStorage"].value,
             churnMargin: pl["churnMargin"].value, queueLimit: Int(pl["queueLimit"].integer),
             maximumReplicas: Int(pl["maxReplicas"].integer), peakToMean: pl["peakToMean"].value,
-            holdingBonus: SimDuration(seconds: pl["holdingBonus"].value), loadPenalty: SimDuration(seconds: pl["loadPenalty"].value))
+            holdingBonus: SimDuration(seconds: pl["holdingBonus"].value), loadPenalty: SimDuration(seconds: pl["loadPenalty"].value),
+            detectionDelay: SimDuration(seconds: pl["detectionDelay"].value))
+        let faults = root["faults"].list.map { f in
+            FaultConfiguration(
+                kind: FaultConfiguration.Kind(rawValue: f["type"].text)!,
+                pop: f["pop"].isAbsent ? nil : popIDs.firstIndex(of: f["pop"].text),
+                region: f["region"].isAbsent ? nil : regionIDs.firstIndex(of: f["region"].text),
+                regions: f["regions"].list.map { regionIDs.firstIndex(of: $0.text)! },
+                at: SimDuration(seconds: f["at"].value), duration: f["duration"].isAbsent ? nil : SimDuration(seconds: f["duration"].value),
+                lost: f["lost"].value, latencyFactor: f["latencyFactor"].value, rtt: SimDuration(seconds: f["rtt"].value),
+                throughput: f["throughput"].value, latency: SimDuration(seconds: f["latency"].value), partitions: f["partitions"].value,
+                title: f["title"].isAbsent ? nil : Int(f["title"].integer), multiplier: f["multiplier"].value,
+                perDay: f["perDay"].isAbsent ? nil : f["perDay"].value)
+        }
         let a = root["activity"]
         func duration(_ v: Resolved) -> SimDuration { SimDuration(seconds: v.value) }
         let activity = ActivityConfiguration(
@@ -82,7 +96,7 @@ extension ResolvedScenario {
                 watchDuration: clients["watchDuration"].distribution.distribution,
                 titleLength: catalog.duration),
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
-            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity)
+            catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity, faults: faults)
     }
 
     var startUnixSeconds: Int64 {

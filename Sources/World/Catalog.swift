@@ -32,7 +32,7 @@ public struct ReleaseConfiguration: Sendable {
     /// boost: a release night.
     public var scheduled: [ScheduledRelease]
 
-    public init(perDay: Double = 0, boost: Double = 2, halfLife: SimDuration = .hours(72), announce: SimDuration = .hours(24 * 7),
+    public init(perDay: Double = 0, boost: Double = 0.5, halfLife: SimDuration = .hours(72), announce: SimDuration = .hours(24 * 7),
                 scheduled: [ScheduledRelease] = []) {
         self.perDay = perDay
         self.boost = boost

@@ -23,11 +23,12 @@ public struct WorldConfiguration: Sendable {
     public var clients: ClientConfiguration
     public var placement: PlacementConfiguration
     public var activity: ActivityConfiguration
+    public var faults: [FaultConfiguration]
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
                 catalog: CatalogConfiguration, pops: [PopConfiguration], origin: OriginConfiguration, clients: ClientConfiguration,
-                placement: PlacementConfiguration = .init(), activity: ActivityConfiguration = .init()) {
+                placement: PlacementConfiguration = .init(), activity: ActivityConfiguration = .init(), faults: [FaultConfiguration] = []) {
         self.seed = seed
         self.startUnixSeconds = startUnixSeconds
         self.duration = duration
@@ -41,6 +42,55 @@ public struct WorldConfiguration: Sendable {
         self.clients = clients
         self.placement = placement
         self.activity = activity
+        self.faults = faults
+    }
+}
+
+/// A failure or surge to inject.
+public struct FaultConfiguration: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case popDown, popDegraded, originDown, originSlow, linkDegraded, controlPlaneOutage, controlPlaneSlow, ingestOutage, surge
+    }
+
+    public var kind: Kind
+    /// The PoP (nil for random PoP faults: each strike picks one).
+    public var pop: Int?
+    /// The region (origin faults: the replica's; link and control-plane faults: the users').
+    public var region: Int?
+    /// Surges: the regions (empty: all).
+    public var regions: [Int]
+    public var at: SimDuration
+    /// Nil: until the end.
+    public var duration: SimDuration?
+    public var lost: Double
+    public var latencyFactor: Double
+    public var rtt: SimDuration
+    public var throughput: Double
+    public var latency: SimDuration
+    public var partitions: Double
+    public var title: Int?
+    public var multiplier: Double
+    /// Random strikes per day (nil: once, at `at`).
+    public var perDay: Double?
+
+    public init(kind: Kind, pop: Int? = nil, region: Int? = nil, regions: [Int] = [], at: SimDuration, duration: SimDuration? = nil,
+                lost: Double = 0.5, latencyFactor: Double = 5, rtt: SimDuration = .milliseconds(50), throughput: Double = 0.5,
+                latency: SimDuration = .seconds(5), partitions: Double = 1, title: Int? = nil, multiplier: Double = 3, perDay: Double? = nil) {
+        self.kind = kind
+        self.pop = pop
+        self.region = region
+        self.regions = regions
+        self.at = at
+        self.duration = duration
+        self.lost = lost
+        self.latencyFactor = latencyFactor
+        self.rtt = rtt
+        self.throughput = throughput
+        self.latency = latency
+        self.partitions = partitions
+        self.title = title
+        self.multiplier = multiplier
+        self.perDay = perDay
     }
 }
 
@@ -146,11 +196,14 @@ public struct PlacementConfiguration: Sendable {
     public var peakToMean: Double
     public var holdingBonus: SimDuration
     public var loadPenalty: SimDuration
+    /// How long steering keeps sending new sessions to a PoP after it fails.
+    public var detectionDelay: SimDuration
 
     public init(plans: Plans = .daily, onMiss: MissFill = .off, windowStart: SimDuration = .hours(2), windowEnd: SimDuration = .hours(14),
                 forecastHalfLife: SimDuration = .hours(48), planStorageShare: Double = 1, churnMargin: Double = 0.05,
                 queueLimit: Int = 100_000, maximumReplicas: Int = 4, peakToMean: Double = 2,
-                holdingBonus: SimDuration = .milliseconds(30), loadPenalty: SimDuration = .milliseconds(10)) {
+                holdingBonus: SimDuration = .milliseconds(30), loadPenalty: SimDuration = .milliseconds(10),
+                detectionDelay: SimDuration = .seconds(30)) {
         self.plans = plans
         self.onMiss = onMiss
         self.windowStart = windowStart
@@ -163,6 +216,7 @@ public struct PlacementConfiguration: Sendable {
         self.peakToMean = peakToMean
         self.holdingBonus = holdingBonus
         self.loadPenalty = loadPenalty
+        self.detectionDelay = detectionDelay
     }
 
     /// Issue 5's platform: no plans, every miss pulls its file in.
@@ -252,10 +306,15 @@ public struct ClientConfiguration: Sendable {
     public var startupPatience: Distribution
     public var crossRegionRtt: SimDuration
     public var crossRegionRttPerHour: SimDuration
+    /// A failed download is retried elsewhere this many times, after a backoff doubling from
+    /// `failoverBackoff`; then the session ends, lost.
+    public var failoverRetries: Int
+    public var failoverBackoff: SimDuration
 
     public init(accessBandwidth: Distribution, plans: [UserClass], devices: [UserClass], abr: String, maxBuffer: SimDuration,
                 startupBuffer: SimDuration, apiLatency: Distribution, startupPatience: Distribution,
-                crossRegionRtt: SimDuration, crossRegionRttPerHour: SimDuration) {
+                crossRegionRtt: SimDuration, crossRegionRttPerHour: SimDuration, failoverRetries: Int = 5,
+                failoverBackoff: SimDuration = .seconds(1)) {
         self.accessBandwidth = accessBandwidth
         self.plans = plans
         self.devices = devices
@@ -266,6 +325,8 @@ public struct ClientConfiguration: Sendable {
         self.startupPatience = startupPatience
         self.crossRegionRtt = crossRegionRtt
         self.crossRegionRttPerHour = crossRegionRttPerHour
+        self.failoverRetries = failoverRetries
+        self.failoverBackoff = failoverBackoff
     }
 }
 

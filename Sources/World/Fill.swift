@@ -159,6 +159,7 @@ extension World {
     /// Starts queued jobs at `pop` while it has a free server: pull-through jobs at any time, the
     /// others only inside the fill window.
     func pumpFills(_ pop: Int) {
+        guard pops[pop].downs == 0 else { return }
         while pops[pop].fillsRunning < pops[pop].servers, let f = pops[pop].fillQueue.top {
             let i = Int(f)
             guard fills.state[i] == .queued, fills.pop[i] == Int32(pop) else {
@@ -188,6 +189,10 @@ extension World {
             return
         }
         if fills.kind[i] != .pullThrough { fills.source[i] = Int32(fillSource(file: file, for: pop)) }
+        guard fills.source[i] != Int32.min else {
+            dropFill(f)  // nowhere to fill from (every origin replica down): the next plan or miss asks again
+            return
+        }
         // The server is taken first: evictions below may cancel other fills, which starts more.
         pops[pop].fillsRunning += 1
         fills.state[i] = .linkWait
@@ -214,6 +219,7 @@ extension World {
 
     /// Where a site fills a file from: a peer in its region holding it, else the first tier up
     /// that holds it, else the origin replica nearest the top of its tier chain.
+    /// (`Int32.min` when every origin replica is down.)
     func fillSource(file: Int, for pop: Int) -> Int {
         for peer in peers[pop] where pops[peer].serves(file) { return peer }
         var tier = pop
@@ -221,7 +227,7 @@ extension World {
             if pops[parent].serves(file) { return parent }
             tier = parent
         }
-        return -1 - replicaOf[tier]
+        return replica(for: tier).map { -1 - $0 } ?? Int(Int32.min)
     }
 
     /// Starts the transfer of fill `f` if its source has room, and returns nil; else returns the
@@ -230,6 +236,10 @@ extension World {
         let i = Int(f)
         guard fills.state[i] == .linkWait else { return nil }  // cut or cancelled while it waited
         let pop = Int(fills.pop[i]), source = Int(fills.source[i])
+        if (source >= 0 && isDown(source)) || (source < 0 && origins[-1 - source].downs > 0) {
+            requeueFill(f)  // its source went down while it waited: it will pick another
+            return nil
+        }
         let now = sim.now
         let cap = pops[pop].fillRate
         let due = fairShare(source, cap: cap)
@@ -321,6 +331,19 @@ extension World {
         pops[pop].fillQueue.push(f, priority: fills.priority[i], at: fills.enqueuedAt[i], arrival: false)
         pops[pop].pausedFills.append(f)
         if wasTransferring { admitWaiting(source) }
+    }
+
+    /// Puts a running fill of any kind back in its queue (its PoP or its source went down): what
+    /// arrived is kept, and so is its space; it picks its source again when it restarts.
+    func requeueFill(_ f: UInt32) {
+        let i = Int(f)
+        if fills.kind[i] == .pullThrough, fills.state[i] == .transferring || fills.state[i] == .linkWait {
+            // A pull-through had its source fixed by the miss; it now fills like a queued miss.
+            fills.kind[i] = .missQueued
+            fills.priority[i] = .infinity
+        }
+        pauseFill(f)
+        pumpFills(Int(fills.pop[i]))
     }
 
     /// Ends a job that is no longer wanted before it holds a server or space.

@@ -169,6 +169,8 @@ public struct PopMetrics: Sendable {
     public var sessions = Counter()
     /// Transfers (downloads, fills of other PoPs) that waited for room on its egress (see `FlowSet`).
     public var waited = Counter()
+    /// Sessions that came to it failing over from another PoP.
+    public var failoversIn = Counter()
     /// Files that arrived by a fill.
     public var fills = Counter()
     /// Fill bytes that arrived, by source: a peer in the region, a tier above, the origin.
@@ -223,13 +225,20 @@ public struct NightRecord: Sendable, Equatable {
 struct PopState {
     let index: Int
     let region: Int
-    /// Egress capacity, bits/s, after sampling.
-    let egress: Double
+    /// Egress capacity, bits/s, after sampling: as built, and as degradations leave it.
+    let baseEgress: Double
+    var egress: Double
     /// Fill rate of one server, bits/s, after sampling.
     let fillRate: Double
     let healthThreshold: Double
-    /// Fills that can run at once: one per server.
-    let servers: Int
+    /// Fills that can run at once: one per server (as built, and the servers not lost).
+    let baseServers: Int
+    var servers: Int
+    /// Down faults in force, and since when it is down.
+    var downs = 0
+    var downSince = SimInstant.zero
+    /// Per file, while servers are lost: whether every copy of it was on a lost server.
+    var lostFiles: [Bool]?
     let parent: Int?
     let rtt: SimDuration
     var cache: LRUCache
@@ -257,8 +266,10 @@ struct PopState {
     var utilisation: Double { flows.committed / egress }
     var healthy: Bool { utilisation < healthThreshold }
 
-    /// Whether the PoP can serve `file` now: held and not still arriving.
-    func serves(_ file: Int) -> Bool { cache.contains(file) && filling[file] == nil }
+    /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
+    func serves(_ file: Int) -> Bool {
+        downs == 0 && cache.contains(file) && filling[file] == nil && !(lostFiles?[file] ?? false)
+    }
 }
 
 /// An origin replica's state.
@@ -271,5 +282,8 @@ struct OriginState {
     var failures = Counter()
     /// Transfers (downloads and fills) that waited for room on its egress.
     var waited = Counter()
+    /// Down faults in force; first-byte latency multiplier of slow faults.
+    var downs = 0
+    var latencyFactor = 1.0
     var totalBytes = 0.0
 }

@@ -5,19 +5,22 @@ import SimCore
 struct Download: Sendable {
     var segment: Int32 = -1
     var rung: UInt8 = 0
-    /// Queued for room on a link: no flow yet, `firstByteAt` holds the latency to add once it starts.
-    var waiting = false
+    /// Counts the session's downloads (wrapping), so that the events and link-queue entries of one
+    /// that failed are recognised as stale.
+    var epoch: UInt8 = 0
     /// The tier that serves it: a PoP index, or -1 - replica for the origin.
     var servedBy: Int16 = 0
     var requestedAt: Int64 = 0
+    /// While waiting for a link: the latency to add once it starts; then when its first byte came.
     var firstByteAt: Int64 = 0
     var bits: Int64 = 0
-    /// The flow's rate, bits/s.
+    /// The flow's rate, bits/s; 0 while it waits for room on a link.
     var rate: Double = 0
     /// The flow's cap at the session's PoP (the user's access) and upstream (the PoP's share).
     var accessCap: Double = 0
     var upstreamCap: Double = 0
     var active: Bool { segment >= 0 }
+    var waiting: Bool { rate == 0 }
 }
 
 /// Sessions in progress, as a struct of arrays indexed by session id, with a free list so that
@@ -59,6 +62,11 @@ struct SessionTable {
     var reportedAt: [Int64] = []
     var reportedPosition: [Int64] = []
     var buffer: [Int32] = []
+    /// Failed attempts in a row (failover, playback API), whether the last failure was the origin's,
+    /// and when something last moved the session on (for audits).
+    var failures: [UInt8] = []
+    var originFailure: [Bool] = []
+    var touched: [Int64] = []
     private var free: [UInt32] = []
     private(set) var live = 0
 
@@ -121,6 +129,9 @@ struct SessionTable {
         reportedAt.append(0)
         reportedPosition.append(0)
         buffer.append(-1)
+        failures.append(0)
+        originFailure.append(false)
+        touched.append(0)
         return UInt32(region.count - 1)
     }
 

@@ -23,9 +23,9 @@ public final class World {
         case apiResponse(session: UInt32, generation: UInt16)
         /// The player asked to wait before its next request.
         case request(session: UInt32, generation: UInt16)
-        case downloadDone(session: UInt32, generation: UInt16)
+        case downloadDone(session: UInt32, generation: UInt16, epoch: UInt8)
         /// The in-flight download is abandoned for a lower rung.
-        case abandon(session: UInt32, generation: UInt16)
+        case abandon(session: UInt32, generation: UInt16, epoch: UInt8)
         /// The user's patience for the first frame runs out.
         case patience(session: UInt32, generation: UInt16)
         /// The user has watched what they meant to.
@@ -46,6 +46,13 @@ public final class World {
         case activityRetry(buffer: UInt32, generation: UInt16)
         /// The aggregators publish the data sets.
         case publish
+        /// A fault strikes, or ends.
+        case faultStarts(incident: UInt32)
+        case faultEnds(incident: UInt32)
+        /// A player whose PoP failed tries the next one.
+        case failover(session: UInt32, generation: UInt16)
+        /// A surge brings another session.
+        case surgeArrival(incident: UInt32, index: UInt16)
     }
 
     /// A retry after a failed origin read.
@@ -60,6 +67,7 @@ public final class World {
     /// Per title, its length in seconds.
     let titleLengths: [Double]
     let sessionStreams: StreamFamily
+    let surgeStreams: StreamFamily
     let distances: RegionDistances
     /// Per region: PoPs nearest first, and their round trips from the region.
     let ranking: [[Int]]
@@ -87,6 +95,13 @@ public final class World {
     public var fillLog: ((FillRecord) -> Void)?
     /// Whether the run reached its end (and published its last data sets).
     var finished = false
+    // Faults.
+    public let incidents: [Incident]
+    /// Incidents in force, ascending.
+    var activeIncidents: [Int] = []
+    var faults: FaultState
+    /// Per PoP: origin replicas, nearest first.
+    let replicaOrder: [[Int]]
     // The activity pipeline.
     var nextClient: UInt64 = 0
     let activityStreams: StreamFamily
@@ -106,6 +121,9 @@ public final class World {
     struct RegionState {
         var arrivalStream: RandomStream
         var arrivals: UInt64 = 0
+        var surgeArrivals: UInt64 = 0
+        /// Playback API calls that failed (control-plane outage).
+        var apiFailures: Int64 = 0
         var initial = 0
         var aggregate: Aggregate
     }
@@ -131,6 +149,7 @@ public final class World {
         sim = Simulation<Event>()
         watch = c.demand.watchDuration
         sessionStreams = StreamFamily(seed: c.seed, label: "session")
+        surgeStreams = StreamFamily(seed: c.seed, label: "surge.session")
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         self.distances = distances
         let ranking = c.regions.indices.map { r in
@@ -143,17 +162,24 @@ public final class World {
         self.ranking = ranking
         rankingRtt = c.regions.indices.map { r in ranking[r].map { c.pops[$0].rtt + distances.rtt(from: r, to: c.pops[$0].region) } }
         let replicaRegions = c.origin.regions.isEmpty ? [0] : c.origin.regions
-        replicaOf = c.pops.map { pop in
-            replicaRegions.indices.min { a, b in
+        let replicaOrder = c.pops.map { pop in
+            replicaRegions.indices.sorted { a, b in
                 let da = distances.rtt(from: pop.region, to: replicaRegions[a]), db = distances.rtt(from: pop.region, to: replicaRegions[b])
                 return da < db || (da == db && a < b)
-            }!
+            }
         }
+        self.replicaOrder = replicaOrder
+        replicaOf = replicaOrder.map { $0[0] }
+        incidents = World.incidents(c)
+        faults = FaultState(apiDown: Array(repeating: 0, count: c.regions.count), apiExtra: Array(repeating: 0, count: c.regions.count),
+                            linkRtt: Array(repeating: 0, count: c.regions.count * c.pops.count),
+                            linkThroughput: Array(repeating: 1, count: c.regions.count * c.pops.count))
         let k = Double(c.sampling)
         let fileCount = c.catalog.titles * c.catalog.ladder.count
         pops = c.pops.enumerated().map { i, p in
-            PopState(index: i, region: p.region, egress: p.egressBitsPerSecond / k, fillRate: p.fillBitsPerSecondPerServer / k,
-                     healthThreshold: p.healthThreshold, servers: p.servers, parent: p.parent, rtt: p.rtt,
+            PopState(index: i, region: p.region, baseEgress: p.egressBitsPerSecond / k, egress: p.egressBitsPerSecond / k,
+                     fillRate: p.fillBitsPerSecondPerServer / k, healthThreshold: p.healthThreshold, baseServers: p.servers,
+                     servers: p.servers, parent: p.parent, rtt: p.rtt,
                      cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount),
                      planned: Array(repeating: false, count: fileCount), replicas: Array(repeating: 1, count: fileCount),
                      observed: Array(repeating: 0, count: fileCount),
@@ -211,6 +237,7 @@ public final class World {
         }
         sim.schedule(.sample, at: .zero)
         if c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
+        scheduleFaults()
     }
 
     /// Loads a title's manifests if needed.
@@ -248,22 +275,23 @@ public final class World {
             arrive(region: Int(r))
         case let .apiResponse(s, g):
             guard sessions.generation[Int(s)] == g else { return }
-            attach(s)
+            apiResponse(s)
         case let .request(s, g):
             guard sessions.generation[Int(s)] == g else { return }
             requestNext(s)
-        case let .downloadDone(s, g):
-            guard sessions.generation[Int(s)] == g else { return }
+        case let .downloadDone(s, g, e):
+            guard sessions.generation[Int(s)] == g, sessions.download[Int(s)].active, sessions.download[Int(s)].epoch == e else { return }
             completeDownload(s)
-        case let .abandon(s, g):
-            guard sessions.generation[Int(s)] == g else { return }
+        case let .abandon(s, g, e):
+            guard sessions.generation[Int(s)] == g, sessions.download[Int(s)].active, sessions.download[Int(s)].epoch == e else { return }
             abandonDownload(s)
         case let .patience(s, g):
             guard sessions.generation[Int(s)] == g, !sessions.started[Int(s)] else { return }
-            endSession(s, abandonedBeforeStart: true)
+            let apiFailing = sessions.pop[Int(s)] == UInt16.max && faults.apiDown[Int(sessions.region[Int(s)])] > 0
+            endSession(s, cause: apiFailing ? .apiUnavailable : .gaveUp)
         case let .sessionEnd(s, g):
             guard sessions.generation[Int(s)] == g else { return }
-            endSession(s, abandonedBeforeStart: false)
+            endSession(s, cause: .finished)
         case let .fillDone(f, epoch):
             completeFill(f, epoch: epoch)
         case let .windowOpens(p):
@@ -284,36 +312,80 @@ public final class World {
             retry(Int(b))
         case .publish:
             publish()
+        case let .faultStarts(i):
+            activeIncidents.append(Int(i))
+            activeIncidents.sort()
+            faultStarts(Int(i))
+        case let .faultEnds(i):
+            faultEnds(Int(i))
+        case let .failover(s, g):
+            guard sessions.generation[Int(s)] == g else { return }
+            sessions.touched[Int(s)] = sim.now.microseconds
+            failover(s)
+        case let .surgeArrival(i, k):
+            surgeArrival(Int(i), Int(k))
         }
     }
 
     // MARK: Arrivals and the playback API
 
     func arrive(region r: Int) {
+        arrive(region: r, title: nil, surge: nil)
+        scheduleNextArrival(region: r)
+    }
+
+    /// A session begins: it asks the playback API (which answers after its latency, more while the
+    /// region's control plane is slow) and its user's patience starts running. Surge sessions draw
+    /// from their own streams, and may all want one title.
+    func arrive(region r: Int, title: Int?, surge: UInt64?) {
         let now = sim.now
-        var stream = sessionStreams.stream(UInt64(r) << 40 | regions[r].arrivals)
-        regions[r].arrivals += 1
-        let s = newSession(region: r, stream: &stream, at: now)
-        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream)))
+        var stream: RandomStream
+        if let surge {
+            stream = surgeStreams.stream(surge << 24 | UInt64(regions[r].surgeArrivals))
+            regions[r].surgeArrivals += 1
+        } else {
+            stream = sessionStreams.stream(UInt64(r) << 40 | regions[r].arrivals)
+            regions[r].arrivals += 1
+        }
+        let s = newSession(region: r, stream: &stream, at: now, title: title)
+        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream))) + .microseconds(faults.apiExtra[r])
         let patience = SimDuration(seconds: configuration.clients.startupPatience.sample(&stream))
         let g = sessions.generation[Int(s)]
         sim.schedule(.apiResponse(session: s, generation: g), after: api)
         sim.schedule(.patience(session: s, generation: g), after: max(api, patience))
         regions[r].aggregate.sessionStarted(at: now)
         global.sessionStarted(at: now)
-        scheduleNextArrival(region: r)
+    }
+
+    /// The playback API answers, or (its region's control plane down) fails and the client asks
+    /// again after a backoff, until the user's patience runs out.
+    func apiResponse(_ s: UInt32) {
+        let i = Int(s)
+        let r = Int(sessions.region[i])
+        sessions.touched[i] = sim.now.microseconds
+        guard faults.apiDown[r] == 0 else {
+            let delay = configuration.clients.failoverBackoff.microseconds << min(Int(sessions.failures[i]), 16)
+            sessions.failures[i] &+= 1
+            regions[r].apiFailures += 1
+            sim.schedule(.apiResponse(session: s, generation: sessions.generation[i]),
+                         after: .microseconds(min(delay, 30_000_000) + faults.apiExtra[r]))
+            return
+        }
+        sessions.failures[i] = 0
+        attach(s)
     }
 
     /// Creates a session: user, title, how long they mean to watch. The player is created when the
     /// playback API answers. A session already `age` seconds in (steady-state start) plays a title
     /// longer than that: the title given the session outlasted its age.
-    func newSession(region r: Int, stream: inout RandomStream, at now: SimInstant, outlasting age: Double = 0, warm: Bool = false) -> UInt32 {
+    func newSession(region r: Int, stream: inout RandomStream, at now: SimInstant, outlasting age: Double = 0, warm: Bool = false,
+                    title forced: Int? = nil) -> UInt32 {
         let userID = population.randomUser(in: r, &stream)
         let user = population.user(userID)
-        var title = popularity.chooseTitle(region: r, at: now, &stream)
+        var title = forced ?? popularity.chooseTitle(region: r, at: now, &stream)
         // Rejection: the calibration made such sessions as rare as long titles, so few retries.
         var tries = 0
-        while titleLengths[title] <= age && tries < 100_000 {
+        while forced == nil && titleLengths[title] <= age && tries < 100_000 {
             title = popularity.chooseTitle(region: r, at: now, &stream)
             tries += 1
         }
@@ -338,6 +410,9 @@ public final class World {
         sessions.accounted[i] = (0, 0, 0, 0, 0)
         sessions.warm[i] = false
         sessions.started[i] = false
+        sessions.failures[i] = 0
+        sessions.originFailure[i] = false
+        sessions.touched[i] = now.microseconds
         startClient(s, warm: warm, stream: &stream)
         return s
     }
@@ -361,15 +436,19 @@ public final class World {
     /// The PoP the playback API sends a session to: the real steering ranking (`Placement.Steering`)
     /// over the region's PoPs, by distance, whether they hold the title, health and load. If the
     /// nearest is saturated, it counts a health miss.
-    func steer(region r: Int, title: Int) -> Int {
+    func steer(region r: Int, title: Int, excludeDown: Bool = false) -> Int {
         let order = ranking[r]
         let policy = SteeringPolicy(holdingBonusMs: configuration.placement.holdingBonus.seconds * 1e3,
                                     loadPenaltyMs: configuration.placement.loadPenalty.seconds * 1e3)
         var candidates: [SteeringCandidate] = []
         candidates.reserveCapacity(order.count)
         for (k, p) in order.enumerated() {
-            candidates.append(SteeringCandidate(site: p, rttMs: rankingRtt[r][k].seconds * 1e3, holdsTitle: pops[p].titleFiles[title] > 0,
-                                                utilisation: pops[p].utilisation, healthy: pops[p].healthy))
+            // Steering learns of a failed PoP after the detection delay; a player failing over
+            // knows at once (its connection is refused).
+            let up = excludeDown ? !isDown(p) : !knownDown(p)
+            let rtt = rankingRtt[r][k].microseconds + faults.linkRtt[r * pops.count + p]
+            candidates.append(SteeringCandidate(site: p, rttMs: Double(rtt) / 1e3, holdsTitle: pops[p].titleFiles[title] > 0,
+                                                utilisation: pops[p].utilisation, healthy: pops[p].healthy, available: up))
         }
         // The nearest PoP could not take the session: a health miss, whether it went elsewhere or,
         // with every PoP saturated, stayed.
@@ -384,6 +463,7 @@ public final class World {
         let i = Int(s)
         let context = library.contexts[Int(sessions.context[i])]
         let now = sim.now.microseconds
+        sessions.touched[i] = now
         guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]),
               let request = sessions.player[i].nextRequest(at: now, context) else {
             return
@@ -405,11 +485,18 @@ public final class World {
         let p = Int(sessions.pop[i])
         let region = Int(sessions.region[i])
 
-        // Find the nearest tier holding the file: the PoP, its parents, or the origin.
+        // The session's PoP is down: the request fails, and the player fails over.
+        guard !isDown(p) else {
+            sessions.originFailure[i] = false
+            scheduleFailover(s)
+            return
+        }
+        // Find the nearest tier holding the file: the PoP, its parents (past any that are down),
+        // or the nearest origin replica up.
         var tier = p
-        var servedBy = -1 - replicaOf[p]
+        var servedBy = 0
         var missing: [Int] = []
-        var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region)
+        var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region) + .microseconds(faults.linkRtt[region * pops.count + p])
         while true {
             let holds = pops[tier].serves(file)
             record(request: file, at: tier, bits: bits, hit: holds, now: now)
@@ -419,10 +506,18 @@ public final class World {
                 break
             }
             missing.append(tier)
-            guard let parent = pops[tier].parent else {
-                servedBy = -1 - replicaOf[tier]
-                let replica = replicaOf[tier]
-                latency += configuration.origin.firstByteLatency + distances.rtt(from: pops[tier].region, to: origins[replica].region)
+            var next = pops[tier].parent
+            while let up = next, isDown(up) { next = pops[up].parent }
+            guard let parent = next else {
+                guard let replica = replica(for: tier) else {
+                    // No origin replica is up: the request fails; the player retries elsewhere.
+                    sessions.originFailure[i] = true
+                    scheduleFailover(s)
+                    return
+                }
+                servedBy = -1 - replica
+                latency += SimDuration(seconds: configuration.origin.firstByteLatency.seconds * origins[replica].latencyFactor)
+                    + distances.rtt(from: pops[tier].region, to: origins[replica].region)
                 break
             }
             latency += distances.rtt(from: pops[tier].region, to: pops[parent].region) + pops[parent].rtt
@@ -450,8 +545,9 @@ public final class World {
             if servedBy == p { releaseStats[Int(r)].hits += 1 }
         }
 
-        sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), waiting: true, servedBy: Int16(servedBy),
-                                        requestedAt: now.microseconds, firstByteAt: latency.microseconds, bits: bits)
+        sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), epoch: sessions.download[i].epoch &+ 1,
+                                        servedBy: Int16(servedBy), requestedAt: now.microseconds, firstByteAt: latency.microseconds,
+                                        bits: bits)
         // First come, first served: behind anything already waiting on its links.
         if !pops[p].waiting.isEmpty {
             enqueue(download: s, on: p)
@@ -472,7 +568,8 @@ public final class World {
         let d = sessions.download[i]
         let p = Int(sessions.pop[i])
         let upstream = Int(d.servedBy)
-        let access = sessions.access[i]
+        // A degraded link between the user's region and the PoP leaves a share of the throughput.
+        let access = sessions.access[i] * faults.linkThroughput[Int(sessions.region[i]) * pops.count + p]
         let atPop = fairShare(p, cap: access)
         var due = atPop
         if upstream != p { due = min(due, fairShare(upstream, cap: atPop)) }
@@ -493,7 +590,6 @@ public final class World {
 
         let firstByte = now + .microseconds(d.firstByteAt)
         let transfer = SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
-        sessions.download[i].waiting = false
         sessions.download[i].firstByteAt = firstByte.microseconds
         sessions.download[i].rate = rate
         sessions.download[i].accessCap = access
@@ -506,9 +602,10 @@ public final class World {
            sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
                                                bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
                                                bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context) != nil {
-            sim.schedule(.abandon(session: s, generation: sessions.generation[i]), at: check)
+            sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: check)
         } else {
-            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i]), at: firstByte + transfer)
+            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch),
+                         at: firstByte + transfer)
         }
         return nil
     }
@@ -565,11 +662,12 @@ public final class World {
         link >= 0 ? pops[link].waiting : origins[-1 - link].waiting
     }
 
-    /// Queue entries: a download is (1, session, generation), a fill (0, fill slot, 0).
+    /// Queue entries: a download is (1, download epoch, session, generation), a fill (0, fill slot).
     static let downloadEntry: UInt64 = 1 << 63
 
     func enqueue(download s: UInt32, on link: Int) {
-        enqueue(World.downloadEntry | UInt64(s) << 16 | UInt64(sessions.generation[Int(s)]), on: link)
+        let epoch = UInt64(sessions.download[Int(s)].epoch)
+        enqueue(World.downloadEntry | epoch << 48 | UInt64(s) << 16 | UInt64(sessions.generation[Int(s)]), on: link)
     }
 
     func enqueue(_ entry: UInt64, on link: Int) {
@@ -592,9 +690,10 @@ public final class World {
         while let entry = waitQueue(link).first {
             let blocked: Int?
             if entry & World.downloadEntry != 0 {
-                let s = UInt32(truncatingIfNeeded: entry >> 16), i = Int(s)
-                guard sessions.generation[i] == UInt16(truncatingIfNeeded: entry), sessions.download[i].waiting else {
-                    dequeue(link)  // the session ended or gave up meanwhile
+                let s = UInt32(truncatingIfNeeded: entry >> 16), i = Int(s)  // bits 16–47
+                guard sessions.generation[i] == UInt16(truncatingIfNeeded: entry), sessions.download[i].active,
+                      sessions.download[i].waiting, sessions.download[i].epoch == UInt8(truncatingIfNeeded: entry >> 48) else {
+                    dequeue(link)  // the session ended, or this download failed, meanwhile
                     continue
                 }
                 blocked = transmit(s)
@@ -638,6 +737,8 @@ public final class World {
         let d = sessions.download[i]
         let now = sim.now
         releaseDownload(s, delivered: d.bits)
+        sessions.failures[i] = 0
+        sessions.touched[i] = now.microseconds
         let context = library.contexts[Int(sessions.context[i])]
         sessions.player[i].complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
                                     firstByteAt: d.firstByteAt, at: now.microseconds, context)
@@ -707,7 +808,9 @@ public final class World {
         global.add(delta, at: sim.now)
     }
 
-    func endSession(_ s: UInt32, abandonedBeforeStart: Bool) {
+    /// The session ends, for `cause`: its download stops, its last play is accounted, its client
+    /// reports the stop.
+    func endSession(_ s: UInt32, cause: EndCause) {
         let i = Int(s)
         let now = sim.now
         if sessions.download[i].active {
@@ -721,9 +824,9 @@ public final class World {
         }
         flush(s, final: true)
         let r = Int(sessions.region[i])
-        regions[r].aggregate.sessionEnded(at: now, abandonedBeforeStart: abandonedBeforeStart,
-                                          length: now.microseconds - sessions.arrival[i])
-        global.sessionEnded(at: now, abandonedBeforeStart: abandonedBeforeStart, length: now.microseconds - sessions.arrival[i])
+        let started = sessions.started[i]
+        regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
+        global.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
         sessions.release(s)
     }
 

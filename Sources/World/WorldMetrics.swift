@@ -17,6 +17,12 @@ public struct Aggregate: Sendable {
     public var startTimeSeries: LatencySeries
     public var abandonedBeforeStart = Counter()
     public var sessionsEnded = Counter()
+    /// Ended sessions by cause (`EndCause` raw values).
+    public var endCauses = [Int64](repeating: 0, count: EndCause.allCases.count)
+    /// Sessions that ended before their first frame (for any cause), and sessions the platform
+    /// lost after they had started: per bucket.
+    public var failedStartSeries: TimeSeries
+    public var lostSeries: TimeSeries
     /// Σ length of ended sessions, microseconds (for Little's law).
     public var endedSessionTime = 0.0
     /// Media played, time stalled (microseconds), bits played.
@@ -36,6 +42,8 @@ public struct Aggregate: Sendable {
         playSeries = TimeSeries(bucketWidth: bucket)
         rebufferSeries = TimeSeries(bucketWidth: bucket)
         bitsSeries = TimeSeries(bucketWidth: bucket)
+        failedStartSeries = TimeSeries(bucketWidth: bucket)
+        lostSeries = TimeSeries(bucketWidth: bucket)
     }
 
     mutating func initialSessions(_ n: Int) {
@@ -57,9 +65,16 @@ public struct Aggregate: Sendable {
         startTimeSeries.record(startTime, at: t)
     }
 
-    mutating func sessionEnded(at t: SimInstant, abandonedBeforeStart: Bool, length: Int64) {
+    mutating func sessionEnded(at t: SimInstant, cause: EndCause, started: Bool, length: Int64) {
         sessionsEnded.increment()
-        if abandonedBeforeStart { self.abandonedBeforeStart.increment() }
+        endCauses[cause.rawValue] += 1
+        if !started {
+            abandonedBeforeStart.increment()
+            failedStartSeries.add(1, at: t)
+        } else if cause.isFailure {
+            lostSessions.increment()
+            lostSeries.add(1, at: t)
+        }
         endedSessionTime += Double(length)
         concurrency.add(-1, at: t)
         concurrencySeries.add(-1, at: t)
@@ -75,6 +90,15 @@ public struct Aggregate: Sendable {
         rebufferSeries.add(Double(d.rebuffer), at: t)
         bitsSeries.add(d.bits, at: t)
     }
+
+    /// Sessions that started playing, over those that did and those that ended before their first
+    /// frame (whatever the cause: a platform failure, or a user who stopped waiting).
+    public var availability: Double {
+        let attempts = playbackStarts.value + abandonedBeforeStart.value
+        return attempts > 0 ? Double(playbackStarts.value) / Double(attempts) : 1
+    }
+    /// Sessions the platform ended after they had started playing.
+    public var lostSessions = Counter()
 
     /// Stalled over stalled plus played time.
     public var rebufferRatio: Double { play + rebuffer > 0 ? Double(rebuffer) / Double(play + rebuffer) : 0 }
@@ -115,6 +139,8 @@ public struct OriginResults: Sendable {
 public struct RegionResults: Sendable {
     public var id: String
     public var aggregate: Aggregate
+    /// Playback API calls that failed (control-plane outages).
+    public var apiFailures: Int64
     /// The calibrated (expected) peak concurrency over a day, at platform scale.
     public var expectedPeak: Double
     public var expectedPeakUTCMinute: Int
@@ -138,6 +164,8 @@ public struct WorldResults: Sendable {
     /// Releases inside the run.
     public var releases: [ReleaseStats]
     public var pipeline: PipelineMetrics
+    /// Fault strikes inside the run.
+    public var incidents: [Incident]
 }
 
 extension World {
@@ -159,7 +187,7 @@ extension World {
             a.close(at: endTime)
             let expected = calibration.expectedConcurrency[r]
             let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
-            return RegionResults(id: region.id, aggregate: a, expectedPeak: expected[peakMinute] * k,
+            return RegionResults(id: region.id, aggregate: a, apiFailures: regions[r].apiFailures, expectedPeak: expected[peakMinute] * k,
                                  expectedPeakUTCMinute: peakMinute, scale: calibration.scales[r])
         }
         let popResults = pops.map { p in
@@ -180,7 +208,7 @@ extension World {
                             expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
                             titlesLoaded: library.loaded.count,
                             releases: releaseStats.filter { $0.time >= .zero && $0.time < endTime },
-                            pipeline: pipelineResults())
+                            pipeline: pipelineResults(), incidents: incidents)
     }
 
     /// The pipeline's figures with the lag samples and what is still pending.

@@ -1,0 +1,360 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Placement
+import SimCore
+import Stochastics
+
+/// One strike of a fault: what, where, from when to when.
+public struct Incident: Sendable {
+    /// Index of the fault in the scenario's list.
+    public var fault: Int
+    public var kind: FaultConfiguration.Kind
+    public var pop: Int?
+    public var region: Int?
+    public var start: SimInstant
+    /// Nil: until the end of the run.
+    public var end: SimInstant?
+    /// PoP degradations: the servers lost (indices).
+    var lostServers: [Int] = []
+}
+
+/// Why a session ended.
+public enum EndCause: Int, Sendable, CaseIterable {
+    /// Played to where the user meant to stop.
+    case finished
+    /// The user gave up waiting for the first frame.
+    case gaveUp
+    /// The user gave up while the playback API was down.
+    case apiUnavailable
+    /// The player ran out of failover attempts: no PoP could serve it.
+    case noPop
+    /// The player ran out of failover attempts: no origin replica could serve its PoP.
+    case originUnavailable
+
+    /// Whether the platform, not the user, ended it.
+    public var isFailure: Bool { self == .apiUnavailable || self == .noPop || self == .originUnavailable }
+}
+
+/// Fault state that is not a PoP's or an origin's: per region (playback API) and per region × PoP
+/// (links).
+struct FaultState {
+    var apiDown: [Int]
+    var apiExtra: [Int64]
+    /// Per region × PoP: round trip added (microseconds) and share of throughput left.
+    var linkRtt: [Int64]
+    var linkThroughput: [Double]
+    /// Surges running: per incident, per region, the extra arrival process and its stream.
+    var surges: [Int: [(region: Int, process: ArrivalProcess, stream: RandomStream)]] = [:]
+}
+
+extension World {
+    // MARK: Incidents
+
+    /// The strikes of the scenario's faults: each once at its time, or (random) at Poisson times
+    /// from its `at` to the end, a random PoP each time if none is named, from the fault injector's
+    /// own stream.
+    static func incidents(_ c: WorldConfiguration) -> [Incident] {
+        let family = StreamFamily(seed: c.seed, label: "faults")
+        var out: [Incident] = []
+        for (i, f) in c.faults.enumerated() {
+            var stream = family.stream(UInt64(i))
+            func servers(_ pop: Int) -> [Int] {
+                let n = c.pops[pop].servers
+                let k = min(n, Int((f.lost * Double(n)).rounded(.up)))
+                var all = Array(0..<n)
+                for j in 0..<k { all.swapAt(j, j + Int(stream.nextInt(below: UInt64(n - j)))) }  // partial shuffle
+                return Array(all.prefix(k)).sorted()
+            }
+            func strike(at start: SimDuration) {
+                var pop = f.pop
+                if pop == nil && [.popDown, .popDegraded].contains(f.kind) { pop = Int(stream.nextInt(below: UInt64(c.pops.count))) }
+                var incident = Incident(fault: i, kind: f.kind, pop: pop, region: f.region, start: .zero + start,
+                                        end: f.duration.map { .zero + start + $0 })
+                if f.kind == .popDegraded, let pop { incident.lostServers = servers(pop) }
+                out.append(incident)
+            }
+            if let perDay = f.perDay {
+                var t = f.at.seconds
+                while true {
+                    t += -log(1 - stream.nextDouble()) * 86_400 / perDay
+                    guard t < c.duration.seconds else { break }
+                    strike(at: SimDuration(seconds: t))
+                }
+            } else if f.at < c.duration {
+                strike(at: f.at)
+            }
+        }
+        return out
+    }
+
+    func scheduleFaults() {
+        for (i, incident) in incidents.enumerated() {
+            sim.schedule(.faultStarts(incident: UInt32(i)), at: incident.start)
+            if let end = incident.end, end < self.end { sim.schedule(.faultEnds(incident: UInt32(i)), at: end) }
+        }
+    }
+
+    func faultStarts(_ i: Int) {
+        let incident = incidents[i]
+        let f = configuration.faults[incident.fault]
+        switch incident.kind {
+        case .popDown:
+            let p = incident.pop!
+            pops[p].downs += 1
+            if pops[p].downs == 1 {
+                pops[p].downSince = sim.now
+                popFailed(p)
+            }
+        case .popDegraded:
+            degrade(incident.pop!)
+        case .originDown:
+            let o = replicaIndex(region: incident.region!)
+            origins[o].downs += 1
+            if origins[o].downs == 1 { originFailed(o) }
+        case .originSlow:
+            origins[replicaIndex(region: incident.region!)].latencyFactor *= f.latencyFactor
+        case .linkDegraded:
+            updateLinks()
+        case .controlPlaneOutage:
+            faults.apiDown[incident.region!] += 1
+        case .controlPlaneSlow:
+            faults.apiExtra[incident.region!] += f.latency.microseconds
+        case .ingestOutage:
+            let count = max(1, Int((f.partitions * Double(activity.partitions)).rounded(.up)))
+            for p in 0..<min(count, activity.partitions) { partitionOutage(p, until: incident.end ?? end) }
+        case .surge:
+            startSurge(i)
+        }
+    }
+
+    func faultEnds(_ i: Int) {
+        let incident = incidents[i]
+        let f = configuration.faults[incident.fault]
+        activeIncidents.removeAll { $0 == i }
+        switch incident.kind {
+        case .popDown:
+            let p = incident.pop!
+            pops[p].downs -= 1
+            if pops[p].downs == 0 {
+                pumpFills(p)
+                admitWaiting(p)
+            }
+        case .popDegraded:
+            degrade(incident.pop!)
+        case .originDown:
+            origins[replicaIndex(region: incident.region!)].downs -= 1
+        case .originSlow:
+            origins[replicaIndex(region: incident.region!)].latencyFactor /= f.latencyFactor
+        case .linkDegraded:
+            updateLinks()
+        case .controlPlaneOutage:
+            faults.apiDown[incident.region!] -= 1
+        case .controlPlaneSlow:
+            faults.apiExtra[incident.region!] -= f.latency.microseconds
+        case .ingestOutage:
+            break  // the partitions' outage ends by itself
+        case .surge:
+            faults.surges[i] = nil
+        }
+    }
+
+    func replicaIndex(region r: Int) -> Int {
+        origins.firstIndex { $0.region == r }!
+    }
+
+    // MARK: PoPs
+
+    /// Whether `p` is down, and whether steering knows it yet.
+    func isDown(_ p: Int) -> Bool { pops[p].downs > 0 }
+    func knownDown(_ p: Int) -> Bool { pops[p].downs > 0 && sim.now >= pops[p].downSince + configuration.placement.detectionDelay }
+
+    /// A PoP went down: downloads it was sending fail (its own sessions fail over after a backoff;
+    /// sessions of other PoPs it was the upstream tier for retry at once, past it); fills into it
+    /// pause and fills from it find another source.
+    func popFailed(_ p: Int) {
+        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active {
+            let d = sessions.download[s]
+            if Int(sessions.pop[s]) == p {
+                failDownload(UInt32(s), backoff: true)
+            } else if Int(d.servedBy) == p {
+                failDownload(UInt32(s), backoff: false)
+            }
+        }
+        for f in fills.pop.indices where fills.state[f] == .linkWait || fills.state[f] == .transferring {
+            if Int(fills.pop[f]) == p || Int(fills.source[f]) == p { requeueFill(UInt32(f)) }
+        }
+    }
+
+    /// The servers lost to the PoP's degradations now: capacity follows, and so do the files whose
+    /// every copy was on a lost server (they serve no hits until their servers return).
+    func degrade(_ p: Int) {
+        var lost = Set<Int>()
+        for i in activeIncidents where incidents[i].kind == .popDegraded && incidents[i].pop == p {
+            lost.formUnion(incidents[i].lostServers)
+        }
+        let servers = pops[p].baseServers
+        let share = Double(lost.count) / Double(servers)
+        pops[p].egress = pops[p].baseEgress * (1 - share)
+        pops[p].servers = servers - lost.count
+        guard !lost.isEmpty else {
+            pops[p].lostFiles = nil
+            pumpFills(p)
+            admitWaiting(p)
+            return
+        }
+        var unavailable = [Bool](repeating: false, count: pops[p].observed.count)
+        let all = Array(0..<servers)
+        for file in unavailable.indices where pops[p].cache.contains(file) {
+            let holders = Rendezvous.servers(file: file, among: all, replicas: Int(pops[p].replicas[file]))
+            unavailable[file] = holders.allSatisfy { lost.contains($0) }
+        }
+        pops[p].lostFiles = unavailable
+        // Downloads of files that just became unavailable are asked for again (now misses).
+        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && Int(sessions.download[s].servedBy) == p {
+            let title = Int(sessions.title[s])
+            let file = library.file(title: title, rendition: library.rendition(context: sessions.context[s], rung: Int(sessions.download[s].rung)))
+            if unavailable[file] { failDownload(UInt32(s), backoff: false) }
+        }
+        pumpFills(p)
+    }
+
+    /// An origin replica went down: what it was sending is asked for again from the next replica.
+    func originFailed(_ o: Int) {
+        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && Int(sessions.download[s].servedBy) == -1 - o {
+            failDownload(UInt32(s), backoff: false)
+        }
+        for f in fills.pop.indices where (fills.state[f] == .linkWait || fills.state[f] == .transferring) && Int(fills.source[f]) == -1 - o {
+            requeueFill(UInt32(f))
+        }
+    }
+
+    /// The nearest replica up from PoP `p`'s region, if any.
+    func replica(for p: Int) -> Int? {
+        replicaOrder[p].first { origins[$0].downs == 0 }
+    }
+
+    func updateLinks() {
+        let n = pops.count
+        faults.linkRtt = Array(repeating: 0, count: regions.count * n)
+        faults.linkThroughput = Array(repeating: 1, count: regions.count * n)
+        for i in activeIncidents where incidents[i].kind == .linkDegraded {
+            let f = configuration.faults[incidents[i].fault]
+            let k = incidents[i].region! * n + incidents[i].pop!
+            faults.linkRtt[k] += f.rtt.microseconds
+            faults.linkThroughput[k] *= f.throughput
+        }
+    }
+
+    // MARK: Failover
+
+    /// The session's download failed. With `backoff` (its own PoP failed), the player waits and
+    /// fails over to the next PoP in its list; without (a tier behind its PoP failed), it asks again
+    /// at once. The buffer plays on meanwhile.
+    func failDownload(_ s: UInt32, backoff: Bool) {
+        let i = Int(s)
+        let d = sessions.download[i]
+        let now = sim.now
+        let received = d.waiting ? 0 : min(d.bits, max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6)))
+        releaseDownload(s, delivered: received)
+        let context = library.contexts[Int(sessions.context[i])]
+        sessions.player[i].downloadFailed(segment: Int(d.segment), bitsReceived: received, at: now.microseconds, context)
+        if backoff {
+            scheduleFailover(s)
+        } else {
+            requestNext(s)
+        }
+    }
+
+    func scheduleFailover(_ s: UInt32) {
+        let i = Int(s)
+        let attempt = Int(sessions.failures[i])
+        let delay = configuration.clients.failoverBackoff.microseconds << min(attempt, 16)
+        sim.schedule(.failover(session: s, generation: sessions.generation[i]), after: .microseconds(min(delay, 60_000_000)))
+    }
+
+    /// A player tries the next PoP in its list (the steering ranking, without the PoPs it finds
+    /// down); out of attempts, the session ends, lost.
+    func failover(_ s: UInt32) {
+        let i = Int(s)
+        sessions.failures[i] += 1
+        if Int(sessions.failures[i]) > configuration.clients.failoverRetries {
+            let cause: EndCause = sessions.originFailure[i] ? .originUnavailable : .noPop
+            endSession(s, cause: cause)
+            return
+        }
+        let old = Int(sessions.pop[i])
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), excludeDown: true)
+        guard !isDown(p) else {
+            scheduleFailover(s)
+            return
+        }
+        if p != old {
+            sessions.pop[i] = UInt16(p)
+            pops[p].metrics.sessions.increment()
+            pops[p].metrics.failoversIn.increment()
+        }
+        requestNext(s)
+    }
+
+    // MARK: Surges
+
+    /// Extra arrivals in the surge's regions at (multiplier − 1) × the calibrated rate, times the
+    /// title's share of the region's demand if it names a title (those sessions play it).
+    func startSurge(_ i: Int) {
+        let incident = incidents[i]
+        let f = configuration.faults[incident.fault]
+        let targets = f.regions.isEmpty ? Array(configuration.regions.indices) : f.regions
+        var running: [(region: Int, process: ArrivalProcess, stream: RandomStream)] = []
+        let family = StreamFamily(seed: configuration.seed, label: "surge")
+        for r in targets {
+            var scale = f.multiplier - 1
+            if let title = f.title {
+                scale *= popularity.weight(region: r, title: title, at: sim.now) / popularity.totalWeight(region: r, at: sim.now)
+            }
+            guard scale > 0 else { continue }
+            let base = calibration.arrivals[r]
+            let curve = try! DailyRateCurve(hourly: base.curve.hourly.map { $0 * scale })
+            let process = try! ArrivalProcess(curve: curve, phaseSeconds: base.phaseSeconds)
+            running.append((r, process, family.subfamily(UInt64(i)).stream(UInt64(r))))
+        }
+        faults.surges[i] = running
+        for k in running.indices { scheduleSurgeArrival(i, k) }
+    }
+
+    func scheduleSurgeArrival(_ i: Int, _ k: Int) {
+        guard var entry = faults.surges[i]?[k] else { return }
+        let stop = incidents[i].end.map { min($0, end) } ?? end
+        if let next = entry.process.nextArrival(after: sim.now, &entry.stream), next < stop {
+            faults.surges[i]![k] = entry
+            sim.schedule(.surgeArrival(incident: UInt32(i), index: UInt16(k)), at: next)
+        }
+    }
+
+    func surgeArrival(_ i: Int, _ k: Int) {
+        guard let entry = faults.surges[i]?[k] else { return }
+        let title = configuration.faults[incidents[i].fault].title
+        arrive(region: entry.region, title: title, surge: UInt64(i) << 20 | UInt64(k))
+        scheduleSurgeArrival(i, k)
+    }
+
+    // MARK: Audits
+
+    /// Sessions in an impossible state: on a PoP that is down with a download in flight, or with
+    /// nothing that will move them on (no player event) for `idle`. Empty when consistent. For tests.
+    func auditSessions(idle: SimDuration = .minutes(5)) -> [String] {
+        var problems: [String] = []
+        for s in 0..<sessions.capacity where sessions.isLive[s] {
+            let d = sessions.download[s]
+            if d.active && !d.waiting && sessions.pop[s] != UInt16.max && isDown(Int(sessions.pop[s])) {
+                problems.append("session \(s): downloading from PoP \(sessions.pop[s]), which is down")
+            }
+            if sim.now.microseconds - sessions.touched[s] > idle.microseconds {
+                problems.append("session \(s): nothing has happened to it since \(sessions.touched[s]) us")
+            }
+        }
+        return problems
+    }
+}

@@ -351,8 +351,34 @@ extension World {
             if d.active && !d.waiting && sessions.pop[s] != UInt16.max && isDown(Int(sessions.pop[s])) {
                 problems.append("session \(s): downloading from PoP \(sessions.pop[s]), which is down")
             }
-            if sim.now.microseconds - sessions.touched[s] > idle.microseconds {
+            // A download waiting for room on a link moves when a transfer there ends (auditLinks
+            // checks that one is under way); otherwise something must have happened lately.
+            if sim.now.microseconds - sessions.touched[s] > idle.microseconds && !(d.active && d.waiting) {
                 problems.append("session \(s): nothing has happened to it since \(sessions.touched[s]) us")
+            }
+        }
+        return problems
+    }
+
+    /// Links with a live transfer waiting but none running (nothing would ever admit it).
+    func auditQueues() -> [String] {
+        var problems: [String] = []
+        for link in (-origins.count..<pops.count) where !(link >= 0 && isDown(link)) {
+            let active = link >= 0 ? pops[link].flows.active : origins[-1 - link].flows.active
+            guard active == 0 else { continue }
+            var queue = waitQueue(link)
+            while let entry = queue.first {
+                queue.removeFirst()
+                if entry & World.downloadEntry != 0 {
+                    let i = Int(UInt32(truncatingIfNeeded: entry >> 16))
+                    let d = sessions.download[i]
+                    if sessions.isLive[i] && sessions.generation[i] == UInt16(truncatingIfNeeded: entry) && d.active && d.waiting
+                        && d.epoch == UInt8(truncatingIfNeeded: entry >> 48) {
+                        problems.append("link \(link): session \(i) waits with nothing running")
+                    }
+                } else if fills.state[Int(UInt32(truncatingIfNeeded: entry >> 16))] == .linkWait {
+                    problems.append("link \(link): a fill waits with nothing running")
+                }
             }
         }
         return problems

@@ -214,6 +214,49 @@ extension World {
         return bytes.map { $0 / total }
     }
 
+    /// The rung the real player settles at, per manifest format, rung cap and access bandwidth
+    /// (quarter-octave bins from 100 kbit/s): each found by replaying ten minutes of the most popular
+    /// title on a constant link at the bin's bandwidth and taking the rung of the last segment.
+    /// Sessions in progress at the start take their rung from it, so that they ask for what such
+    /// players would.
+    struct SettledRungs {
+        static let bins = 64
+        static let floor = 100_000.0
+        /// rung[format][cap][bin], in the player's (format's) rung order.
+        var rung: [[[Int]]]
+
+        static func bin(_ bandwidth: Double) -> Int {
+            guard bandwidth > floor else { return 0 }
+            return min(bins - 1, Int(log2(bandwidth / floor) * 4))
+        }
+
+        func rung(format: ManifestFormat, cap: Int, bandwidth: Double) -> Int {
+            let table = rung[format == .hls ? 0 : 1]
+            return table[min(cap, table.count - 1)][SettledRungs.bin(bandwidth)]
+        }
+    }
+
+    static func settledRungs(configuration c: WorldConfiguration, catalog: Catalog, player: PlayerConfiguration) -> SettledRungs {
+        let encoded = catalog.encodedTitle(0)
+        let n = min(encoded.segmentDurations.count, Int((600 / c.catalog.segmentDuration.seconds).rounded(.up)))
+        let rung = ManifestFormat.allCases.map { format -> [[Int]] in
+            let (manifest, order) = try! encoded.playbackManifest(format: format)
+            let bits = encoded.segmentDurations.indices.prefix(n).map { s in order.map { Int64(encoded.segmentSizes[$0][s]) * 8 } }
+            return (0..<manifest.rungs).map { cap in
+                (0..<SettledRungs.bins).map { b in
+                    // The middle of the bin.
+                    let bandwidth = SettledRungs.floor * pow(2, (Double(b) + 0.5) / 4)
+                    let movie = TraceMovie(manifest: PlaybackManifest(bitrates: Array(manifest.bitrates.prefix(cap + 1)),
+                                                                      segmentDurations: Array(manifest.segmentDurations.prefix(n))),
+                                           bits: bits.map { Array($0.prefix(cap + 1)) })
+                    let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(bandwidth), latency: 20_000)])
+                    return TraceReplay.run(movie, network: link, configuration: player).downloads.last(where: { !$0.abandoned })?.rung ?? 0
+                }
+            }
+        }
+        return SettledRungs(rung: rung)
+    }
+
     /// The forecast a site starts with: its region's expected daily bytes (calibrated concurrency ×
     /// the mean bit rate), shared among the region's PoPs, split over titles by popularity at the
     /// start and over rungs by `initialRungShares` (shares of bytes).

@@ -86,6 +86,8 @@ public final class World {
     let peers: [[Int]]
     /// The share of sessions at each rung (estimated at the start).
     var initialRungShares: [Double] = []
+    /// The rung players settle at (replayed at the start).
+    var settled = SettledRungs(rung: [])
     /// Per file, bytes of one copy (NaN until its title is first needed).
     var fileSizes: [Double]
     /// Per release of the catalog, what happened to it; per title, its release index or -1.
@@ -228,6 +230,7 @@ public final class World {
             topN: c.activity.topN, coWatchWindow: c.activity.coWatchWindow.microseconds, historyLength: c.activity.historyLength))
         pipeline = PipelineMetrics(bucket: c.metricsBucket)
         initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
+        settled = World.settledRungs(configuration: c, catalog: catalog, player: playerConfiguration)
         warmStart()
         startInSteadyState()
         for r in c.regions.indices { scheduleNextArrival(region: r) }
@@ -874,8 +877,9 @@ public final class World {
         let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]))
         sessions.pop[i] = UInt16(p)
         pops[p].metrics.sessions.increment()
-        // The rung a throughput player settles at: the highest under 90% of the access bandwidth.
-        let rung = m.bitrates.lastIndex { $0 <= 0.9 * sessions.access[i] } ?? 0
+        // The rung such a player settles at, at its access bandwidth (replayed at the start).
+        let device = configuration.clients.devices[population.user(UInt64(sessions.user[i])).device]
+        let rung = min(m.rungs - 1, settled.rung(format: device.manifest, cap: m.rungs - 1, bandwidth: sessions.access[i]))
         // Mid-segment, so that sessions in progress do not all ask for their next segment in step,
         // with a full buffer, as a player keeps whose bandwidth sustains its rung: between one
         // segment short of the maximum and the maximum, so it asks for its next segment within one

@@ -17,13 +17,14 @@ func rate(_ s: TimeSeries, minutes range: Range<Int>) -> Double {
 
 /// Runs `world` to its end, auditing sessions and links every five minutes (checker observers:
 /// every session is playing, stalled, starting or ended with a cause, and never downloads from a
-/// PoP that is down; every link's books match the transfers on it).
+/// PoP that is down; every link's books match the transfers on it; nothing waits on a link where
+/// nothing runs).
 func runAudited(_ world: World) throws {
     var t = SimInstant.zero
     while t < world.end {
         t = min(world.end, t + .minutes(5))
         try world.run(until: t)
-        let problems = world.auditSessions() + world.auditLinks()
+        let problems = world.auditSessions() + world.auditLinks() + world.auditQueues()
         #expect(problems.isEmpty, "at \(t): \(problems.prefix(3))")
         if !problems.isEmpty { return }
     }

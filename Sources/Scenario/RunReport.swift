@@ -4,8 +4,9 @@ import Reports
 import SimCore
 import World
 
-/// A finished run's report: report.json (for machines and baselines), summary.md (for people) and
-/// the table printed at the end of `vodsim run`.
+/// A finished run's report: report.json (for machines and baselines; docs/report.schema.json),
+/// summary.md and report.html (for people), timeseries.csv (for spreadsheets) and the table printed
+/// at the end of `vodsim run`.
 ///
 /// Extensive figures (sessions, concurrency, bytes, Gbps) are scaled by the sampling factor k to
 /// the platform; ratios, times and bit rates are not. The header states k. Nothing here depends on
@@ -562,6 +563,7 @@ public struct RunReport {
             ("sessionStarts", series({ value(g.startSeries, $0) * k }, 0)),
             ("startTimeMs", .object([
                 ("p50", series({ Double(g.startTimeSeries.percentile(50, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
+                ("p90", series({ Double(g.startTimeSeries.percentile(90, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
                 ("p99", series({ Double(g.startTimeSeries.percentile(99, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
             ])),
             ("rebufferRatioPercent", series({ b in
@@ -576,6 +578,8 @@ public struct RunReport {
             ("popEgressGbps", .object(popEgress)),
             ("popUtilisationPercent", .object(popUtilisation)),
             ("originEgressGbps", series({ $0 < origin.count ? origin[$0] : 0 })),
+            ("failedStarts", series({ value(g.failedStartSeries, $0) * k }, 0)),
+            ("sessionsLost", series({ value(g.lostSeries, $0) * k }, 0)),
             ("fillQueue", .object(results.pops.map { p in (p.id, series({ p.metrics.fillQueue.mean($0) }, 1)) })),
             ("activityLagEvents", series({ b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }, 0)),
             ("activityLogStorageGB", series({ b in b < logStorage.count ? logStorage[b] : 0 })),
@@ -708,11 +712,14 @@ public struct RunReport {
         return table.plain + "\n" + (comparisonTable.map { $0.plain + "\n" } ?? "") + regionTable.plain + "\n" + popTable.plain
     }
 
-    /// Writes report.json and summary.md into `folder`, atomically.
+    /// Writes report.json, summary.md, report.html, timeseries.csv and the published data sets
+    /// into `folder`, atomically.
     public func write(to folder: URL) throws {
         var out = ReportFolder(path: folder)
         out.add("report.json", json.serialized())
         out.add("summary.md", markdown)
+        out.add("report.html", html)
+        out.add("timeseries.csv", timeseriesCSV)
         for publication in results.pipeline.publications {
             let stamp = instant(publication.time).replacingOccurrences(of: ":", with: "-")
             for file in publication.files { out.add("datasets/\(stamp)/\(file.name)", file.text) }

@@ -88,6 +88,8 @@ public final class World {
     var initialRungShares: [Double] = []
     /// The rung players settle at (replayed at the start).
     var settled = SettledRungs(rung: [])
+    /// While placing the sessions in progress at the start: the bit rate placed on each PoP.
+    var warmLoad: [Double] = []
     /// Per file, bytes of one copy (NaN until its title is first needed).
     var fileSizes: [Double]
     /// Per release of the catalog, what happened to it; per title, its release index or -1.
@@ -231,6 +233,7 @@ public final class World {
         pipeline = PipelineMetrics(bucket: c.metricsBucket)
         initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
         settled = World.settledRungs(configuration: c, catalog: catalog, player: playerConfiguration)
+        warmLoad = Array(repeating: 0, count: c.pops.count)
         warmStart()
         startInSteadyState()
         for r in c.regions.indices { scheduleNextArrival(region: r) }
@@ -440,6 +443,12 @@ public final class World {
     /// over the region's PoPs, by distance, whether they hold the title, health and load. If the
     /// nearest is saturated, it counts a health miss.
     func steer(region r: Int, title: Int, excludeDown: Bool = false) -> Int {
+        steer(region: r, title: title, excludeDown: excludeDown, utilisation: { self.pops[$0].utilisation })
+    }
+
+    /// Steering with the PoPs' utilisation given (the steady-state start uses the load its
+    /// sessions will bring, before any flows exist).
+    func steer(region r: Int, title: Int, excludeDown: Bool = false, utilisation: (Int) -> Double) -> Int {
         let order = ranking[r]
         let policy = SteeringPolicy(holdingBonusMs: configuration.placement.holdingBonus.seconds * 1e3,
                                     loadPenaltyMs: configuration.placement.loadPenalty.seconds * 1e3)
@@ -450,12 +459,13 @@ public final class World {
             // knows at once (its connection is refused).
             let up = excludeDown ? !isDown(p) : !knownDown(p)
             let rtt = rankingRtt[r][k].microseconds + faults.linkRtt[r * pops.count + p]
+            let u = utilisation(p)
             candidates.append(SteeringCandidate(site: p, rttMs: Double(rtt) / 1e3, holdsTitle: pops[p].titleFiles[title] > 0,
-                                                utilisation: pops[p].utilisation, healthy: pops[p].healthy, available: up))
+                                                utilisation: u, healthy: u < pops[p].healthThreshold, available: up))
         }
         // The nearest PoP could not take the session: a health miss, whether it went elsewhere or,
         // with every PoP saturated, stayed.
-        if !pops[order[0]].healthy { pops[order[0]].metrics.healthMisses.increment() }
+        if utilisation(order[0]) >= pops[order[0]].healthThreshold { pops[order[0]].metrics.healthMisses.increment() }
         return order[Steering.rank(candidates, policy: policy)[0]]
     }
 
@@ -874,12 +884,14 @@ public final class World {
         sessions.watchUntil[i] = min(length, position + max(1, Int64(remaining * 1e6)))
         sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntil[i] - 1))
         let segment = segmentIndex(context: sessions.context[i], position: position)
-        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]))
+        // Steered by the load the sessions placed so far will bring (there are no flows yet).
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), utilisation: { self.warmLoad[$0] / self.pops[$0].egress })
         sessions.pop[i] = UInt16(p)
         pops[p].metrics.sessions.increment()
         // The rung such a player settles at, at its access bandwidth (replayed at the start).
         let device = configuration.clients.devices[population.user(UInt64(sessions.user[i])).device]
         let rung = min(m.rungs - 1, settled.rung(format: device.manifest, cap: m.rungs - 1, bandwidth: sessions.access[i]))
+        warmLoad[p] += context.reportingBitrates[rung]
         // Mid-segment, so that sessions in progress do not all ask for their next segment in step,
         // with a full buffer, as a player keeps whose bandwidth sustains its rung: between one
         // segment short of the maximum and the maximum, so it asks for its next segment within one

@@ -107,7 +107,7 @@ struct RunCommand: ParsableCommand {
         if !quiet {
             print()
             print(report.terminalSummary)
-            print("report: \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? "")
+            print("report: \(folderText)/report.html, \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? "")
                   + (exportActivity.map { ", activity: \($0)" } ?? ""))
         }
     }

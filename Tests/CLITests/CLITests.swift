@@ -64,7 +64,7 @@ struct CLITests {
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stdout.hasPrefix("vodsim 0.1.0: smoke (Scenarios/smoke.yaml), seed 42, resolved scenario sha256 "))
         #expect(r.stdout.contains("peak concurrent sessions"))
-        #expect(r.stdout.hasSuffix("report: Reports/smoke/report.json, Reports/smoke/summary.md\n"))
+        #expect(r.stdout.hasSuffix("report: Reports/smoke/report.html, Reports/smoke/report.json, Reports/smoke/summary.md\n"))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/report.json").path))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/summary.md").path))
         // Not a terminal: no progress redraws, one final line.
@@ -157,7 +157,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try CLI.run(["run", "--set", "duration=20 min", "--out", "r", "--export-requests", "requests.csv"], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.hasSuffix("report: r/report.json, r/summary.md, requests: requests.csv\n"))
+        #expect(r.stdout.hasSuffix("report: r/report.html, r/report.json, r/summary.md, requests: requests.csv\n"))
         let csv = try String(contentsOf: dir.appendingPathComponent("requests.csv"), encoding: .utf8)
         var lines = csv.split(separator: "\n")
         #expect(lines.removeFirst() == "time_us,pop,object_id,size_bytes,hit")

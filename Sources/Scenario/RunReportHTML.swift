@@ -1,0 +1,183 @@
+import Foundation
+import Metrics
+import Reports
+import SimCore
+import World
+
+extension RunReport {
+    // MARK: timeseries.csv
+
+    /// The time series as CSV: one row per bucket, one column per series, in report.json's order
+    /// (nested names joined with dots: `popEgressGbps.nyc-1`).
+    public var timeseriesCSV: String {
+        var columns: [(String, [JSONValue])] = []
+        func flatten(_ name: String, _ value: JSONValue) {
+            switch value {
+            case let .array(items): columns.append((name, items))
+            case let .object(pairs): for (k, v) in pairs { flatten(name.isEmpty ? k : name + "." + k, v) }
+            default: break
+            }
+        }
+        if case let .object(pairs) = timeseriesJSON {
+            for (k, v) in pairs where k != "bucket" { flatten(k, v) }
+        }
+        let rows = columns.map(\.1.count).max() ?? 0
+        var out = columns.map { csvField($0.0) }.joined(separator: ",") + "\n"
+        for r in 0..<rows {
+            out += columns.map { column -> String in
+                guard r < column.1.count else { return "" }
+                switch column.1[r] {
+                case let .string(s): return csvField(s)
+                case .null: return ""
+                default: return column.1[r].serialized(pretty: false)
+                }
+            }.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    // MARK: report.html
+
+    /// Targets from the seeds, with how this run stands against them.
+    var targets: [(metric: String, value: String, target: String, met: Bool)] {
+        let g = results.global
+        let p50 = Double(g.startTime.percentile(50).microseconds) / 1e6, p99 = Double(g.startTime.percentile(99).microseconds) / 1e6
+        let d = delivery
+        return [
+            ("video start time p50", String(format: "%.2f s", p50), "< 1 s (seed 002)", p50 < 1),
+            ("video start time p99", String(format: "%.2f s", p99), "< 2 s (seeds 002, 003)", p99 < 2),
+            ("playback availability", String(format: "%.4f%%", g.availability * 100), "≥ 99.99% (seeds 002, 003)", g.availability >= RunReport.availabilityTarget),
+            ("edge hit ratio", String(format: "%.2f%%", d.hitRatio * 100), "≥ 99% (seed 003)", d.hitRatio >= 0.99),
+        ]
+    }
+
+    /// One self-contained page: no scripts, no network; charts as inline SVG.
+    public var html: String {
+        let g = results.global
+        let n = g.concurrencySeries.bucketCount
+        let labels = (0..<n).map { String(instant(g.concurrencySeries.bucketStart($0)).dropFirst(11).prefix(5)) }
+        let width = g.concurrencySeries.bucketWidth.microseconds
+        let shades = results.incidents.map { incident -> LineChart.Shade in
+            let from = Int(incident.start.microseconds / width)
+            let to = incident.end.map { Int(($0.microseconds + width - 1) / width) } ?? n
+            return LineChart.Shade(from: from, to: to - 1, label: incident.kind.rawValue)
+        }
+        func values(_ f: (Int) -> Double) -> [Double] { (0..<n).map(f) }
+        func sum(_ s: TimeSeries, _ b: Int) -> Double { b < s.bucketCount ? s.sums[b] : 0 }
+        var charts: [LineChart] = []
+        charts.append(LineChart(title: "Concurrent sessions", unit: "sessions", labels: labels,
+                                series: [.init("all", values { g.concurrencySeries.mean($0) * k })]
+                                    + results.regions.map { r in .init(r.id, values { r.aggregate.concurrencySeries.mean($0) * k }) },
+                                shades: shades))
+        charts.append(LineChart(title: "Video start time", unit: "ms", labels: labels, series: [
+            .init("p50", values { Double(g.startTimeSeries.percentile(50, bucket: $0)?.microseconds ?? 0) / 1e3 }),
+            .init("p90", values { Double(g.startTimeSeries.percentile(90, bucket: $0)?.microseconds ?? 0) / 1e3 }),
+            .init("p99", values { Double(g.startTimeSeries.percentile(99, bucket: $0)?.microseconds ?? 0) / 1e3 }),
+        ], shades: shades))
+        // The whole run's distribution as its quantile function (the CDF turned on its side), per region.
+        let quantiles: [Double] = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9]
+        charts.append(LineChart(title: "Video start time by percentile, whole run", unit: "ms",
+                                labels: quantiles.map { "p" + LineChart.trim($0) },
+                                series: [.init("all", quantiles.map { Double(g.startTime.percentile($0).microseconds) / 1e3 })]
+                                    + results.regions.map { r in
+                                        .init(r.id, quantiles.map { Double(r.aggregate.startTime.percentile($0).microseconds) / 1e3 })
+                                    }))
+        charts.append(LineChart(title: "Rebuffer ratio", unit: "%", labels: labels, series: [
+            .init("rebuffering", values { b in
+                let play = sum(g.playSeries, b), stall = sum(g.rebufferSeries, b)
+                return play + stall > 0 ? stall / (play + stall) * 100 : 0
+            }),
+        ], shades: shades))
+        charts.append(LineChart(title: "Average bit rate", unit: "kbit/s", labels: labels, series: [
+            .init("bit rate", values { b in sum(g.playSeries, b) > 0 ? sum(g.bitsSeries, b) / (sum(g.playSeries, b) / 1e6) / 1e3 : .nan }),
+        ], shades: shades))
+        charts.append(LineChart(title: "Failed starts and sessions lost", unit: "sessions per bucket", labels: labels, series: [
+            .init("failed starts", values { sum(g.failedStartSeries, $0) * k }),
+            .init("lost", values { sum(g.lostSeries, $0) * k }),
+        ], shades: shades))
+        charts.append(LineChart(title: "Hit ratio per PoP", unit: "%", labels: labels, series: results.pops.map { p in
+            .init(p.id, values { b in
+                let requests = sum(p.metrics.requestSeries, b)
+                return requests > 0 ? sum(p.metrics.hitSeries, b) / requests * 100 : .nan
+            })
+        }, shades: shades))
+        let origin = originGbps
+        charts.append(LineChart(title: "Egress", unit: "Gbit/s", labels: labels,
+                                series: [.init("origin", values { $0 < origin.count ? origin[$0] : 0 })] + results.pops.map { p in
+                                    .init(p.id, values { $0 < p.metrics.egress.bucketCount ? p.metrics.egress.ratePerSecond($0) * 8 * k / 1e9 : 0 })
+                                }, shades: shades))
+        charts.append(LineChart(title: "Fill queue", unit: "jobs waiting", labels: labels, series: results.pops.map { p in
+            .init(p.id, values { p.metrics.fillQueue.mean($0) })
+        }, shades: shades))
+        charts.append(LineChart(title: "Activity log lag (largest partition)", unit: "events", labels: labels, series: [
+            .init("lag", values { b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }),
+        ], shades: shades))
+
+        func table(_ t: TextTable) -> String {
+            var out = "<table>\n<tr>" + t.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+            for row in t.rows {
+                out += "<tr>" + row.enumerated().map { i, cell in
+                    "<td\(t.rightAligned.contains(i) ? " class=\"num\"" : "")>\(escape(cell))</td>"
+                }.joined() + "</tr>\n"
+            }
+            return out + "</table>\n"
+        }
+        var page = """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>\(escape(scenario.name)): vodsim report</title>
+            <style>
+            body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
+            h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+            table { border-collapse: collapse; margin: 8px 0; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
+            td.num { text-align: right; font-variant-numeric: tabular-nums; } .met { color: #2a7a2a; } .missed { color: #b22222; font-weight: 600; }
+            svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
+            svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }
+            svg .shade { fill: #f4d9d9; opacity: 0.6; } svg .shade-label { font-size: 10px; fill: #a33; }
+            </style>
+            </head>
+            <body>
+            <h1>\(escape(scenario.name)): vodsim report</h1>
+
+            """
+        let description = scenario.root["description"].text
+        if !description.isEmpty { page += "<p>\(escape(description))</p>\n" }
+        var run = TextTable(header: ["run", ""])
+        run.add(["scenario hash", String(scenario.hash.prefix(16))])
+        run.add(["seed", String(scenario.seed)])
+        run.add(["vodsim", VodsimVersion.string])
+        run.add(["sampling", results.sampling == 1 ? "every user" : "1 in \(results.sampling) users (counts and Gbit/s scaled back)"])
+        run.add(["simulated", "\(instant(.zero)) to \(instant(results.end))"])
+        page += table(run)
+        page += "<h2>Against the targets</h2>\n<table>\n<tr><th>metric</th><th>this run</th><th>target</th><th></th></tr>\n"
+        for t in targets {
+            page += "<tr><td>\(escape(t.metric))</td><td class=\"num\">\(escape(t.value))</td><td>\(escape(t.target))</td>"
+            page += "<td class=\"\(t.met ? "met" : "missed")\">\(t.met ? "met" : "missed")</td></tr>\n"
+        }
+        page += "</table>\n<h2>Headline</h2>\n"
+        var headlineTable = TextTable(header: ["metric", "value"])
+        for (label, value) in headline { headlineTable.add([label, value]) }
+        page += table(headlineTable)
+        if let comparisonTable, let comparison {
+            page += "<h2>Compared with \(escape(comparison.label))</h2>\n<p>The same scenario with "
+            page += comparison.overrides.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + ".</p>\n" + table(comparisonTable)
+        }
+        page += "<h2>Over time</h2>\n"
+        if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
+        for chart in charts { page += chart.svg }
+        let incidents = incidentSummaries
+        if !incidents.isEmpty {
+            var t = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
+            for i in incidents { t.add(i.row) }
+            page += "<h2>Incidents</h2>\n" + table(t)
+        }
+        page += "<h2>Regions</h2>\n" + table(regionTable) + "<h2>PoPs</h2>\n" + table(popTable)
+        return page + "</body>\n</html>\n"
+    }
+}

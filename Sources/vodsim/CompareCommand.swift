@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Reports
+import Scenario
+
+/// `vodsim compare`: two reports metric by metric; CI's regression gate.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare a report with a baseline, metric by metric.",
+        discussion: """
+            Exit status: 0 when no metric regressed beyond its tolerance, 1 when one did, 2 when the \
+            reports cannot be compared (different scenarios or report schemas, or unreadable). Reports \
+            may be given as report.json files or as report folders. The metrics, the better direction \
+            and the default tolerances are in docs/reports.md; --tolerances changes or extends them. \
+            --update rewrites the baseline with the current report (a deliberate change of baseline).
+            """
+    )
+
+    @Argument(help: "The current report (report.json, or its folder).")
+    var current: String
+
+    @Argument(help: "The baseline report (report.json, or its folder).")
+    var baseline: String
+
+    @Option(help: "A YAML file of tolerances (metric: 10% or 0.05, or {better, tolerance}).")
+    var tolerances: String?
+
+    @Option(help: "text, markdown or json.")
+    var format: Format = .text
+
+    @Flag(help: "Replace the baseline with the current report instead of comparing.")
+    var update = false
+
+    enum Format: String, ExpressibleByArgument { case text, markdown, json }
+
+    func run() throws {
+        let currentPath = CompareCommand.reportFile(current), baselinePath = CompareCommand.reportFile(baseline)
+        if update {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: currentPath))
+                _ = try JSONValue.parse(String(decoding: data, as: UTF8.self))  // only a report replaces a baseline
+                try FileManager.default.createDirectory(at: URL(fileURLWithPath: baselinePath).deletingLastPathComponent(),
+                                                        withIntermediateDirectories: true)
+                try data.write(to: URL(fileURLWithPath: baselinePath), options: .atomic)
+            } catch {
+                Terminal.error("cannot update \(baselinePath) from \(currentPath): \(error)")
+                throw ExitCode(2)
+            }
+            print("baseline \(baselinePath) updated from \(currentPath)")
+            return
+        }
+        var rules = MetricRule.defaults
+        if let tolerances {
+            do {
+                rules = try ToleranceFile.load(path: tolerances)
+            } catch {
+                for problem in error.problems { Terminal.error(problem.description) }
+                throw ExitCode(2)
+            }
+        }
+        let rows: [ComparisonRow]
+        do {
+            rows = try ReportComparison.compare(current: CompareCommand.read(currentPath), baseline: CompareCommand.read(baselinePath), rules: rules)
+        } catch let error as IncomparableReports {
+            Terminal.error("cannot compare \(currentPath) with \(baselinePath): \(error)")
+            throw ExitCode(2)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(2)
+        }
+        let regressed = ReportComparison.regressed(rows)
+        switch format {
+        case .text:
+            print(ReportComparison.table(rows).plain, terminator: "")
+            print(regressed ? "regressed: \(rows.filter { $0.verdict == .regressed }.count) metric(s) beyond tolerance" : "no regression")
+        case .markdown:
+            print(ReportComparison.table(rows).markdown, terminator: "")
+        case .json:
+            print(ReportComparison.json(rows).serialized(), terminator: "")
+        }
+        if regressed { throw ExitCode(1) }
+    }
+
+    /// A report folder's report.json, or the file itself. A path that does not exist yet and does
+    /// not end in .json is a folder (what `--update` creates for a new baseline).
+    static func reportFile(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if (exists && isDirectory.boolValue) || (!exists && !path.hasSuffix(".json")) {
+            return (path as NSString).appendingPathComponent("report.json")
+        }
+        return path
+    }
+
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ path: String) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ReadError(description: "\(path): no such file") }
+        do {
+            return try JSONValue.parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ReadError(description: "\(path): not JSON (\(error))")
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Reports
+import Testing
+
+/// `value` with the member at `path` replaced.
+func replacing(_ value: JSONValue, _ path: ArraySlice<String>, with new: JSONValue) -> JSONValue {
+    guard let key = path.first else { return new }
+    switch value {
+    case let .object(members):
+        return .object(members.map { $0.0 == key ? ($0.0, replacing($0.1, path.dropFirst(), with: new)) : $0 })
+    case var .array(items):
+        if let i = Int(key), items.indices.contains(i) { items[i] = replacing(items[i], path.dropFirst(), with: new) }
+        return .array(items)
+    default:
+        return value
+    }
+}
+
+func readJSON(_ url: URL) throws -> JSONValue {
+    try JSONValue.parse(String(contentsOf: url, encoding: .utf8))
+}
+
+let reportSchema: SchemaValidator = {
+    let url = repositoryRoot.appendingPathComponent("docs/report.schema.json")
+    return SchemaValidator(root: try! readJSON(url))
+}()
+
+@Suite("Report outputs and compare", .serialized)
+struct ReportCommandTests {
+    @Test("A run writes report.json valid against docs/report.schema.json, timeseries.csv and a self-contained report.html")
+    func runOutputs() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run", "Scenarios/faults/pop-outage.yaml", "--out", "out", "--quiet"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.appendingPathComponent("out")
+        let report = try readJSON(out.appendingPathComponent("report.json"))
+        #expect(reportSchema.validate(report) == [])
+
+        // timeseries.csv: a row per bucket, a column per series, the same values as report.json.
+        let csv = try String(contentsOf: out.appendingPathComponent("timeseries.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard case let .array(buckets)? = report.at(["timeseries", "bucketStarts"]) else { Issue.record("no bucketStarts"); return }
+        #expect(lines.count == buckets.count + 1)
+        #expect(lines.allSatisfy { $0.count == lines[0].count })
+        #expect(Array(lines[0].prefix(5)) == ["bucketStarts", "concurrency.all", "concurrency.us-east", "sessionStarts", "startTimeMs.p50"])
+        let column = try #require(lines[0].firstIndex(of: "popEgressGbps.nyc-1"))
+        for (row, line) in lines.dropFirst().enumerated() {
+            #expect(Double(line[column]) == report.at(["timeseries", "popEgressGbps", "nyc-1", String(row)])?.double)
+        }
+
+        // report.html: one file, no scripts, nothing fetched; the charts and the fault window are there.
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!doctype html>"))
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 10)
+        for title in ["Concurrent sessions", "Video start time", "Hit ratio per PoP", "Egress", "Fill queue", "Activity log lag"] {
+            #expect(html.contains(">\(title)"), "chart \(title)")
+        }
+        #expect(html.contains(">popDown</text>"))
+        #expect(html.contains("Against the targets"))
+        #expect(try wellFormedXML(html.replacingOccurrences(of: "<!doctype html>", with: "")
+            .replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>")))
+    }
+
+    @Test("Every baseline in Reports/baselines is valid against the schema")
+    func baselinesValid() throws {
+        let base = repositoryRoot.appendingPathComponent("Reports/baselines")
+        let names = try FileManager.default.contentsOfDirectory(atPath: base.path).sorted()
+        #expect(names.count >= 5)
+        for name in names {
+            let report = try readJSON(base.appendingPathComponent("\(name)/report.json"))
+            #expect(reportSchema.validate(report) == [], "\(name)")
+        }
+    }
+
+    @Test("The schema catches a missing key, a wrong type and an undocumented key")
+    func schemaCatchesDrift() throws {
+        let report = try readJSON(repositoryRoot.appendingPathComponent("Reports/baselines/smoke/report.json"))
+        let wrongType = replacing(report, ["metrics", "delivery", "hitRatio"], with: .string("high"))
+        #expect(reportSchema.validate(wrongType) == [#"$.metrics.delivery.hitRatio: expected number, got "high""#])
+        guard case let .object(members) = report else { return }
+        let missing = JSONValue.object(members.filter { $0.0 != "seed" })
+        #expect(reportSchema.validate(missing) == ["$: missing required key 'seed'"])
+        let extra = JSONValue.object(members + [("surprise", .integer(1))])
+        #expect(reportSchema.validate(extra) == ["$: unexpected key 'surprise' (not in the schema)"])
+        let badTime = replacing(report, ["start"], with: .string("yesterday"))
+        #expect(reportSchema.validate(badTime).count == 1)
+    }
+
+    /// A sandbox holding the smoke baseline as `base.json` and a changed copy as `current.json`.
+    func comparePair(_ changes: [([String], JSONValue)]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-compare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let base = try readJSON(repositoryRoot.appendingPathComponent("Reports/baselines/smoke/report.json"))
+        var current = base
+        for (path, value) in changes { current = replacing(current, path[...], with: value) }
+        try base.serialized().write(to: dir.appendingPathComponent("base.json"), atomically: true, encoding: .utf8)
+        try current.serialized().write(to: dir.appendingPathComponent("current.json"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test("compare exits 0 on an identical or better report, with the table")
+    func compareNoRegression() throws {
+        let dir = try comparePair([(["metrics", "experience", "startTimeMs", "p99"], .number(100))])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["compare", "current.json", "base.json"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("metric "))
+        #expect(r.stdout.contains("metrics.experience.startTimeMs.p99"))
+        #expect(r.stdout.contains("better"))
+        #expect(r.stdout.hasSuffix("no regression\n"))
+        let same = try CLI.run(["compare", "base.json", "base.json", "--format", "markdown"], in: dir)
+        #expect(same.status == 0)
+        #expect(same.stdout.hasPrefix("| metric "))
+        #expect(same.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("|") && $0.hasSuffix("|") })
+    }
+
+    @Test("compare exits 1 on a regression beyond tolerance and names it; a tolerances file can allow it")
+    func compareRegression() throws {
+        // Hit ratio down by 0.02 (default tolerance ±0.005).
+        let base = try readJSON(repositoryRoot.appendingPathComponent("Reports/baselines/smoke/report.json"))
+        let hit = try #require(base.at(["metrics", "delivery", "hitRatio"])?.double)
+        let dir = try comparePair([(["metrics", "delivery", "hitRatio"], .number(hit - 0.02))])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["compare", "current.json", "base.json"], in: dir)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("REGRESSED"))
+        #expect(r.stdout.hasSuffix("regressed: 1 metric(s) beyond tolerance\n"))
+        let json = try CLI.run(["compare", "current.json", "base.json", "--format", "json"], in: dir)
+        #expect(json.status == 1)
+        let parsed = try JSONValue.parse(json.stdout)
+        #expect(parsed["regressed"] == .bool(true))
+
+        try "metrics.delivery.hitRatio: 0.03\n".write(to: dir.appendingPathComponent("loose.yaml"), atomically: true, encoding: .utf8)
+        let loose = try CLI.run(["compare", "current.json", "base.json", "--tolerances", "loose.yaml"], in: dir)
+        #expect(loose.status == 0, "\(loose.stdout)")
+        #expect(loose.stdout.contains("worse (within tolerance)"))
+    }
+
+    @Test("compare exits 2 on reports of different scenarios, unreadable reports and bad tolerance files, saying why")
+    func compareRefuses() throws {
+        let dir = try comparePair([(["scenario", "hash"], .string(String(repeating: "0", count: 64)))])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["compare", "current.json", "base.json"], in: dir)
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.hasPrefix("error: cannot compare current.json with base.json: the reports are of different scenarios"))
+        let missing = try CLI.run(["compare", "nope.json", "base.json"], in: dir)
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "error: nope.json: no such file\n")
+        try "{\"schemaVersion\": 1,".write(to: dir.appendingPathComponent("broken.json"), atomically: true, encoding: .utf8)
+        let broken = try CLI.run(["compare", "broken.json", "base.json"], in: dir)
+        #expect(broken.status == 2)
+        #expect(broken.stderr.hasPrefix("error: broken.json: not JSON"))
+        try "metrics.delivery.hitRatio: lots\nmetrics.new.thing: 5%\n".write(to: dir.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["compare", "base.json", "base.json", "--tolerances", "bad.yaml"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderr == """
+            error: bad.yaml:1:28: metrics.delivery.hitRatio: expected a tolerance such as 10% (relative) or 0.05 (absolute), got lots
+            error: bad.yaml:2:20: metrics.new.thing: not a metric compared by default; give {better: lower|higher, tolerance: ...}
+
+            """)
+    }
+
+    @Test("compare --update rewrites the baseline with the current report, and only with a report")
+    func compareUpdate() throws {
+        let dir = try comparePair([(["metrics", "delivery", "hitRatio"], .number(0.5))])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["compare", "current.json", "baselines/smoke", "--update"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        // A path that does not exist yet and is not a .json file is a new baseline folder.
+        let written = dir.appendingPathComponent("baselines/smoke/report.json")
+        #expect(try Data(contentsOf: written) == Data(contentsOf: dir.appendingPathComponent("current.json")))
+        try "not json".write(to: dir.appendingPathComponent("junk.json"), atomically: true, encoding: .utf8)
+        let junk = try CLI.run(["compare", "junk.json", "base.json", "--update"], in: dir)
+        #expect(junk.status == 2)
+        #expect(try readJSON(dir.appendingPathComponent("base.json")) != .null)  // untouched
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import Reports
+
+/// A minimal report with the fields comparisons read.
+private func report(hash: String = "abc", schema: Int64 = 1, startP99: Double = 400, hitRatio: Double = 0.95,
+                    lost: Int64 = 0) -> JSONValue {
+    .object([
+        ("schemaVersion", .integer(schema)),
+        ("scenario", .object([("name", .string("t")), ("hash", .string(hash))])),
+        ("metrics", .object([
+            ("experience", .object([("startTimeMs", .object([("p99", .number(startP99))]))])),
+            ("delivery", .object([("hitRatio", .number(hitRatio))])),
+            ("availability", .object([("all", .object([("sessionsLost", .integer(lost))]))])),
+        ])),
+    ])
+}
+
+private let rules = [
+    MetricRule("metrics.experience.startTimeMs.p99", .lower, .relative(0.10)),
+    MetricRule("metrics.delivery.hitRatio", .higher, .absolute(0.005)),
+    MetricRule("metrics.availability.all.sessionsLost", .lower, .absolute(0)),
+]
+
+private func verdicts(_ current: JSONValue, _ baseline: JSONValue) throws -> [ComparisonRow.Verdict] {
+    try ReportComparison.compare(current: current, baseline: baseline, rules: rules).map(\.verdict)
+}
+
+@Suite("Report comparison")
+struct CompareTests {
+    @Test("Improvements in either direction pass as better")
+    func improvementsPass() throws {
+        let rows = try ReportComparison.compare(current: report(startP99: 300, hitRatio: 0.99), baseline: report(), rules: rules)
+        #expect(rows.map(\.verdict) == [.better, .better, .same])
+        #expect(!ReportComparison.regressed(rows))
+        #expect(rows[0].change == -100)
+    }
+
+    @Test("A change beyond tolerance in the worse direction is a regression")
+    func regressionsFail() throws {
+        // Start time up 20% against 10% allowed; hit ratio down 0.02 against 0.005; one session lost against 0.
+        let rows = try ReportComparison.compare(current: report(startP99: 480, hitRatio: 0.93, lost: 1), baseline: report(), rules: rules)
+        #expect(rows.map(\.verdict) == [.regressed, .regressed, .regressed])
+        #expect(ReportComparison.regressed(rows))
+    }
+
+    @Test("Worse within the tolerance passes, at the boundary too, and just beyond it fails")
+    func tolerancesRespected() throws {
+        #expect(try verdicts(report(startP99: 440), report()) [0] == .worseWithinTolerance)  // exactly +10%
+        #expect(try verdicts(report(startP99: 440.1), report())[0] == .regressed)
+        #expect(try verdicts(report(hitRatio: 0.945), report())[1] == .worseWithinTolerance)  // exactly −0.005
+        #expect(try verdicts(report(hitRatio: 0.9449), report())[1] == .regressed)
+        // A relative tolerance of a zero baseline allows nothing worse.
+        #expect(try verdicts(report(startP99: 0.001), report(startP99: 0))[0] == .regressed)
+    }
+
+    @Test("Reports of different scenarios or schemas are refused, saying why")
+    func incomparableRefused() {
+        #expect {
+            _ = try ReportComparison.compare(current: report(hash: "aaaa"), baseline: report(hash: "bbbb"), rules: rules)
+        } throws: { error in
+            (error as? IncomparableReports)?.description.contains("different scenarios") == true
+        }
+        #expect {
+            _ = try ReportComparison.compare(current: report(schema: 2), baseline: report(schema: 1), rules: rules)
+        } throws: { error in
+            (error as? IncomparableReports)?.description == "report schemas differ (2 vs 1)"
+        }
+        #expect(throws: IncomparableReports.self) {
+            _ = try ReportComparison.compare(current: .object([("x", .integer(1))]), baseline: report(), rules: rules)
+        }
+    }
+
+    @Test("A metric missing from one report is reported as missing, not as a regression")
+    func missingMetric() throws {
+        let extra = rules + [MetricRule("metrics.nowhere", .lower, .absolute(1))]
+        let rows = try ReportComparison.compare(current: report(), baseline: report(), rules: extra)
+        #expect(rows.last?.verdict == .missing)
+        #expect(!ReportComparison.regressed(rows))
+        #expect(ReportComparison.table(rows).plain.contains("metrics.nowhere"))
+    }
+
+    @Test("The comparison as JSON carries each row and the overall verdict")
+    func comparisonJSON() throws {
+        let rows = try ReportComparison.compare(current: report(startP99: 480), baseline: report(), rules: rules)
+        let json = try JSONValue.parse(ReportComparison.json(rows).serialized())
+        #expect(json["regressed"] == .bool(true))
+        #expect(json.at(["metrics", "0", "verdict"]) == .string("REGRESSED"))
+        #expect(json.at(["metrics", "0", "tolerance"]) == .string("10%"))
+        #expect(json.at(["metrics", "1", "tolerance"]) == .string("±0.005"))
+        #expect(json.at(["metrics", "0", "current"])?.double == 480)
+    }
+
+    @Test("Every default rule points at a metric the report has a place for, once")
+    func defaultRulesDistinct() {
+        let paths = MetricRule.defaults.map(\.path)
+        #expect(Set(paths).count == paths.count)
+        #expect(paths.allSatisfy { $0.hasPrefix("metrics.") })
+    }
+}
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("Parsing what the writer wrote gives back the same value, keys in order")
+    func roundTrip() throws {
+        let v: JSONValue = .object([
+            ("z", .integer(-12)), ("a", .string("q\"uote\\\n\u{1}é😀")), ("m", .array([.number(0.5), .bool(true), .null, .bool(false)])),
+            ("nested", .object([("k", .array([.object([("x", .number(1.25e-7))])]))])), ("empty", .object([])), ("list", .array([])),
+        ])
+        let parsed = try JSONValue.parse(v.serialized())
+        #expect(parsed.serialized() == v.serialized())
+        #expect(try JSONValue.parse(v.serialized(pretty: false)).serialized(pretty: false) == v.serialized(pretty: false))
+        #expect(parsed.at(["nested", "k", "0", "x"])?.double == 1.25e-7)
+        #expect(parsed.at(["m", "7"]) == nil)
+        #expect(parsed.at(["z"])?.double == -12)
+    }
+
+    @Test("Escapes and surrogate pairs decode")
+    func escapes() throws {
+        #expect(try JSONValue.parse(#""\u00e9\ud83d\ude00\/\t""#) == .string("é😀/\t"))
+        #expect(try JSONValue.parse("9223372036854775807") == .integer(Int64.max))
+        #expect(try JSONValue.parse("1e400").double == .infinity || (try? JSONValue.parse("1e400")) == nil)
+    }
+
+    @Test("Malformed documents are refused with the byte offset")
+    func malformed() {
+        for (text, offset) in [("{\"a\": }", 6), ("[1, 2", 5), ("{\"a\" 1}", 5), ("tru", 3), ("{} x", 3), ("\"abc", 4)] {
+            #expect {
+                _ = try JSONValue.parse(text)
+            } throws: { error in
+                (error as? JSONParseError)?.offset == offset
+            }
+        }
+    }
+}
+
+@Suite("SVG charts")
+struct ChartTests {
+    @Test("Axis scales end on a round number a little above the maximum")
+    func niceScale() {
+        #expect(LineChart.niceScale(0.93) == (1, 0.2))
+        #expect(LineChart.niceScale(7) == (8, 2))
+        #expect(LineChart.niceScale(1_353) == (1_500, 500))
+        #expect(LineChart.niceScale(10_000_000) == (10_000_000, 2_000_000))
+        #expect(LineChart.niceScale(0) == (1, 0.25))
+    }
+
+    @Test("A chart is deterministic, well-formed XML, with its labels, legend and shaded windows")
+    func chartContent() throws {
+        let chart = LineChart(title: "Egress <PoP & origin>", unit: "Gbit/s", labels: ["20:00", "20:15", "20:30", "20:45"],
+                              series: [.init("us-east", [1, 2, .nan, 4]), .init("origin", [0.5, 0.5, 0.5, 0.5])],
+                              shades: [.init(from: 1, to: 2, label: "PoP down")])
+        let svg = chart.svg
+        #expect(svg == chart.svg)
+        #expect(svg.contains("Egress &lt;PoP &amp; origin&gt;"))
+        #expect(svg.contains(">Gbit/s</text>"))
+        #expect(svg.contains(">20:15</text>"))
+        #expect(svg.contains(">us-east</text>") && svg.contains(">origin</text>"))
+        #expect(svg.contains("class=\"shade\"") && svg.contains(">PoP down</text>"))
+        // The gap (NaN) splits us-east in two polylines; origin is one.
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
+        // Well-formedness is checked by xmllint on whole report pages (CLITests.runOutputs).
+    }
+}

@@ -77,7 +77,7 @@ public struct QoE: Sendable, Equatable {
 
 /// What a player needs besides its own state: the title's manifest and the players'
 /// configuration. Shared, so that a player's own state stays small.
-public struct PlayerContext: Sendable {
+public final class PlayerContext: Sendable {
     public let manifest: PlaybackManifest
     public let configuration: PlayerConfiguration
     /// The nominal segment duration in seconds.

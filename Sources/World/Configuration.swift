@@ -24,6 +24,9 @@ public struct WorldConfiguration: Sendable {
     public var placement: PlacementConfiguration
     public var activity: ActivityConfiguration
     public var faults: [FaultConfiguration]
+    /// Worker threads for the world's parallel parts. Not part of the scenario: results do not
+    /// depend on it (a test holds 1 and 2 to byte-identical reports).
+    public var threads: Int = 1
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,

@@ -239,18 +239,30 @@ extension World {
     static func settledRungs(configuration c: WorldConfiguration, catalog: Catalog, player: PlayerConfiguration) -> SettledRungs {
         let encoded = catalog.encodedTitle(0)
         let n = min(encoded.segmentDurations.count, Int((600 / c.catalog.segmentDuration.seconds).rounded(.up)))
-        let rung = ManifestFormat.allCases.map { format -> [[Int]] in
+        let movies = ManifestFormat.allCases.map { format -> [TraceMovie] in
             let (manifest, order) = try! encoded.playbackManifest(format: format)
             let bits = encoded.segmentDurations.indices.prefix(n).map { s in order.map { Int64(encoded.segmentSizes[$0][s]) * 8 } }
             return (0..<manifest.rungs).map { cap in
-                (0..<SettledRungs.bins).map { b in
-                    // The middle of the bin.
-                    let bandwidth = SettledRungs.floor * pow(2, (Double(b) + 0.5) / 4)
-                    let movie = TraceMovie(manifest: PlaybackManifest(bitrates: Array(manifest.bitrates.prefix(cap + 1)),
-                                                                      segmentDurations: Array(manifest.segmentDurations.prefix(n))),
-                                           bits: bits.map { Array($0.prefix(cap + 1)) })
-                    let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(bandwidth), latency: 20_000)])
-                    return TraceReplay.run(movie, network: link, configuration: player).downloads.last(where: { !$0.abandoned })?.rung ?? 0
+                TraceMovie(manifest: PlaybackManifest(bitrates: Array(manifest.bitrates.prefix(cap + 1)),
+                                                      segmentDurations: Array(manifest.segmentDurations.prefix(n))),
+                           bits: bits.map { Array($0.prefix(cap + 1)) })
+            }
+        }
+        // Every (format, cap, bin) replay is independent: run them on the worker threads.
+        let jobs = movies.enumerated().flatMap { f, caps in caps.indices.flatMap { cap in (0..<SettledRungs.bins).map { (f, cap, $0) } } }
+        let settled = Parallel.map(count: jobs.count, threads: c.threads) { j in
+            let (f, cap, b) = jobs[j]
+            // The middle of the bin.
+            let bandwidth = SettledRungs.floor * pow(2, (Double(b) + 0.5) / 4)
+            let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(bandwidth), latency: 20_000)])
+            return TraceReplay.run(movies[f][cap], network: link, configuration: player).downloads.last(where: { !$0.abandoned })?.rung ?? 0
+        }
+        var next = 0
+        let rung = movies.map { caps in
+            caps.indices.map { _ in
+                (0..<SettledRungs.bins).map { _ -> Int in
+                    defer { next += 1 }
+                    return settled[next]
                 }
             }
         }

@@ -11,7 +11,7 @@ import SimCore
 /// and rung cap (plan and device allow a prefix of the ladder: the playback API personalises the
 /// manifest, as Netflix's does).
 struct TitleLibrary {
-    struct Loaded {
+    struct Loaded: Sendable {
         var durations: [Int64]
         /// Per format: the player's rungs (lowest first) as rendition indices.
         var order: [[Int]]
@@ -42,6 +42,25 @@ struct TitleLibrary {
     /// Loads `title` if needed and returns its data.
     mutating func load(_ title: Int) -> Loaded {
         if index[title] >= 0 { return loaded[Int(index[title])] }
+        let data = TitleLibrary.make(title, catalog: catalog)
+        index[title] = Int32(loaded.count)
+        loaded.append(data)
+        return data
+    }
+
+    /// Loads every title not loaded yet, on `threads` threads. Where a title's data sit in `loaded`
+    /// changes, nothing else: each title's data are a pure function of the catalog.
+    mutating func preloadAll(threads: Int) {
+        let missing = index.indices.filter { index[$0] < 0 }
+        let catalog = self.catalog
+        let made = Parallel.map(count: missing.count, threads: threads) { TitleLibrary.make(missing[$0], catalog: catalog) }
+        for (title, data) in zip(missing, made) {
+            index[title] = Int32(loaded.count)
+            loaded.append(data)
+        }
+    }
+
+    static func make(_ title: Int, catalog: Catalog) -> Loaded {
         let encoded = catalog.encodedTitle(title)
         var order: [[Int]] = []
         var bitrates: [[Double]] = []
@@ -52,10 +71,7 @@ struct TitleLibrary {
             bitrates.append(manifest.bitrates)
         }
         let bytes = encoded.segmentSizes.map { Double($0.reduce(0, +)) }
-        let data = Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration)
-        index[title] = Int32(loaded.count)
-        loaded.append(data)
-        return data
+        return Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration)
     }
 
     /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's

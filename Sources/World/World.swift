@@ -217,6 +217,9 @@ public final class World {
             algorithm: ABRAlgorithm.named(c.clients.abr, maxBufferSeconds: c.clients.maxBuffer.seconds) ?? .bola(gammaP: 5),
             maxBuffer: c.clients.maxBuffer.microseconds, startupBuffer: c.clients.startupBuffer.microseconds)
         library = TitleLibrary(catalog: catalog, configuration: playerConfiguration)
+        // With worker threads, every title's manifests are built and parsed up front, in parallel;
+        // alone, a title loads when a session first asks for it. The results are the same.
+        if c.threads > 1 { library.preloadAll(threads: c.threads) }
         let arrivalStreams = StreamFamily(seed: c.seed, label: "region.arrivals")
         regions = c.regions.indices.map { r in
             RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), aggregate: Aggregate(bucket: c.metricsBucket))
@@ -256,6 +259,8 @@ public final class World {
     public var now: SimInstant { sim.now }
     /// Events handled so far.
     public var eventsProcessed: UInt64 { sim.eventsProcessed }
+    /// The most sessions in progress at once so far (the session table's size).
+    public var peakSessions: Int { sessions.capacity }
     /// Sessions in progress now (sampled population).
     public var sessionsInProgress: Int { sessions.live }
 

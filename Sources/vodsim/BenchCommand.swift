@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the simulator's speed.",
-        subcommands: [EngineBenchCommand.self]
+        subcommands: [EngineBenchCommand.self, ScenarioBenchCommand.self]
     )
 }
 

@@ -52,6 +52,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(help: "Worker threads (default 1). The report is byte-identical whatever the number.")
+    var threads: Int = 1
+
     @Option(name: .customLong("export-requests"), help: ArgumentHelp(
         "Also write every PoP request as CSV (time_us,pop,object_id,size_bytes,hit), for other cache simulators.",
         valueName: "file"))
@@ -68,7 +71,13 @@ struct RunCommand: ParsableCommand {
             print("vodsim \(VodsimVersion.string): \(resolved.name) (\(scenario)), seed \(resolved.seed), resolved scenario sha256 \(resolved.hash.prefix(16))")
             for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
         }
-        let world = World(configuration: resolved.worldConfiguration)
+        guard threads >= 1 else {
+            Terminal.error("--threads must be at least 1, got \(threads)")
+            throw ExitCode(64)
+        }
+        var configuration = resolved.worldConfiguration
+        configuration.threads = threads
+        let world = World(configuration: configuration)
         var requests: StreamedFile?
         var activity: StreamedFile?
         do {
@@ -79,14 +88,23 @@ struct RunCommand: ParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
-        try simulate(world, label: nil)
         var comparison: RunReport.Comparison?
         if let other = resolved.comparisons.first {
             let label = resolved.root["compare"]["label"].text
-            let otherWorld = World(configuration: other.worldConfiguration)
-            _ = try simulate(otherWorld, label: label)
+            var otherConfiguration = other.worldConfiguration
+            otherConfiguration.threads = threads
+            let otherWorld = World(configuration: otherConfiguration)
+            if threads > 1 {
+                // The two worlds share nothing: the comparison runs on a worker thread meanwhile.
+                try simulateAlongside(world, otherWorld)
+            } else {
+                try simulate(world, label: nil)
+                try simulate(otherWorld, label: label)
+            }
             comparison = RunReport.Comparison(label: label, overrides: resolved.root["compare"]["set"].list.map(\.text),
                                               results: otherWorld.results())
+        } else {
+            try simulate(world, label: nil)
         }
         let report = RunReport(scenario: resolved, results: world.results(), comparison: comparison)
         let folderText = out ?? "Reports/\(resolved.name)"
@@ -128,6 +146,31 @@ extension RunCommand {
         }
         if !quiet { progress.finish(events: world.eventsProcessed) }
     }
+}
+
+extension RunCommand {
+    /// Runs `other` to its end on a worker thread while `world` runs here with the progress line.
+    func simulateAlongside(_ world: World, _ other: World) throws {
+        let box = WorldBox(world: other)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            do { try box.world.run(until: box.world.end) } catch { box.error = error }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        try simulate(world, label: nil)
+        done.wait()
+        if let error = box.error { throw error }
+    }
+}
+
+/// A world handed to one worker thread, and read again only after it signalled that it finished.
+final class WorldBox: @unchecked Sendable {
+    let world: World
+    var error: Error?
+
+    init(world: World) { self.world = world }
 }
 
 /// `--export-activity`: every record the activity log accepted, in the order the aggregators read

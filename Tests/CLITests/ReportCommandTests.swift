@@ -63,6 +63,29 @@ struct ReportCommandTests {
             .replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>")))
     }
 
+    @Test("--threads 1 and --threads 2 write byte-identical report folders (a scenario with a comparison run)")
+    func threadsIdentical() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for n in ["1", "2"] {
+            let r = try CLI.run(["run", "Scenarios/faults/release-surge.yaml", "--set", "duration=40 min", "--out", "t\(n)", "--quiet",
+                                 "--threads", n], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let one = dir.appendingPathComponent("t1"), two = dir.appendingPathComponent("t2")
+        let files = try #require(FileManager.default.subpaths(atPath: one.path)).sorted()
+        #expect(files == (FileManager.default.subpaths(atPath: two.path) ?? []).sorted())
+        #expect(files.contains("report.json") && files.contains("report.html"))
+        for file in files where !file.hasSuffix("/") {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: one.appendingPathComponent(file).path, isDirectory: &isDirectory),
+                  !isDirectory.boolValue else { continue }
+            #expect(try Data(contentsOf: one.appendingPathComponent(file)) == Data(contentsOf: two.appendingPathComponent(file)), "\(file)")
+        }
+        let report = try readJSON(one.appendingPathComponent("report.json"))
+        #expect(report["comparison"] != nil)
+    }
+
     @Test("Every baseline in Reports/baselines is valid against the schema")
     func baselinesValid() throws {
         let base = repositoryRoot.appendingPathComponent("Reports/baselines")

@@ -147,3 +147,16 @@ struct TimeTests {
         #expect(SimDuration.microseconds(12).description == "12 us")
     }
 }
+
+@Suite("Parallel map")
+struct ParallelTests {
+    @Test("Results come back in index order whatever the number of threads")
+    func indexOrder() {
+        let serial = Parallel.map(count: 1_001, threads: 1) { i in i * i + 7 }
+        for threads in [2, 3, 8, 5_000] {
+            #expect(Parallel.map(count: 1_001, threads: threads) { i in i * i + 7 } == serial)
+        }
+        #expect(Parallel.map(count: 0, threads: 4) { $0 }.isEmpty)
+        #expect(serial[1_000] == 1_000_007)
+    }
+}

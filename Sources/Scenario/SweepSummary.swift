@@ -1,0 +1,191 @@
+import Foundation
+import Reports
+import Stochastics
+
+/// The summaries of a sweep, from its plan and its runs' reports: `sweep.csv` (a row per run),
+/// `sweep.md` (a row per point: means and 95% confidence intervals) and `sweep.html` (a chart per
+/// metric against the first varied key). Pure text from the reports: the same reports give the same
+/// bytes, however and wherever they were run.
+public struct SweepSummary {
+    public let plan: Sweep.Plan
+    /// Each run's report.json, by run id; nil for a run without a report (yet).
+    public let reports: [String: JSONValue]
+
+    public init(plan: Sweep.Plan, reports: [String: JSONValue]) {
+        self.plan = plan
+        self.reports = reports
+    }
+
+    /// A run's value of `metric`, or nil.
+    public func value(_ run: Sweep.Run, _ metric: String) -> Double? {
+        reports[run.id]?.at(metric.split(separator: ".").map(String.init))?.double
+    }
+
+    /// Per point and metric: the mean over replications and the 95% CI half-width (Student t).
+    public func statistics(point: Int, metric: String) -> (mean: Double, halfWidth: Double?, n: Int)? {
+        let values = plan.runs.filter { $0.point == point }.compactMap { value($0, metric) }
+        guard !values.isEmpty else { return nil }
+        let ci = Statistics.confidenceInterval(values)
+        return (ci.mean, ci.halfWidth, values.count)
+    }
+
+    public var missing: [String] { plan.runs.filter { reports[$0.id] == nil }.map(\.id) }
+
+    func settings(point: Int) -> [Sweep.Setting] { plan.runs.first { $0.point == point }?.settings ?? [] }
+
+    public static func number(_ x: Double) -> String {
+        let magnitude = abs(x)
+        let digits = magnitude >= 1000 ? 1 : magnitude >= 1 ? 4 : 6
+        return Quantity.formatDecimal((x * pow(10, Double(digits))).rounded() / pow(10, Double(digits)))
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    // MARK: sweep.csv
+
+    public var csv: String {
+        var out = (["run", "point", "replication", "seed"] + plan.keys + plan.metrics).map(SweepSummary.csvField).joined(separator: ",") + "\n"
+        for run in plan.runs {
+            let settings = plan.keys.map { key in run.settings.first { $0.key == key }?.value ?? "" }
+            let values = plan.metrics.map { value(run, $0).map(SweepSummary.number) ?? "" }
+            out += ([run.id, String(run.point), String(run.replication), String(run.seed)] + settings + values)
+                .map(SweepSummary.csvField).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    // MARK: sweep.md
+
+    func cell(point: Int, metric: String) -> String {
+        guard let s = statistics(point: point, metric: metric) else { return "–" }
+        return SweepSummary.number(s.mean) + (s.halfWidth.map { " ± " + SweepSummary.number($0) } ?? "")
+    }
+
+    public var markdown: String {
+        var out = "# Sweep of \(plan.name) (\(plan.scenario))\n\n"
+        out += "Base seed \(plan.baseSeed); \(plan.replications) replication\(plan.replications == 1 ? "" : "s") per point"
+        out += plan.replications > 1 ? " (mean ± half-width of the 95% confidence interval, Student t).\n\n" : ".\n\n"
+        if let search = plan.search {
+            out += "## Search\n\n"
+            out += "Target `\(search.target.text)`, varying `\(search.key)` from \(search.range.text(search.range.lower)) to "
+            out += "\(search.range.text(search.range.upper)) to within \(search.range.text(search.resolution)).\n\n"
+            switch search.direction {
+            case Bisection.Direction.smallest.rawValue:
+                out += "**Answer: \(search.answer ?? "–")** is the smallest value meeting the target.\n\n"
+            case Bisection.Direction.largest.rawValue:
+                out += "**Answer: \(search.answer ?? "–")** is the largest value meeting the target.\n\n"
+            case Bisection.Direction.metEverywhere.rawValue:
+                out += "The target is met over the whole range (at both ends): widen the range downwards.\n\n"
+            default:
+                out += "The target is met at neither end of the range: widen it.\n\n"
+            }
+        }
+        let metrics = plan.metrics
+        var table = TextTable(header: ["point"] + plan.keys + metrics.map { Self.short($0) } + (plan.search != nil ? ["target met"] : []),
+                              rightAligned: Set(1...(plan.keys.count + metrics.count)))
+        for point in plan.points {
+            let settings = settings(point: point)
+            var row = [String(point)] + plan.keys.map { key in settings.first { $0.key == key }?.value ?? "" }
+            row += metrics.map { cell(point: point, metric: $0) }
+            if let search = plan.search {
+                row.append(statistics(point: point, metric: search.target.metric).map { search.target.met($0.mean) ? "yes" : "no" } ?? "–")
+            }
+            table.add(row)
+        }
+        out += "## Points\n\n" + table.markdown
+        out += "\nColumns are report.json paths under `metrics.`; sweep.csv has every run.\n"
+        let missing = self.missing
+        if !missing.isEmpty { out += "\n**Incomplete:** no report yet for \(missing.count) run(s): \(missing.prefix(10).joined(separator: ", "))\n" }
+        return out
+    }
+
+    static func short(_ metric: String) -> String {
+        metric.hasPrefix("metrics.") ? String(metric.dropFirst("metrics.".count)) : metric
+    }
+
+    // MARK: sweep.html
+
+    public var html: String {
+        // The x axis: the first key's values in order of first appearance; a series per
+        // combination of the other keys.
+        let points = plan.points
+        let xKey = plan.keys.first ?? ""
+        var xValues: [String] = []
+        var seriesKeys: [String] = []
+        for point in points {
+            let s = settings(point: point)
+            let x = s.first { $0.key == xKey }?.value ?? ""
+            if !xValues.contains(x) { xValues.append(x) }
+            let rest = s.filter { $0.key != xKey }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            if !seriesKeys.contains(rest) { seriesKeys.append(rest) }
+        }
+        // A search tries values out of order: chart them sorted by value.
+        if plan.search != nil {
+            xValues.sort { (NumericRange.split($0).0 ?? 0) < (NumericRange.split($1).0 ?? 0) }
+        }
+        func point(x: String, series: String) -> Int? {
+            points.first { p in
+                let s = settings(point: p)
+                return (s.first { $0.key == xKey }?.value ?? "") == x
+                    && s.filter { $0.key != xKey }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") == series
+            }
+        }
+        var page = """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>\(escape(plan.name)): vodsim sweep</title>
+            <style>
+            body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
+            h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+            svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
+            svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }
+            </style>
+            </head>
+            <body>
+            <h1>Sweep of \(escape(plan.name))</h1>
+            <p>\(escape(plan.scenario)), base seed \(plan.baseSeed), \(plan.replications) replication(s) per point; x axis: <code>\(escape(xKey))</code>.
+            \(plan.replications > 1 ? "Dashed bounds: the 95% confidence interval of the mean." : "")</p>
+
+            """
+        if let search = plan.search {
+            page += "<p>Search: <code>\(escape(search.target.text))</code>; answer: <strong>\(escape(search.answer ?? "none in range"))</strong> (\(escape(search.direction))).</p>\n"
+        }
+        for metric in plan.metrics {
+            var series: [LineChart.Series] = []
+            for key in seriesKeys {
+                let stats = xValues.map { x in point(x: x, series: key).flatMap { statistics(point: $0, metric: metric) } }
+                let name = key.isEmpty ? "mean" : key
+                series.append(.init(name, stats.map { $0?.mean ?? .nan }))
+                if plan.replications > 1 && seriesKeys.count == 1 {
+                    series.append(.init("95% CI low", stats.map { s in s.map { $0.mean - ($0.halfWidth ?? 0) } ?? .nan }))
+                    series.append(.init("95% CI high", stats.map { s in s.map { $0.mean + ($0.halfWidth ?? 0) } ?? .nan }))
+                }
+            }
+            page += LineChart(title: SweepSummary.short(metric), unit: SweepSummary.unit(metric), labels: xValues, series: series).svg
+        }
+        page += "<h2>Points</h2>\n<pre>\(escape(markdownTable))</pre>\n"
+        return page + "</body>\n</html>\n"
+    }
+
+    var markdownTable: String {
+        let text = markdown
+        guard let start = text.range(of: "## Points\n\n") else { return text }
+        return String(text[start.upperBound...])
+    }
+
+    /// The unit a metric's name carries.
+    static func unit(_ metric: String) -> String {
+        let name = metric.split(separator: ".").map(String.init)
+        for part in name.reversed() {
+            for (suffix, unit) in [("Ms", "ms"), ("Kbps", "kbit/s"), ("Gbps", "Gbit/s"), ("Percent", "%"), ("Seconds", "s"), ("TB", "TB"),
+                                   ("PerHour", "per hour"), ("Ratio", "ratio")] where part.hasSuffix(suffix) {
+                return unit
+            }
+        }
+        return name.last ?? metric
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Scenario
+import SimCore
+import World
+
+/// `vodsim bench scenario`: a whole scenario's speed and memory, set-up and simulation apart.
+struct ScenarioBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenario",
+        abstract: "Run a scenario and report wall time, simulated events, events/s, peak RSS and the simulated-to-wall ratio.",
+        discussion: """
+            Builds the world (population, catalog, manifests, placement) and simulates it, timing the \
+            two apart; the report is not written unless --out is given. --simulate stops after a \
+            shorter simulated span, to measure a long scenario's steady rate without running it whole.
+            """
+    )
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "Simulate only this much of the scenario, e.g. \"5 min\" (default: all of it).")
+    var simulate: String?
+
+    @Option(help: "Worker threads (results do not depend on it).")
+    var threads: Int = 1
+
+    @Option(help: "Also write the report into this folder.")
+    var out: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+    }
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let resolved = try options.load(scenario)
+        var configuration = resolved.worldConfiguration
+        configuration.threads = threads
+        let world = World(configuration: configuration)
+        let t1 = clock.now
+        var limit = world.end
+        if let simulate {
+            guard let seconds = try? Quantity.parse(simulate, as: .duration), seconds > 0 else {
+                Terminal.error("--simulate: expected a duration such as 5 min, got \(simulate)")
+                throw ExitCode(1)
+            }
+            limit = min(world.end, SimInstant.zero + SimDuration(seconds: seconds))
+        }
+        try world.run(until: limit)
+        let t2 = clock.now
+        if let out {
+            do {
+                try RunReport(scenario: resolved, results: world.results()).write(to: URL(fileURLWithPath: out))
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
+        let setup = (t1 - t0).secondsDouble, simulation = (t2 - t1).secondsDouble
+        let events = world.eventsProcessed
+        let simulated = Double((limit - SimInstant.zero).microseconds) / 1e6
+        let rate = simulation > 0 ? Double(events) / simulation : 0
+        let rss = ProcessStats.peakResidentBytes()
+        let sessions = world.peakSessions
+        if json {
+            print("""
+                {"scenario":"\(resolved.name)","threads":\(threads),"setupSeconds":\(fixed(setup, 3)),"simulationSeconds":\(fixed(simulation, 3)),\
+                "wallSeconds":\(fixed(setup + simulation, 3)),"simulatedSeconds":\(fixed(simulated, 0)),"events":\(events),\
+                "eventsPerSecond":\(Int(rate.rounded())),"simulatedToWall":\(fixed(simulation > 0 ? simulated / simulation : 0, 3)),\
+                "peakRSSBytes":\(rss),"peakSessions":\(sessions),"sampling":\(resolved.worldConfiguration.sampling)}
+                """)
+        } else {
+            print("""
+                scenario:         \(resolved.name) (\(scenario)), sampling 1 in \(resolved.worldConfiguration.sampling), \(threads) thread(s)
+                set-up:           \(fixed(setup, 2)) s (population, catalog, manifests, placement)
+                simulation:       \(fixed(simulation, 2)) s for \(fixed(simulated / 60, 1)) simulated minutes
+                wall:             \(fixed(setup + simulation, 2)) s
+                events:           \(events)
+                events/s:         \(fixed(rate / 1e6, 2))M
+                simulated/wall:   \(fixed(simulation > 0 ? simulated / simulation : 0, 2))x
+                peak sessions:    \(sessions) simulated at once
+                peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB
+                """)
+        }
+    }
+
+    func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+}

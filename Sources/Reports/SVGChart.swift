@@ -128,8 +128,7 @@ public struct LineChart: Sendable {
     }
 
     public static func trim(_ v: Double) -> String {
-        var s = format6(v)
-        while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
+        var s = Tolerance.trim(v)
         if let dot = s.firstIndex(of: "."), s.distance(from: dot, to: s.endIndex) > 3 { s = String(s[..<s.index(dot, offsetBy: 3)]) }
         return s
     }

@@ -716,10 +716,11 @@ public struct RunReport {
     /// into `folder`, atomically.
     public func write(to folder: URL) throws {
         var out = ReportFolder(path: folder)
-        out.add("report.json", json.serialized())
+        let document = json
+        out.add("report.json", document.serialized())
         out.add("summary.md", markdown)
         out.add("report.html", html)
-        out.add("timeseries.csv", timeseriesCSV)
+        out.add("timeseries.csv", RunReport.timeseriesCSV(document["timeseries"] ?? .null))
         for publication in results.pipeline.publications {
             let stamp = instant(publication.time).replacingOccurrences(of: ":", with: "-")
             for file in publication.files { out.add("datasets/\(stamp)/\(file.name)", file.text) }

@@ -7,9 +7,9 @@ import World
 extension RunReport {
     // MARK: timeseries.csv
 
-    /// The time series as CSV: one row per bucket, one column per series, in report.json's order
-    /// (nested names joined with dots: `popEgressGbps.nyc-1`).
-    public var timeseriesCSV: String {
+    /// report.json's `timeseries` as CSV: one row per bucket, one column per series, in the same
+    /// order (nested names joined with dots: `popEgressGbps.nyc-1`).
+    static func timeseriesCSV(_ timeseries: JSONValue) -> String {
         var columns: [(String, [JSONValue])] = []
         func flatten(_ name: String, _ value: JSONValue) {
             switch value {
@@ -18,16 +18,16 @@ extension RunReport {
             default: break
             }
         }
-        if case let .object(pairs) = timeseriesJSON {
+        if case let .object(pairs) = timeseries {
             for (k, v) in pairs where k != "bucket" { flatten(k, v) }
         }
         let rows = columns.map(\.1.count).max() ?? 0
-        var out = columns.map { csvField($0.0) }.joined(separator: ",") + "\n"
+        var out = columns.map { csvQuoted($0.0) }.joined(separator: ",") + "\n"
         for r in 0..<rows {
             out += columns.map { column -> String in
                 guard r < column.1.count else { return "" }
                 switch column.1[r] {
-                case let .string(s): return csvField(s)
+                case let .string(s): return csvQuoted(s)
                 case .null: return ""
                 default: return column.1[r].serialized(pretty: false)
                 }
@@ -36,9 +36,6 @@ extension RunReport {
         return out
     }
 
-    func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
 
     // MARK: report.html
 
@@ -117,32 +114,7 @@ extension RunReport {
             .init("lag", values { b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }),
         ], shades: shades))
 
-        func table(_ t: TextTable) -> String {
-            var out = "<table>\n<tr>" + t.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
-            for row in t.rows {
-                out += "<tr>" + row.enumerated().map { i, cell in
-                    "<td\(t.rightAligned.contains(i) ? " class=\"num\"" : "")>\(escape(cell))</td>"
-                }.joined() + "</tr>\n"
-            }
-            return out + "</table>\n"
-        }
-        var page = """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>\(escape(scenario.name)): vodsim report</title>
-            <style>
-            body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
-            h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-            table { border-collapse: collapse; margin: 8px 0; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-            td.num { text-align: right; font-variant-numeric: tabular-nums; } .met { color: #2a7a2a; } .missed { color: #b22222; font-weight: 600; }
-            svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
-            svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }
-            svg .shade { fill: #f4d9d9; opacity: 0.6; } svg .shade-label { font-size: 10px; fill: #a33; }
-            </style>
-            </head>
-            <body>
+        var page = HTMLPage.head(title: "\(scenario.name): vodsim report") + """
             <h1>\(escape(scenario.name)): vodsim report</h1>
 
             """
@@ -154,7 +126,7 @@ extension RunReport {
         run.add(["vodsim", VodsimVersion.string])
         run.add(["sampling", results.sampling == 1 ? "every user" : "1 in \(results.sampling) users (counts and Gbit/s scaled back)"])
         run.add(["simulated", "\(instant(.zero)) to \(instant(results.end))"])
-        page += table(run)
+        page += run.html
         page += "<h2>Against the targets</h2>\n<table>\n<tr><th>metric</th><th>this run</th><th>target</th><th></th></tr>\n"
         for t in targets {
             page += "<tr><td>\(escape(t.metric))</td><td class=\"num\">\(escape(t.value))</td><td>\(escape(t.target))</td>"
@@ -163,10 +135,10 @@ extension RunReport {
         page += "</table>\n<h2>Headline</h2>\n"
         var headlineTable = TextTable(header: ["metric", "value"])
         for (label, value) in headline { headlineTable.add([label, value]) }
-        page += table(headlineTable)
+        page += headlineTable.html
         if let comparisonTable, let comparison {
             page += "<h2>Compared with \(escape(comparison.label))</h2>\n<p>The same scenario with "
-            page += comparison.overrides.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + ".</p>\n" + table(comparisonTable)
+            page += comparison.overrides.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + ".</p>\n" + comparisonTable.html
         }
         page += "<h2>Over time</h2>\n"
         if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
@@ -175,9 +147,9 @@ extension RunReport {
         if !incidents.isEmpty {
             var t = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
             for i in incidents { t.add(i.row) }
-            page += "<h2>Incidents</h2>\n" + table(t)
+            page += "<h2>Incidents</h2>\n" + t.html
         }
-        page += "<h2>Regions</h2>\n" + table(regionTable) + "<h2>PoPs</h2>\n" + table(popTable)
-        return page + "</body>\n</html>\n"
+        page += "<h2>Regions</h2>\n" + regionTable.html + "<h2>PoPs</h2>\n" + popTable.html
+        return page + HTMLPage.end
     }
 }

@@ -23,14 +23,9 @@ public struct SweepAxis: Sendable, Equatable {
         let key = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
         let spec = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
         if spec.contains("..") {
-            guard let slash = spec.lastIndex(of: "/") else {
+            let (range, stepValue) = try NumericRange.parse(stepped: spec, option: "--vary \(text)", stepName: "step")
+            guard let step = stepValue else {
                 throw SweepError("--vary \(text): a range needs a step, e.g. \(key)=10..50/10")
-            }
-            var range = try NumericRange.parse(String(spec[..<slash]), option: "--vary \(text)")
-            let (stepValue, stepUnit) = NumericRange.split(String(spec[spec.index(after: slash)...]))
-            if range.unit.isEmpty { range.unit = stepUnit }  // `10..50/10 TB`: the unit ends the whole range
-            guard let step = stepValue, step > 0, stepUnit.isEmpty || stepUnit == range.unit else {
-                throw SweepError("--vary \(text): the step must be a positive number\(range.unit.isEmpty ? "" : " in \(range.unit)")")
             }
             guard range.upper >= range.lower else { throw SweepError("--vary \(text): the range is empty (from > to)") }
             let count = Int(((range.upper - range.lower) / step + 1e-9).rounded(.down)) + 1
@@ -63,6 +58,19 @@ public struct NumericRange: Sendable, Equatable {
         guard let a, let b else { throw SweepError("\(option): expected numbers in from..to, got \(text)") }
         guard unitA.isEmpty || unitA == unitB else { throw SweepError("\(option): both ends need the same unit, got \(unitA) and \(unitB)") }
         return NumericRange(lower: a, upper: b, unit: unitB)
+    }
+
+    /// `from..to[/step]`. A unit written only after the step is the whole range's (`10..50/10 TB`);
+    /// a step in another unit than the range's is refused. `stepName` names the step in errors.
+    public static func parse(stepped spec: String, option: String, stepName: String) throws(SweepError) -> (range: NumericRange, step: Double?) {
+        guard let slash = spec.lastIndex(of: "/") else { return (try parse(spec, option: option), nil) }
+        var range = try parse(String(spec[..<slash]), option: option)
+        let (step, unit) = split(String(spec[spec.index(after: slash)...]))
+        if range.unit.isEmpty { range.unit = unit }
+        guard let step, step > 0, unit.isEmpty || unit == range.unit else {
+            throw SweepError("\(option): the \(stepName) must be a positive number\(range.unit.isEmpty ? "" : " in \(range.unit)")")
+        }
+        return (range, step)
     }
 
     /// "10 TB" → (10, "TB"); "0.5" → (0.5, "").

@@ -39,19 +39,16 @@ public struct SweepSummary {
         return Quantity.formatDecimal((x * pow(10, Double(digits))).rounded() / pow(10, Double(digits)))
     }
 
-    static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
 
     // MARK: sweep.csv
 
     public var csv: String {
-        var out = (["run", "point", "replication", "seed"] + plan.keys + plan.metrics).map(SweepSummary.csvField).joined(separator: ",") + "\n"
+        var out = (["run", "point", "replication", "seed"] + plan.keys + plan.metrics).map(csvQuoted).joined(separator: ",") + "\n"
         for run in plan.runs {
             let settings = plan.keys.map { key in run.settings.first { $0.key == key }?.value ?? "" }
             let values = plan.metrics.map { value(run, $0).map(SweepSummary.number) ?? "" }
             out += ([run.id, String(run.point), String(run.replication), String(run.seed)] + settings + values)
-                .map(SweepSummary.csvField).joined(separator: ",") + "\n"
+                .map(csvQuoted).joined(separator: ",") + "\n"
         }
         return out
     }
@@ -82,6 +79,15 @@ public struct SweepSummary {
                 out += "The target is met at neither end of the range: widen it.\n\n"
             }
         }
+        out += "## Points\n\n" + pointsTable.markdown
+        out += "\nColumns are report.json paths under `metrics.`; sweep.csv has every run.\n"
+        let missing = self.missing
+        if !missing.isEmpty { out += "\n**Incomplete:** no report yet for \(missing.count) run(s): \(missing.prefix(10).joined(separator: ", "))\n" }
+        return out
+    }
+
+    /// A row per point: the varied keys, each metric's mean (± 95% half-width), whether the target is met.
+    var pointsTable: TextTable {
         let metrics = plan.metrics
         var table = TextTable(header: ["point"] + plan.keys + metrics.map { Self.short($0) } + (plan.search != nil ? ["target met"] : []),
                               rightAligned: Set(1...(plan.keys.count + metrics.count)))
@@ -94,11 +100,7 @@ public struct SweepSummary {
             }
             table.add(row)
         }
-        out += "## Points\n\n" + table.markdown
-        out += "\nColumns are report.json paths under `metrics.`; sweep.csv has every run.\n"
-        let missing = self.missing
-        if !missing.isEmpty { out += "\n**Incomplete:** no report yet for \(missing.count) run(s): \(missing.prefix(10).joined(separator: ", "))\n" }
-        return out
+        return table
     }
 
     static func short(_ metric: String) -> String {
@@ -132,20 +134,7 @@ public struct SweepSummary {
                     && s.filter { $0.key != xKey }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") == series
             }
         }
-        var page = """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>\(escape(plan.name)): vodsim sweep</title>
-            <style>
-            body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
-            h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-            svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
-            svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }
-            </style>
-            </head>
-            <body>
+        var page = HTMLPage.head(title: "\(plan.name): vodsim sweep") + """
             <h1>Sweep of \(escape(plan.name))</h1>
             <p>\(escape(plan.scenario)), base seed \(plan.baseSeed), \(plan.replications) replication(s) per point; x axis: <code>\(escape(xKey))</code>.
             \(plan.replications > 1 ? "Dashed bounds: the 95% confidence interval of the mean." : "")</p>
@@ -167,14 +156,8 @@ public struct SweepSummary {
             }
             page += LineChart(title: SweepSummary.short(metric), unit: SweepSummary.unit(metric), labels: xValues, series: series).svg
         }
-        page += "<h2>Points</h2>\n<pre>\(escape(markdownTable))</pre>\n"
-        return page + "</body>\n</html>\n"
-    }
-
-    var markdownTable: String {
-        let text = markdown
-        guard let start = text.range(of: "## Points\n\n") else { return text }
-        return String(text[start.upperBound...])
+        page += "<h2>Points</h2>\n" + pointsTable.html
+        return page + HTMLPage.end
     }
 
     /// The unit a metric's name carries.

@@ -78,9 +78,11 @@ struct SweepRunCommand: ParsableCommand {
         }
         let base = try options.load(scenario)
         let folder = URL(fileURLWithPath: emitJobs ?? out ?? "Sweeps/\(base.name)")
-        let metrics = Array(NSOrderedSet(array: (parsedTarget.map { [$0.metric] } ?? []) + Sweep.defaultMetrics
-                                             + metric.map(Sweep.metricPath))) as! [String]
-        var runner = SweepRunner(scenario: scenario, overrides: options.allOverrides, folder: folder, jobs: jobs, quiet: quiet)
+        var metrics: [String] = []
+        for m in (parsedTarget.map { [$0.metric] } ?? []) + Sweep.defaultMetrics + metric.map(Sweep.metricPath) where !metrics.contains(m) {
+            metrics.append(m)
+        }
+        let runner = SweepRunner(scenario: scenario, overrides: options.allOverrides, folder: folder, jobs: jobs, quiet: quiet)
         if let search, let parsedTarget {
             var plan = Sweep.Plan(scenario: scenario, name: base.name, baseSeed: base.seed, keys: [], replications: replications, metrics: metrics)
             try runner.search(&plan, spec: search, target: parsedTarget)
@@ -170,11 +172,17 @@ struct SweepRunner {
         }
     }
 
-    /// Writes the resolved scenario of every run, the plan, the job list and the Slurm script. A
-    /// run whose resolved scenario changed since an earlier sweep in this folder loses its report.
+    /// Writes the resolved scenario of every run, the plan, the job list and the Slurm script.
     func prepare(_ plan: Sweep.Plan) throws {
+        try writeJobs(plan.runs)
+        try writePlanFiles(plan)
+    }
+
+    /// Writes the resolved scenario of each of `runs`. A run whose resolved scenario changed since
+    /// an earlier sweep in this folder loses its report.
+    func writeJobs(_ runs: [Sweep.Run]) throws {
         var problems = 0
-        for run in plan.runs {
+        for run in runs {
             let settings = run.settings.map { "\($0.key)=\($0.value)" }
             let resolved: ResolvedScenario
             do {
@@ -194,6 +202,10 @@ struct SweepRunner {
             }
         }
         if problems > 0 { throw ExitCode(1) }
+    }
+
+    /// sweep.json, jobs.txt and slurm.sh.
+    func writePlanFiles(_ plan: Sweep.Plan) throws {
         try write(plan.json.serialized(), to: "sweep.json")
         let exe = SweepRunner.executable
         let lines = plan.runs.map { "\(shellQuoted(exe)) run jobs/\($0.id).yaml --out runs/\($0.id) --quiet" }
@@ -214,6 +226,7 @@ struct SweepRunner {
 
             """, to: "slurm.sh")
         try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file("slurm.sh").path)
+        // Slurm writes each task's output here and does not create the folder.
         try? FileManager.default.createDirectory(at: file("logs"), withIntermediateDirectories: true)
     }
 
@@ -225,6 +238,7 @@ struct SweepRunner {
 
     /// Runs every run without a report, `jobs` at once; fails when any run failed.
     func runPending(_ plan: Sweep.Plan, only ids: Set<String>? = nil) throws {
+        try? FileManager.default.createDirectory(at: file("logs"), withIntermediateDirectories: true)
         let pending = plan.runs.filter { (ids?.contains($0.id) ?? true) && !hasReport($0.id) }
         let reused = plan.runs.filter { (ids?.contains($0.id) ?? true) }.count - pending.count
         if !quiet && ids == nil { Terminal.note("\(plan.runs.count) runs: \(reused) reused, \(pending.count) to run, \(jobs) at once") }
@@ -239,15 +253,17 @@ struct SweepRunner {
             process.arguments = ["run", "jobs/\(run.id).yaml", "--out", "runs/\(run.id)", "--quiet"]
             process.currentDirectoryURL = folder
             let log = file("logs/\(run.id).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try? FileHandle(forWritingTo: log)
+            guard FileManager.default.createFile(atPath: log.path, contents: nil), let handle = try? FileHandle(forWritingTo: log) else {
+                Terminal.error("cannot write \(log.path)")
+                throw ExitCode(1)
+            }
             process.standardError = handle
             process.standardOutput = handle
             group.enter()
             let id = run.id
             process.terminationHandler = { p in
                 if p.terminationStatus != 0 { failures.add("\(id) exited with \(p.terminationStatus) (logs/\(id).log)") }
-                try? handle?.close()
+                try? handle.close()
                 slots.signal()
                 group.leave()
             }
@@ -295,32 +311,27 @@ struct SweepRunner {
     }
 
     /// Bisection over one key; each value tried is a point with its replications.
-    mutating func search(_ plan: inout Sweep.Plan, spec: String, target: SweepTarget) throws {
+    func search(_ plan: inout Sweep.Plan, spec: String, target: SweepTarget) throws {
         guard let eq = spec.firstIndex(of: "=") else { throw usage("--search \(spec): expected key.path=from..to[/resolution]") }
         let key = String(spec[..<eq])
-        var rangeText = String(spec[spec.index(after: eq)...])
-        var resolutionText: String?
-        if let slash = rangeText.lastIndex(of: "/") {
-            resolutionText = String(rangeText[rangeText.index(after: slash)...])
-            rangeText = String(rangeText[..<slash])
+        let range: NumericRange, step: Double?
+        do {
+            (range, step) = try NumericRange.parse(stepped: String(spec[spec.index(after: eq)...]), option: "--search \(spec)",
+                                                   stepName: "resolution")
+        } catch {
+            throw usage(error.description)
         }
-        var range: NumericRange
-        do { range = try NumericRange.parse(rangeText, option: "--search \(spec)") } catch { throw usage(error.description) }
-        if range.unit.isEmpty, let resolutionText { range.unit = NumericRange.split(resolutionText).1 }
         guard range.upper > range.lower else { throw usage("--search \(spec): the range is empty (from ≥ to)") }
-        var resolution = (range.upper - range.lower) / 32
-        if let resolutionText {
-            guard let r = NumericRange.split(resolutionText).0, r > 0 else { throw usage("--search \(spec): the resolution must be a positive number") }
-            resolution = r
-        }
+        let resolution = step ?? (range.upper - range.lower) / 32
         plan.keys = [key]
         var current = plan
         let result = try Bisection.search(lower: range.lower, upper: range.upper, resolution: resolution, target: target) { x in
             let value = range.text(x)
             let setting = Sweep.Setting(key: key, value: value)
             let point = current.runs.first { $0.settings == [setting] }?.point ?? current.addPoint([setting])
-            try prepare(current)
-            try runPending(current, only: Set(current.runs.filter { $0.point == point }.map(\.id)))
+            let runs = current.runs.filter { $0.point == point }
+            try writeJobs(runs)
+            try runPending(current, only: Set(runs.map(\.id)))
             let summary = SweepSummary(plan: current, reports: reports(current))
             guard let stats = summary.statistics(point: point, metric: target.metric) else {
                 Terminal.error("\(target.metric) is not in the report of \(key)=\(value): not a report.json path")
@@ -332,7 +343,7 @@ struct SweepRunner {
         current.search = Sweep.SearchRecord(key: key, target: target, range: range, resolution: resolution,
                                             answer: result.answer.map(range.text), direction: result.direction.rawValue)
         plan = current
-        try prepare(plan)
+        try writePlanFiles(plan)
         try summarise(plan)
     }
 

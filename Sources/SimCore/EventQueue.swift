@@ -480,6 +480,10 @@ public final class EventQueue<Event: BitwiseCopyable> {
         for i in 0..<all.count { place(all.storage[i]) }
         all.deallocate()
         overflowCheckThreshold = max(tuning.minOverflowCheck, 2 * overflow.count)
+        // Re-placing may have tripped the old overflow threshold; the new geometry has just been
+        // chosen, so that is no reason to check it again (it used to make every rebuild followed
+        // at once by a second one, judged on a single pop).
+        resizeDue = false
     }
 
     #if VODSIM_CHECKS

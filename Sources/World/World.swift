@@ -259,6 +259,8 @@ public final class World {
     public var now: SimInstant { sim.now }
     /// Events handled so far.
     public var eventsProcessed: UInt64 { sim.eventsProcessed }
+    /// The event queue's layout and how often it was rebuilt, for benchmarks.
+    public var queueDiagnostics: String { "\(sim.queue.rebuilds) rebuilds; \(sim.queue.geometry)" }
     /// The most sessions in progress at once so far (the session table's size).
     public var peakSessions: Int { sessions.capacity }
     /// Sessions in progress now (sampled population).

@@ -87,6 +87,7 @@ struct ScenarioBenchCommand: ParsableCommand {
                 simulated/wall:   \(fixed(simulation > 0 ? simulated / simulation : 0, 2))x
                 peak sessions:    \(sessions) simulated at once
                 peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB
+                event queue:      \(world.queueDiagnostics)
                 """)
         }
     }

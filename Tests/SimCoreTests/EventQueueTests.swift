@@ -176,6 +176,33 @@ struct EventQueueTests {
         #expect(reference.isEmpty)
     }
 
+    @Test("A rebuild leaves no resize pending, so the next pop does not rebuild again")
+    func rebuildSettlesGeometry() {
+        // A dense clump now and most events far ahead, as a simulation's first instants and its
+        // session ends are: when popping the clump narrows the buckets, re-placing the far events
+        // overflows the old threshold, which used to schedule a second rebuild straight away
+        // (judged on one pop, by another estimator), and so every rebuild came twice.
+        var tuning = EventQueueTuning()
+        tuning.minCheckInterval = 1_024
+        let queue = EventQueue<UInt32>(tuning: tuning)
+        var rng = RandomStream(seed: 11, label: "test.queue.settle", id: 0)
+        for i in 0..<200_000 {
+            let far = i % 2 == 0
+            let time = far ? 1_000_000_000 + Int64(rng.nextInt(below: 1_000_000_000)) : Int64(rng.nextInt(below: 1_000))
+            queue.insert(UInt32(i), at: .init(microseconds: time))
+        }
+        var rebuildsSeen = queue.rebuilds
+        var popped = 0
+        while queue.pop() != nil, popped < 150_000 {
+            popped += 1
+            if queue.rebuilds > rebuildsSeen {
+                rebuildsSeen = queue.rebuilds
+                #expect(!queue.resizeDue, "rebuild \(rebuildsSeen) after \(popped) pops left a resize due")
+            }
+        }
+        #expect(rebuildsSeen > 0)
+    }
+
     @Test("A million pending events drain in order and resize the queue")
     func largeDrain() {
         let queue = EventQueue<UInt32>()

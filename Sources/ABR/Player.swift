@@ -89,6 +89,10 @@ public final class PlayerContext: Sendable {
 
     public init(manifest: PlaybackManifest, configuration: PlayerConfiguration, reportingBitrates: [Double]? = nil) {
         precondition(reportingBitrates.map { $0.count == manifest.rungs } ?? true, "a reporting bit rate per rung")
+        // Checked once per context rather than per player: it walks every segment's duration, and
+        // a full-scale run makes millions of players from a few thousand contexts.
+        if let problem = configuration.problem(playing: manifest) { preconditionFailure(problem) }
+        precondition(manifest.segmentCount < Int(Int32.max), "too many segments")
         self.manifest = manifest
         self.configuration = configuration
         segmentSeconds = Double(manifest.segmentDurations[0]) / 1e6
@@ -149,9 +153,9 @@ public struct Player: Sendable {
     /// The rung of the previous download.
     public var lastRung: Int? { lastRungIndex >= 0 ? Int(lastRungIndex) : nil }
 
+    /// A player of `context` (whose configuration was checked against its manifest when the
+    /// context was made) starting at `start`.
     public init(_ context: PlayerContext, at start: Int64) {
-        if let problem = context.configuration.problem(playing: context.manifest) { preconditionFailure(problem) }
-        precondition(context.manifest.segmentCount < Int(Int32.max), "too many segments")
         self.start = start
         now = start
     }

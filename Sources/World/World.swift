@@ -256,9 +256,14 @@ public final class World {
     }
 
     /// The simulated clock.
+    deinit { sessions.deallocate() }
+
     public var now: SimInstant { sim.now }
     /// Events handled so far.
     public var eventsProcessed: UInt64 { sim.eventsProcessed }
+    /// Bytes of one session's record in the session table, and of one pending event in the queue.
+    public static var sessionRecordBytes: Int { SessionTable.bytesPerSession }
+    public static var queuedEventBytes: Int { MemoryLayout<QueuedEvent<Event>>.stride }
     /// The event queue's layout and how often it was rebuilt, for benchmarks.
     public var queueDiagnostics: String { "\(sim.queue.rebuilds) rebuilds; \(sim.queue.geometry)" }
     /// The most sessions in progress at once so far (the session table's size).
@@ -481,7 +486,7 @@ public final class World {
     /// Asks the player what to fetch next and starts it (or waits as the player asks).
     func requestNext(_ s: UInt32) {
         let i = Int(s)
-        let context = library.contexts[Int(sessions.context[i])]
+        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
         let now = sim.now.microseconds
         sessions.touched[i] = now
         guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]),
@@ -616,7 +621,7 @@ public final class World {
         sessions.download[i].upstreamCap = atPop
         // Constant rate: if abandonment would trigger, it triggers at the first check, after the
         // grace period (the gap between the time left and the buffer left stays constant).
-        let context = library.contexts[Int(sessions.context[i])]
+        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
         let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
         if check < firstByte + transfer,
            sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
@@ -759,7 +764,7 @@ public final class World {
         releaseDownload(s, delivered: d.bits)
         sessions.failures[i] = 0
         sessions.touched[i] = now.microseconds
-        let context = library.contexts[Int(sessions.context[i])]
+        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
         sessions.player[i].complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
                                     firstByteAt: d.firstByteAt, at: now.microseconds, context)
         if !sessions.started[i], sessions.player[i].phase != .startup {

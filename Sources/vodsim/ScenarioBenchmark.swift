@@ -74,7 +74,7 @@ struct ScenarioBenchCommand: ParsableCommand {
                 {"scenario":"\(resolved.name)","threads":\(threads),"setupSeconds":\(fixed(setup, 3)),"simulationSeconds":\(fixed(simulation, 3)),\
                 "wallSeconds":\(fixed(setup + simulation, 3)),"simulatedSeconds":\(fixed(simulated, 0)),"events":\(events),\
                 "eventsPerSecond":\(Int(rate.rounded())),"simulatedToWall":\(fixed(simulation > 0 ? simulated / simulation : 0, 3)),\
-                "peakRSSBytes":\(rss),"peakSessions":\(sessions),"sampling":\(resolved.worldConfiguration.sampling)}
+                "peakRSSBytes":\(rss),"sessionRecordBytes":\(World.sessionRecordBytes),"queuedEventBytes":\(World.queuedEventBytes),"peakSessions":\(sessions),"sampling":\(resolved.worldConfiguration.sampling)}
                 """)
         } else {
             print("""
@@ -87,6 +87,7 @@ struct ScenarioBenchCommand: ParsableCommand {
                 simulated/wall:   \(fixed(simulation > 0 ? simulated / simulation : 0, 2))x
                 peak sessions:    \(sessions) simulated at once
                 peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB
+                layout:           \(World.sessionRecordBytes) bytes per session record, \(World.queuedEventBytes) per pending event
                 event queue:      \(world.queueDiagnostics)
                 """)
         }

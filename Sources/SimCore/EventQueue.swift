@@ -8,11 +8,11 @@ public struct EventPriority: RawRepresentable, Hashable, Comparable, Sendable, B
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Fires before ordinary events at the same instant (e.g. failures before the work they stop).
-    public static let urgent = EventPriority(rawValue: 0)
+    @inlinable public static var urgent: EventPriority { EventPriority(rawValue: 0) }
     /// The default.
-    public static let normal = EventPriority(rawValue: 128)
+    @inlinable public static var normal: EventPriority { EventPriority(rawValue: 128) }
     /// Fires after ordinary events at the same instant (e.g. metric sampling of a settled state).
-    public static let late = EventPriority(rawValue: 255)
+    @inlinable public static var late: EventPriority { EventPriority(rawValue: 255) }
 
     @inlinable public static func < (a: EventPriority, b: EventPriority) -> Bool { a.rawValue < b.rawValue }
 }

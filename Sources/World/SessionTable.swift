@@ -134,32 +134,32 @@ struct SessionTable {
     }
 
     private enum Offset {
-        static let generation = MemoryLayout<SessionRecord>.offset(of: \.generation)!
-        static let region = MemoryLayout<SessionRecord>.offset(of: \.region)!
-        static let pop = MemoryLayout<SessionRecord>.offset(of: \.pop)!
-        static let failures = MemoryLayout<SessionRecord>.offset(of: \.failures)!
-        static let warm = MemoryLayout<SessionRecord>.offset(of: \.warm)!
-        static let started = MemoryLayout<SessionRecord>.offset(of: \.started)!
-        static let isLive = MemoryLayout<SessionRecord>.offset(of: \.isLive)!
-        static let originFailure = MemoryLayout<SessionRecord>.offset(of: \.originFailure)!
-        static let title = MemoryLayout<SessionRecord>.offset(of: \.title)!
-        static let context = MemoryLayout<SessionRecord>.offset(of: \.context)!
-        static let lastSegment = MemoryLayout<SessionRecord>.offset(of: \.lastSegment)!
-        static let user = MemoryLayout<SessionRecord>.offset(of: \.user)!
-        static let access = MemoryLayout<SessionRecord>.offset(of: \.access)!
-        static let touched = MemoryLayout<SessionRecord>.offset(of: \.touched)!
-        static let watchUntil = MemoryLayout<SessionRecord>.offset(of: \.watchUntil)!
-        static let arrival = MemoryLayout<SessionRecord>.offset(of: \.arrival)!
-        static let download = MemoryLayout<SessionRecord>.offset(of: \.download)!
-        static let player = MemoryLayout<SessionRecord>.offset(of: \.player)!
-        static let accounted = MemoryLayout<SessionRecord>.offset(of: \.accounted)!
-        static let buffer = MemoryLayout<SessionRecord>.offset(of: \.buffer)!
-        static let sequence = MemoryLayout<SessionRecord>.offset(of: \.sequence)!
-        static let client = MemoryLayout<SessionRecord>.offset(of: \.client)!
-        static let playStart = MemoryLayout<SessionRecord>.offset(of: \.playStart)!
-        static let nextBeat = MemoryLayout<SessionRecord>.offset(of: \.nextBeat)!
-        static let reportedAt = MemoryLayout<SessionRecord>.offset(of: \.reportedAt)!
-        static let reportedPosition = MemoryLayout<SessionRecord>.offset(of: \.reportedPosition)!
+        static var generation: Int { MemoryLayout<SessionRecord>.offset(of: \.generation)! }
+        static var region: Int { MemoryLayout<SessionRecord>.offset(of: \.region)! }
+        static var pop: Int { MemoryLayout<SessionRecord>.offset(of: \.pop)! }
+        static var failures: Int { MemoryLayout<SessionRecord>.offset(of: \.failures)! }
+        static var warm: Int { MemoryLayout<SessionRecord>.offset(of: \.warm)! }
+        static var started: Int { MemoryLayout<SessionRecord>.offset(of: \.started)! }
+        static var isLive: Int { MemoryLayout<SessionRecord>.offset(of: \.isLive)! }
+        static var originFailure: Int { MemoryLayout<SessionRecord>.offset(of: \.originFailure)! }
+        static var title: Int { MemoryLayout<SessionRecord>.offset(of: \.title)! }
+        static var context: Int { MemoryLayout<SessionRecord>.offset(of: \.context)! }
+        static var lastSegment: Int { MemoryLayout<SessionRecord>.offset(of: \.lastSegment)! }
+        static var user: Int { MemoryLayout<SessionRecord>.offset(of: \.user)! }
+        static var access: Int { MemoryLayout<SessionRecord>.offset(of: \.access)! }
+        static var touched: Int { MemoryLayout<SessionRecord>.offset(of: \.touched)! }
+        static var watchUntil: Int { MemoryLayout<SessionRecord>.offset(of: \.watchUntil)! }
+        static var arrival: Int { MemoryLayout<SessionRecord>.offset(of: \.arrival)! }
+        static var download: Int { MemoryLayout<SessionRecord>.offset(of: \.download)! }
+        static var player: Int { MemoryLayout<SessionRecord>.offset(of: \.player)! }
+        static var accounted: Int { MemoryLayout<SessionRecord>.offset(of: \.accounted)! }
+        static var buffer: Int { MemoryLayout<SessionRecord>.offset(of: \.buffer)! }
+        static var sequence: Int { MemoryLayout<SessionRecord>.offset(of: \.sequence)! }
+        static var client: Int { MemoryLayout<SessionRecord>.offset(of: \.client)! }
+        static var playStart: Int { MemoryLayout<SessionRecord>.offset(of: \.playStart)! }
+        static var nextBeat: Int { MemoryLayout<SessionRecord>.offset(of: \.nextBeat)! }
+        static var reportedAt: Int { MemoryLayout<SessionRecord>.offset(of: \.reportedAt)! }
+        static var reportedPosition: Int { MemoryLayout<SessionRecord>.offset(of: \.reportedPosition)! }
     }
 
     var generation: SessionColumn<UInt16> { column(Offset.generation) }

@@ -486,11 +486,11 @@ public final class World {
     /// Asks the player what to fetch next and starts it (or waits as the player asks).
     func requestNext(_ s: UInt32) {
         let i = Int(s)
-        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
         let now = sim.now.microseconds
         sessions.touched[i] = now
-        guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]),
-              let request = sessions.player[i].nextRequest(at: now, context) else {
+        guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]) else { return }
+        let player = sessions.player.address(i)
+        guard let request = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef({ player.pointee.nextRequest(at: now, $0) }) else {
             return
         }
         if request.delay > 0 {
@@ -621,7 +621,7 @@ public final class World {
         sessions.download[i].upstreamCap = atPop
         // Constant rate: if abandonment would trigger, it triggers at the first check, after the
         // grace period (the gap between the time left and the buffer left stays constant).
-        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
+        let context = library.contexts[Int(sessions.context[i])]
         let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
         if check < firstByte + transfer,
            sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
@@ -764,9 +764,11 @@ public final class World {
         releaseDownload(s, delivered: d.bits)
         sessions.failures[i] = 0
         sessions.touched[i] = now.microseconds
-        unowned(unsafe) let context = library.contexts[Int(sessions.context[i])]
-        sessions.player[i].complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
-                                    firstByteAt: d.firstByteAt, at: now.microseconds, context)
+        let player = sessions.player.address(i)
+        library.unretained(sessions.context[i])._withUnsafeGuaranteedRef {
+            player.pointee.complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
+                                    firstByteAt: d.firstByteAt, at: now.microseconds, $0)
+        }
         if !sessions.started[i], sessions.player[i].phase != .startup {
             playbackStarted(s)
         }
@@ -775,7 +777,7 @@ public final class World {
             // Everything the user will watch is here: play starts if it was still waiting for its
             // startup buffer, and the session ends when play reaches the user's stopping point.
             if sessions.player[i].phase == .startup {
-                sessions.player[i].startNow(at: now.microseconds, context)
+                sessions.player[i].startNow(at: now.microseconds, library.contexts[Int(sessions.context[i])])
                 if !sessions.started[i] { playbackStarted(s) }
             }
             let left = max(0, sessions.watchUntil[i] - positionPlayed(s))

@@ -659,12 +659,7 @@ public struct RunReport {
             out += "The same scenario with " + comparison.overrides.map { "`\($0)`" }.joined(separator: ", ") + ".\n\n"
             out += comparisonTable.markdown
         }
-        let incidents = incidentSummaries
-        if !incidents.isEmpty {
-            var table = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
-            for i in incidents { table.add(i.row) }
-            out += "\n## Incidents\n\n" + table.markdown
-        }
+        if let incidentTable { out += "\n## Incidents\n\n" + incidentTable.markdown }
         out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         if !ResolvedScenario.unmodelledSections.isEmpty {
             out += "\n## Not modelled yet\n\n"
@@ -675,6 +670,15 @@ public struct RunReport {
             }
         }
         return out
+    }
+
+    /// Each incident's before/during/after figures; nil when the run had none.
+    var incidentTable: TextTable? {
+        let incidents = incidentSummaries
+        guard !incidents.isEmpty else { return nil }
+        var table = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
+        for i in incidents { table.add(i.row) }
+        return table
     }
 
     var regionTable: TextTable {

@@ -143,12 +143,7 @@ extension RunReport {
         page += "<h2>Over time</h2>\n"
         if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
         for chart in charts { page += chart.svg }
-        let incidents = incidentSummaries
-        if !incidents.isEmpty {
-            var t = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
-            for i in incidents { t.add(i.row) }
-            page += "<h2>Incidents</h2>\n" + t.html
-        }
+        if let incidentTable { page += "<h2>Incidents</h2>\n" + incidentTable.html }
         page += "<h2>Regions</h2>\n" + regionTable.html + "<h2>PoPs</h2>\n" + popTable.html
         return page + HTMLPage.end
     }

@@ -210,7 +210,7 @@ extension World {
             evicted.forEach { fileLeft(pop, $0) }
         }
         let source = Int(fills.source[i])
-        if !waitQueue(source).isEmpty {
+        if firstWaiting(source) != nil {
             enqueue(UInt64(f) << 16, on: source)
         } else if let link = transmitFill(f) {
             enqueue(UInt64(f) << 16, on: link)

@@ -128,75 +128,47 @@ struct SessionTable {
         capacity = 0
     }
 
+    /// The view of one field; `field` is a key path literal, so the offset folds to a constant.
     @inline(__always)
-    private func column<Value>(_ offset: Int, _: Value.Type = Value.self) -> SessionColumn<Value> {
-        SessionColumn(base: rows, count: capacity, offset: offset)
+    private func column<Value>(_ field: KeyPath<SessionRecord, Value>) -> SessionColumn<Value> {
+        SessionColumn(base: rows, count: capacity, offset: MemoryLayout<SessionRecord>.offset(of: field)!)
     }
 
-    private enum Offset {
-        static var generation: Int { MemoryLayout<SessionRecord>.offset(of: \.generation)! }
-        static var region: Int { MemoryLayout<SessionRecord>.offset(of: \.region)! }
-        static var pop: Int { MemoryLayout<SessionRecord>.offset(of: \.pop)! }
-        static var failures: Int { MemoryLayout<SessionRecord>.offset(of: \.failures)! }
-        static var warm: Int { MemoryLayout<SessionRecord>.offset(of: \.warm)! }
-        static var started: Int { MemoryLayout<SessionRecord>.offset(of: \.started)! }
-        static var isLive: Int { MemoryLayout<SessionRecord>.offset(of: \.isLive)! }
-        static var originFailure: Int { MemoryLayout<SessionRecord>.offset(of: \.originFailure)! }
-        static var title: Int { MemoryLayout<SessionRecord>.offset(of: \.title)! }
-        static var context: Int { MemoryLayout<SessionRecord>.offset(of: \.context)! }
-        static var lastSegment: Int { MemoryLayout<SessionRecord>.offset(of: \.lastSegment)! }
-        static var user: Int { MemoryLayout<SessionRecord>.offset(of: \.user)! }
-        static var access: Int { MemoryLayout<SessionRecord>.offset(of: \.access)! }
-        static var touched: Int { MemoryLayout<SessionRecord>.offset(of: \.touched)! }
-        static var watchUntil: Int { MemoryLayout<SessionRecord>.offset(of: \.watchUntil)! }
-        static var arrival: Int { MemoryLayout<SessionRecord>.offset(of: \.arrival)! }
-        static var download: Int { MemoryLayout<SessionRecord>.offset(of: \.download)! }
-        static var player: Int { MemoryLayout<SessionRecord>.offset(of: \.player)! }
-        static var accounted: Int { MemoryLayout<SessionRecord>.offset(of: \.accounted)! }
-        static var buffer: Int { MemoryLayout<SessionRecord>.offset(of: \.buffer)! }
-        static var sequence: Int { MemoryLayout<SessionRecord>.offset(of: \.sequence)! }
-        static var client: Int { MemoryLayout<SessionRecord>.offset(of: \.client)! }
-        static var playStart: Int { MemoryLayout<SessionRecord>.offset(of: \.playStart)! }
-        static var nextBeat: Int { MemoryLayout<SessionRecord>.offset(of: \.nextBeat)! }
-        static var reportedAt: Int { MemoryLayout<SessionRecord>.offset(of: \.reportedAt)! }
-        static var reportedPosition: Int { MemoryLayout<SessionRecord>.offset(of: \.reportedPosition)! }
-    }
-
-    var generation: SessionColumn<UInt16> { column(Offset.generation) }
-    var region: SessionColumn<UInt16> { column(Offset.region) }
-    var pop: SessionColumn<UInt16> { column(Offset.pop) }
-    var title: SessionColumn<UInt32> { column(Offset.title) }
-    var user: SessionColumn<UInt32> { column(Offset.user) }
+    var generation: SessionColumn<UInt16> { column(\.generation) }
+    var region: SessionColumn<UInt16> { column(\.region) }
+    var pop: SessionColumn<UInt16> { column(\.pop) }
+    var title: SessionColumn<UInt32> { column(\.title) }
+    var user: SessionColumn<UInt32> { column(\.user) }
     /// Index of the player context (title, manifest format, rung cap) in the title library.
-    var context: SessionColumn<UInt32> { column(Offset.context) }
-    var access: SessionColumn<Double> { column(Offset.access) }
-    var arrival: SessionColumn<Int64> { column(Offset.arrival) }
+    var context: SessionColumn<UInt32> { column(\.context) }
+    var access: SessionColumn<Double> { column(\.access) }
+    var arrival: SessionColumn<Int64> { column(\.arrival) }
     /// Media position at which the user stops, microseconds.
-    var watchUntil: SessionColumn<Int64> { column(Offset.watchUntil) }
+    var watchUntil: SessionColumn<Int64> { column(\.watchUntil) }
     /// The last segment the session downloads.
-    var lastSegment: SessionColumn<Int32> { column(Offset.lastSegment) }
-    var player: SessionColumn<Player> { column(Offset.player) }
-    var download: SessionColumn<Download> { column(Offset.download) }
+    var lastSegment: SessionColumn<Int32> { column(\.lastSegment) }
+    var player: SessionColumn<Player> { column(\.player) }
+    var download: SessionColumn<Download> { column(\.download) }
     /// QoE already added to the metrics: play, rebuffer (microseconds) and bits played.
-    var accounted: SessionColumn<(play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32)> { column(Offset.accounted) }
-    var warm: SessionColumn<Bool> { column(Offset.warm) }
-    var started: SessionColumn<Bool> { column(Offset.started) }
-    var isLive: SessionColumn<Bool> { column(Offset.isLive) }
+    var accounted: SessionColumn<(play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32)> { column(\.accounted) }
+    var warm: SessionColumn<Bool> { column(\.warm) }
+    var started: SessionColumn<Bool> { column(\.started) }
+    var isLive: SessionColumn<Bool> { column(\.isLive) }
     /// Activity: the client's id, the sequence of its next event, when playback started (to report
     /// a play; -1 when there is none to report), its next heartbeat, and what it last reported (time
     /// and position, for the heartbeats in between), its retry buffer (-1: none).
-    var client: SessionColumn<UInt64> { column(Offset.client) }
-    var sequence: SessionColumn<UInt32> { column(Offset.sequence) }
-    var playStart: SessionColumn<Int64> { column(Offset.playStart) }
-    var nextBeat: SessionColumn<Int64> { column(Offset.nextBeat) }
-    var reportedAt: SessionColumn<Int64> { column(Offset.reportedAt) }
-    var reportedPosition: SessionColumn<Int64> { column(Offset.reportedPosition) }
-    var buffer: SessionColumn<Int32> { column(Offset.buffer) }
+    var client: SessionColumn<UInt64> { column(\.client) }
+    var sequence: SessionColumn<UInt32> { column(\.sequence) }
+    var playStart: SessionColumn<Int64> { column(\.playStart) }
+    var nextBeat: SessionColumn<Int64> { column(\.nextBeat) }
+    var reportedAt: SessionColumn<Int64> { column(\.reportedAt) }
+    var reportedPosition: SessionColumn<Int64> { column(\.reportedPosition) }
+    var buffer: SessionColumn<Int32> { column(\.buffer) }
     /// Failed attempts in a row (failover, playback API), whether the last failure was the origin's,
     /// and when something last moved the session on (for audits).
-    var failures: SessionColumn<UInt8> { column(Offset.failures) }
-    var originFailure: SessionColumn<Bool> { column(Offset.originFailure) }
-    var touched: SessionColumn<Int64> { column(Offset.touched) }
+    var failures: SessionColumn<UInt8> { column(\.failures) }
+    var originFailure: SessionColumn<Bool> { column(\.originFailure) }
+    var touched: SessionColumn<Int64> { column(\.touched) }
 
     /// Takes a free slot (the most recently released first); the caller fills every column.
     mutating func allocate(placeholder player: Player) -> UInt32 {

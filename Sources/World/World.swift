@@ -576,7 +576,7 @@ public final class World {
         // First come, first served: behind anything already waiting on its links.
         if !pops[p].waiting.isEmpty {
             enqueue(download: s, on: p)
-        } else if servedBy != p && !waitQueue(servedBy).isEmpty {
+        } else if servedBy != p && firstWaiting(servedBy) != nil {
             enqueue(download: s, on: servedBy)
         } else if let link = transmit(s) {
             enqueue(download: s, on: link)
@@ -687,6 +687,12 @@ public final class World {
         link >= 0 ? pops[link].waiting : origins[-1 - link].waiting
     }
 
+    /// The oldest entry waiting on `link`, read in place: `waitQueue(link).first` copies the queue
+    /// (a retain and release), and this runs at every download's completion.
+    func firstWaiting(_ link: Int) -> UInt64? {
+        link >= 0 ? pops[link].waiting.first : origins[-1 - link].waiting.first
+    }
+
     /// Queue entries: a download is (1, download epoch, session, generation), a fill (0, fill slot).
     static let downloadEntry: UInt64 = 1 << 63
 
@@ -712,7 +718,7 @@ public final class World {
     /// Starts what waits on `link`, oldest first, while there is room; a transfer that now lacks
     /// room on another of its links moves to that link's queue.
     func admitWaiting(_ link: Int) {
-        while let entry = waitQueue(link).first {
+        while let entry = firstWaiting(link) {
             let blocked: Int?
             if entry & World.downloadEntry != 0 {
                 let s = UInt32(truncatingIfNeeded: entry >> 16), i = Int(s)  // bits 16–47

@@ -61,6 +61,7 @@ public struct MetricRule: Sendable, Equatable {
         MetricRule("metrics.availability.all.sessionsLost", .lower, .absolute(0)),
         MetricRule("metrics.activity.freshnessSeconds.p99", .lower, .relative(0.10)),
         MetricRule("metrics.activity.lagSeconds.p99", .lower, .absolute(5)),
+        MetricRule("metrics.activity.deliverySeconds.p99", .lower, .relative(0.10)),
         MetricRule("metrics.activity.dropped.clientBuffer", .lower, .absolute(0)),
         MetricRule("metrics.activity.dropped.retention", .lower, .absolute(0)),
     ]

@@ -343,6 +343,11 @@ public struct RunReport {
                 ("p50", round(m.freshness.percentile(50).seconds, 1)), ("p99", round(m.freshness.percentile(99).seconds, 1)),
                 ("mean", round(m.freshness.mean.seconds, 1)),
             ])),
+            ("deliverySeconds", .object([
+                ("p50", round(m.delivery.percentile(50).seconds, 1)), ("p99", round(m.delivery.percentile(99).seconds, 1)),
+                ("max", round(m.delivery.maximum.seconds, 1)), ("mean", round(m.delivery.mean.seconds, 1)),
+            ])),
+            ("heldAtClients", stats(m.heldAtClients.map { $0 * k })),
             ("logStorageGB", .object([("peak", round(storage.max() ?? 0)), ("end", round(storage.last ?? 0))])),
             ("publications", .integer(Int64(m.publications.count))),
             ("perPartition", .array(perPartition)),
@@ -582,6 +587,7 @@ public struct RunReport {
             ("sessionsLost", series({ value(g.lostSeries, $0) * k }, 0)),
             ("fillQueue", .object(results.pops.map { p in (p.id, series({ p.metrics.fillQueue.mean($0) }, 1)) })),
             ("activityLagEvents", series({ b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }, 0)),
+            ("activityHeldAtClients", series({ b in (b < results.pipeline.heldAtClients.count ? results.pipeline.heldAtClients[b] : 0) * k }, 0)),
             ("activityLogStorageGB", series({ b in b < logStorage.count ? logStorage[b] : 0 })),
             ("oldestFillJobMinutes", .object(results.pops.map { p in
                 (p.id, series({ $0 < p.metrics.oldestJobAge.count ? p.metrics.oldestJobAge[$0] / 60 : 0 }, 1))
@@ -613,7 +619,9 @@ public struct RunReport {
                                                         Self.availabilityTarget * 100)),
             ("sessions lost / failed starts", "\(Self.grouped(Double(results.global.lostSessions.value) * k)) / "
                 + Self.grouped(Double(results.global.abandonedBeforeStart.value) * k)),
-            ("activity: lag p99, freshness p50 / p99", String(format: "%.1f s, %.0f / %.0f s", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99),
+            ("activity: delivery p50 / p99, log lag p99, freshness p50 / p99",
+             String(format: "%.0f / %.0f s, %.1f s, %.0f / %.0f s", results.pipeline.delivery.percentile(50).seconds,
+                    results.pipeline.delivery.percentile(99).seconds, percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99),
                                                               results.pipeline.freshness.percentile(50).seconds,
                                                               results.pipeline.freshness.percentile(99).seconds)),
         ] + results.releases.map { r in

@@ -110,8 +110,10 @@ extension RunReport {
         charts.append(LineChart(title: "Fill queue", unit: "jobs waiting", labels: labels, series: results.pops.map { p in
             .init(p.id, values { p.metrics.fillQueue.mean($0) })
         }, shades: shades))
-        charts.append(LineChart(title: "Activity log lag (largest partition)", unit: "events", labels: labels, series: [
-            .init("lag", values { b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }),
+        let held = results.pipeline.heldAtClients
+        charts.append(LineChart(title: "Activity backlog", unit: "events", labels: labels, series: [
+            .init("log lag (largest partition)", values { b in (results.pipeline.lagEvents.map { b < $0.count ? $0[b] : 0 }.max() ?? 0) * k }),
+            .init("held at clients", values { b in (b < held.count ? held[b] : 0) * k }),
         ], shades: shades))
 
         var page = HTMLPage.head(title: "\(scenario.name): vodsim report") + """

@@ -65,6 +65,12 @@ public struct PipelineMetrics: Sendable {
     public var droppedRetention: Int64 = 0
     /// Event time to visible in a published data set.
     public var freshness = LatencyRecorder()
+    /// Event time to its first landing in the log: the client's batching, plus the time it was
+    /// held by its client while the log refused it. The log's own lag (`lagSeconds`) starts only
+    /// once an event is in the log, so an ingest outage shows here and in `heldAtClients`.
+    public var delivery = LatencyRecorder()
+    /// Events held by clients (not yet in the log) at each metrics bucket's start.
+    public var heldAtClients: [Double] = []
     /// Log bytes appended per bucket (for the storage the retention window holds).
     public var appendedBytes: TimeSeries
     public var lagEvents: [[Double]] = []
@@ -245,7 +251,10 @@ extension World {
     /// Appends records to partition `p`: refused while it is down or more than `appendTimeout`
     /// behind; otherwise queued on its append server, then read by its aggregator in order. A lost
     /// acknowledgement (`ackLoss`) leaves the client thinking it failed.
-    func append(_ records: [ActivityEvent], to p: Int, stream: inout RandomStream) -> AppendResult {
+    ///
+    /// Records whose `alreadyInLog` flag is set landed before (their acknowledgement was lost): their
+    /// delivery time was booked then.
+    func append(_ records: [ActivityEvent], alreadyInLog: [Bool]? = nil, to p: Int, stream: inout RandomStream) -> AppendResult {
         let now = sim.now.microseconds
         guard partitions[p].downUntil <= now, partitions[p].appendBusyUntil - now <= activity.appendTimeout.microseconds else {
             pipeline.refused += 1
@@ -265,6 +274,13 @@ extension World {
         let readEnd = expired ? readStart : readStart + Int64((Double(events) / (activity.consumerRate / k) * 1e6).rounded(.up))
         partitions[p].readBusyUntil = readEnd
         partitions[p].batches.append(LogBatch(records: records.count, events: events, appendedAt: appended, expired: expired))
+        let landed = unixMicros(SimInstant(microseconds: appended))
+        for (k, r) in records.enumerated() where !(alreadyInLog?[k] ?? false) {
+            // A heartbeat run's beats happened an interval apart: each is booked at its own age.
+            for beat in 0..<Int64(r.count) {
+                pipeline.delivery.record(.microseconds(max(0, landed - r.eventTime - beat * r.interval)))
+            }
+        }
         sim.schedule(.logRead(partition: UInt16(p)), at: SimInstant(microseconds: readEnd))
         return stream.nextDouble() < activity.ackLoss ? .unacknowledged : .accepted
     }
@@ -320,6 +336,15 @@ extension World {
 
     // MARK: Client buffers and retries
 
+    /// Events clients hold that have not reached the log (re-sends of records already in it not
+    /// counted).
+    var eventsHeldAtClients: Int64 {
+        buffers.reduce(0) { total, b in
+            guard b.live else { return total }
+            return total + zip(b.events, b.delivered).reduce(Int64(0)) { $0 + ($1.1 ? 0 : Int64($1.0.count)) }
+        }
+    }
+
     func newBuffer(client: UInt64, profile: UInt64, partition: Int) -> Int {
         let buffer = ClientBuffer(client: client, profile: profile, partition: partition)
         if let b = freeBuffers.popLast() {
@@ -358,7 +383,7 @@ extension World {
         guard buffers[b].live else { return }
         var stream = activityStreams.subfamily(buffers[b].client).stream(UInt64(sim.now.microseconds) | 1 << 63)
         let resent = zip(buffers[b].events, buffers[b].delivered).reduce(Int64(0)) { $0 + ($1.1 ? Int64($1.0.count) : 0) }
-        switch append(buffers[b].events, to: buffers[b].partition, stream: &stream) {
+        switch append(buffers[b].events, alreadyInLog: buffers[b].delivered, to: buffers[b].partition, stream: &stream) {
         case .refused:
             scheduleRetry(b)
         case .unacknowledged:
@@ -396,6 +421,7 @@ extension World {
     /// watermark on.
     func sampleLog() {
         let now = finished ? end.microseconds : sim.now.microseconds
+        pipeline.heldAtClients.append(Double(eventsHeldAtClients))
         for p in partitions.indices {
             partitions[p].lagEvents.append(Double(partitions[p].appended - partitions[p].read))
             partitions[p].lagSeconds.append(partitions[p].batches.first.map { Double(max(0, now - $0.appendedAt)) / 1e6 } ?? 0)

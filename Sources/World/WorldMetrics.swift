@@ -216,9 +216,7 @@ extension World {
         var m = pipeline
         m.lagEvents = partitions.map(\.lagEvents)
         m.lagSeconds = partitions.map(\.lagSeconds)
-        m.pendingAtClients = buffers.filter(\.live).reduce(0) { total, b in
-            total + zip(b.events, b.delivered).reduce(Int64(0)) { $0 + ($1.1 ? 0 : Int64($1.0.count)) }
-        }
+        m.pendingAtClients = eventsHeldAtClients
         m.pendingInLog = partitions.reduce(0) { $0 + $1.appended - $1.read }
         return m
     }

@@ -54,7 +54,7 @@ struct ReportCommandTests {
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
         #expect(html.components(separatedBy: "<svg ").count - 1 == 10)
-        for title in ["Concurrent sessions", "Video start time", "Hit ratio per PoP", "Egress", "Fill queue", "Activity log lag"] {
+        for title in ["Concurrent sessions", "Video start time", "Hit ratio per PoP", "Egress", "Fill queue", "Activity backlog"] {
             #expect(html.contains(">\(title)"), "chart \(title)")
         }
         #expect(html.contains(">popDown</text>"))

@@ -56,6 +56,31 @@ struct PipelineTests {
         #expect(m.aggregated == m.produced - m.pendingInLog)
     }
 
+    /// The log's consumers keep up throughout, so its lag stays near zero; what the outage delays
+    /// shows as events held at the clients and as the time from an event to the log.
+    @Test("An ingest outage shows as events held at clients and as delivery time, not as log lag")
+    func outageDelaysDelivery() throws {
+        let normal = World(configuration: pipelineWorld { $0.ackLoss = 0 })
+        try normal.run(until: normal.end)
+        let calm = normal.results().pipeline
+        // Without an outage an event reaches the log within a batch interval of 10 s.
+        #expect(calm.delivery.count == UInt64(calm.appended))
+        #expect(calm.delivery.maximum <= .seconds(11))
+        #expect(calm.heldAtClients.allSatisfy { $0 == 0 })
+
+        let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.ackLoss = 0 })
+        try world.run(until: .zero + .minutes(20))
+        world.partitionOutage(3, until: .zero + .minutes(30))
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        #expect(m.delivery.count == UInt64(m.appended - m.resent))
+        // Events made early in the outage wait for its end (retries back off, so a little longer).
+        #expect(m.delivery.maximum >= .minutes(9))
+        #expect(m.delivery.percentile(50) <= .seconds(11))
+        #expect((m.heldAtClients.max() ?? 0) > 0)
+        #expect(m.lagSeconds.joined().allSatisfy { $0 < 1 })
+    }
+
     /// The same outage with room for 30 events per client: the overflow is dropped and counted, and
     /// the books still balance to the event.
     @Test("With small client buffers an outage loses exactly what overflowed, and says so")

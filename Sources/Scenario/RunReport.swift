@@ -410,6 +410,7 @@ public struct RunReport {
         var hitRatio: Double
         var originGbps: Double
         var lagEvents: Double
+        var heldAtClients: Double
 
         var json: JSONValue {
             .object([
@@ -420,6 +421,7 @@ public struct RunReport {
                 ("hitRatio", JSONValue.rounded(hitRatio, digits: 5)),
                 ("originEgressGbps", JSONValue.rounded(originGbps, digits: 3)),
                 ("lagEvents", .integer(Int64(lagEvents.rounded()))),
+                ("heldAtClients", .integer(Int64(heldAtClients.rounded()))),
             ])
         }
     }
@@ -439,10 +441,13 @@ public struct RunReport {
         let origin = originGbps
         let originMean = buckets.reduce(0.0) { $0 + ($1 < origin.count ? origin[$1] : 0) } / Double(buckets.count)
         let lag = results.pipeline.lagEvents.map { samples in buckets.map { $0 < samples.count ? samples[$0] : 0 }.max() ?? 0 }.max() ?? 0
+        let heldSamples = results.pipeline.heldAtClients
+        let held = buckets.map { $0 < heldSamples.count ? heldSamples[$0] : 0 }.max() ?? 0
         return WindowFigures(startTimeP99Ms: Double(start.percentile(99).microseconds) / 1e3,
                              rebufferRatio: play + stall > 0 ? stall / (play + stall) : 0,
                              failedStarts: sum(g.failedStartSeries) * k, sessionsLost: sum(g.lostSeries) * k,
-                             hitRatio: requests > 0 ? hits / requests : 0, originGbps: originMean, lagEvents: lag * k)
+                             hitRatio: requests > 0 ? hits / requests : 0, originGbps: originMean, lagEvents: lag * k,
+                             heldAtClients: held * k)
     }
 
     var parents: Set<Int> { Set(results.pops.indices.compactMap { scenarioParent($0) }) }

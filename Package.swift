@@ -38,8 +38,10 @@ let package = Package(
             pkgConfig: "gsl",
             providers: [.apt(["libgsl-dev"])]
         ),
+        // Processor hints (prefetch) for the event loop; header-only C.
+        .target(name: "CHints"),
         // Clock, event queue, run loop, random streams. Knows nothing of video.
-        .target(name: "SimCore", swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug)), optimisedInDebug]),
+        .target(name: "SimCore", dependencies: ["CHints"], swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug)), optimisedInDebug]),
         // Distributions and arrival processes over SimCore's random streams, GSL-backed.
         .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"], swiftSettings: [optimisedInDebug]),
         // Counters, gauges, HdrHistogram latency recorders, fixed-bucket time series.
@@ -60,7 +62,7 @@ let package = Package(
         // windows with a watermark, the recommendation data sets).
         .target(name: "Activity", swiftSettings: [optimisedInDebug]),
         // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"],
+        .target(name: "World", dependencies: ["CHints", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"],
                 swiftSettings: [optimisedInDebug]),
         // The report value, its writers, hashing and atomic output.
         .target(name: "Reports", dependencies: ["Metrics"]),

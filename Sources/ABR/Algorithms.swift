@@ -11,6 +11,12 @@ public struct PlaybackManifest: Sendable, Equatable {
     public let bitrates: [Double]
     /// Microseconds.
     public let segmentDurations: [Int64]
+    public let segmentCount: Int
+    /// The duration of every segment but the last when they all have one, else 0. Players read
+    /// it at every step of play: the array is one more cache miss per event when millions of
+    /// players share thousands of titles' manifests, and a title's segments are nearly always
+    /// uniform.
+    public let uniformDuration: Int64
 
     public init(bitrates: [Double], segmentDurations: [Int64]) {
         precondition(!bitrates.isEmpty && bitrates.count <= Int(Int8.max), "1...127 rungs")
@@ -18,10 +24,18 @@ public struct PlaybackManifest: Sendable, Equatable {
         precondition(!segmentDurations.isEmpty && segmentDurations.allSatisfy { $0 > 0 }, "segments need positive durations")
         self.bitrates = bitrates
         self.segmentDurations = segmentDurations
+        segmentCount = segmentDurations.count
+        let first = segmentDurations[0]
+        uniformDuration = segmentDurations.dropLast().allSatisfy { $0 == first } ? first : 0
     }
 
     public var rungs: Int { bitrates.count }
-    public var segmentCount: Int { segmentDurations.count }
+
+    /// Segment `segment`'s duration, microseconds.
+    @inlinable
+    public func duration(of segment: Int) -> Int64 {
+        uniformDuration > 0 && segment &+ 1 < segmentCount && segment >= 0 ? uniformDuration : segmentDurations[segment]
+    }
 }
 
 /// A throughput and latency estimate from past downloads: two exponentially weighted moving
@@ -86,7 +100,7 @@ public struct ABRInput: Sendable {
     public var lastRung: Int?
 
     /// The next segment's duration in seconds.
-    var segmentSeconds: Double { Double(manifest.segmentDurations[segment]) / 1e6 }
+    var segmentSeconds: Double { Double(manifest.duration(of: segment)) / 1e6 }
 }
 
 /// The rung to download next and how long to wait before asking for it.

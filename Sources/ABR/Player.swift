@@ -213,7 +213,7 @@ public struct Player: Sendable {
                     return
                 }
                 let segment = Int(playingIndex)
-                let remaining = m.segmentDurations[segment] - playedInto
+                let remaining = m.duration(of: segment) - playedInto
                 let step = min(dt, remaining)
                 playedInto += step
                 buffered -= step
@@ -244,7 +244,7 @@ public struct Player: Sendable {
             return SegmentRequest(segment: segment, rung: Int(retryRung), delay: 0)
         }
         // Never overfill the buffer: wait until the next segment fits.
-        let fullDelay = max(0, buffered + m.segmentDurations[segment] - c.maxBuffer)
+        let fullDelay = max(0, buffered + m.duration(of: segment) - c.maxBuffer)
         let decision = c.algorithm.decide(ABRInput(
             manifest: m, segment: segment, bufferSeconds: Double(buffered - fullDelay) / 1e6,
             maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: estimator.throughput,
@@ -264,7 +264,7 @@ public struct Player: Sendable {
         rungs[segment & 31] = UInt8(rung)
         lastRungIndex = Int8(rung)
         nextSegmentIndex += 1
-        buffered += context.manifest.segmentDurations[segment]
+        buffered += context.manifest.duration(of: segment)
         switch phase {
         case .startup:
             if buffered >= context.configuration.startupBuffer || nextSegment == context.manifest.segmentCount {
@@ -305,7 +305,7 @@ public struct Player: Sendable {
         let rate = Double(bitsReceived) / (Double(time - firstByteAt) / 1e6)
         let bufferSeconds = Double(max(0, buffered - (time - now))) / 1e6
         guard Double(bitsTotal - bitsReceived) / rate > bufferSeconds else { return nil }
-        let duration = Double(m.segmentDurations[segment]) / 1e6
+        let duration = Double(m.duration(of: segment)) / 1e6
         for lower in stride(from: rung - 1, through: 0, by: -1) where m.bitrates[lower] * duration / rate < bufferSeconds {
             return lower
         }

@@ -263,6 +263,15 @@ public final class EventQueue<Event: BitwiseCopyable> {
         return entry
     }
 
+    /// The event `ahead` places after the next one in the loaded bucket, if that bucket holds it
+    /// (events scheduled into it since it was loaded are not seen): for prefetching only, since
+    /// the event may still be cancelled or preceded by one scheduled later.
+    @inlinable @inline(__always)
+    public func upcoming(_ ahead: Int) -> Event? {
+        let n = current.sorted.count
+        return ahead < n ? current.sorted.storage[n &- 1 &- ahead].event : nil
+    }
+
     /// Moves the cursor to the next non-empty bucket that starts before `limit` and loads it into
     /// `current`, cascading a coarse bucket into the fine wheel when the fine wheel is spent.
     /// Returns `false` when no event starts before `limit`.

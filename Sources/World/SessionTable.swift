@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ABR
+import CHints
 import SimCore
 
 /// The download a session has in flight (or waiting for a link), and which links carry it.
@@ -116,14 +112,24 @@ struct SessionTable {
         rows = SessionTable.allocate(bytes: reserved * MemoryLayout<SessionRecord>.stride)
     }
 
+    /// Memory for the records. On Linux, pages mapped for the table and marked for transparent
+    /// huge pages: at 10M sessions the table is 4 GB read at random, and with 4 KB pages nearly
+    /// every event also missed the TLB and walked page tables that are not in cache either (k = 1:
+    /// 0.95M -> 1.2M events/s with 2 MB pages). Where huge pages are off, the hint does nothing.
     private static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
-        guard let p = malloc(bytes) else { fatalError("out of memory for \(bytes) bytes of sessions") }
+        guard let p = vodsim_map_huge(bytes) else { fatalError("out of memory for \(bytes) bytes of sessions") }
         return p
+    }
+
+    /// The records moved to a block of `bytes` (the kernel remaps the pages; nothing is copied).
+    private static func grow(_ p: UnsafeMutableRawPointer, from old: Int, to bytes: Int) -> UnsafeMutableRawPointer {
+        guard let moved = vodsim_remap_huge(p, old, bytes) else { fatalError("out of memory for \(bytes) bytes of sessions") }
+        return moved
     }
 
     /// Frees the records; the table must not be used afterwards.
     mutating func deallocate() {
-        free(rows)
+        vodsim_unmap(rows, reserved * MemoryLayout<SessionRecord>.stride)
         reserved = 0
         capacity = 0
     }
@@ -170,6 +176,19 @@ struct SessionTable {
     var originFailure: SessionColumn<Bool> { column(\.originFailure) }
     var touched: SessionColumn<Int64> { column(\.touched) }
 
+    /// Starts loading record `i` (every cache line of it; records are not line-aligned).
+    @inline(__always)
+    func prefetch(_ i: Int) {
+        guard UInt(bitPattern: i) < UInt(bitPattern: capacity) else { return }
+        let start = rows + i &* MemoryLayout<SessionRecord>.stride
+        var offset = 0
+        while offset < MemoryLayout<SessionRecord>.stride {
+            SimCore.prefetch(start + offset)
+            offset &+= 64
+        }
+        SimCore.prefetch(start + (MemoryLayout<SessionRecord>.stride &- 1))
+    }
+
     /// Takes a free slot (the most recently released first); the caller fills every column.
     mutating func allocate(placeholder player: Player) -> UInt32 {
         live += 1
@@ -180,12 +199,8 @@ struct SessionTable {
         }
         precondition(capacity < Int(UInt32.max), "more than 2^32 sessions in progress")
         if capacity == reserved {
-            // realloc moves a large block by remapping its pages, not by copying them.
             let grown = reserved * 2
-            guard let moved = realloc(rows, grown * MemoryLayout<SessionRecord>.stride) else {
-                fatalError("out of memory for \(grown) sessions")
-            }
-            rows = moved
+            rows = SessionTable.grow(rows, from: reserved * MemoryLayout<SessionRecord>.stride, to: grown * MemoryLayout<SessionRecord>.stride)
             reserved = grown
         }
         (rows + capacity * MemoryLayout<SessionRecord>.stride).initializeMemory(as: SessionRecord.self, repeating: SessionRecord(player: player), count: 1)

@@ -10,7 +10,10 @@ import SimCore
 /// catalog directly. Player contexts are shared by every session of the same title, manifest format
 /// and rung cap (plan and device allow a prefix of the ladder: the playback API personalises the
 /// manifest, as Netflix's does).
-struct TitleLibrary {
+///
+/// A class, so that the world's per-event calls into it never copy it: a struct held by the world
+/// was copied (a retain of each of its arrays) whenever a method was not inlined.
+final class TitleLibrary {
     struct Loaded: Sendable {
         var durations: [Int64]
         /// Per format: the player's rungs (lowest first) as rendition indices.
@@ -24,14 +27,14 @@ struct TitleLibrary {
 
     let catalog: Catalog
     let configuration: PlayerConfiguration
-    var index: [Int32]
-    var loaded: [Loaded] = []
-    var contexts: [PlayerContext] = []
+    @exclusivity(unchecked) var index: [Int32]
+    @exclusivity(unchecked) var loaded: [Loaded] = []
+    @exclusivity(unchecked) var contexts: [PlayerContext] = []
     /// The same contexts, unretained (`contexts` keeps them alive, and no context is ever dropped).
-    var unretainedContexts: [Unmanaged<PlayerContext>] = []
+    @exclusivity(unchecked) var unretainedContexts: [Unmanaged<PlayerContext>] = []
     /// Per context, the rendition of each player rung: `renditions[context * 32 + rung]`.
-    var renditions: [UInt8] = []
-    var contextKeys: [Int: UInt32] = [:]
+    @exclusivity(unchecked) var renditions: [UInt8] = []
+    @exclusivity(unchecked) var contextKeys: [Int: UInt32] = [:]
 
     init(catalog: Catalog, configuration: PlayerConfiguration) {
         self.catalog = catalog
@@ -42,7 +45,7 @@ struct TitleLibrary {
     var rungs: Int { catalog.configuration.ladder.count }
 
     /// Loads `title` if needed and returns its data.
-    mutating func load(_ title: Int) -> Loaded {
+    func load(_ title: Int) -> Loaded {
         if index[title] >= 0 { return loaded[Int(index[title])] }
         let data = TitleLibrary.make(title, catalog: catalog)
         index[title] = Int32(loaded.count)
@@ -52,7 +55,7 @@ struct TitleLibrary {
 
     /// Loads every title not loaded yet, on `threads` threads. Where a title's data sit in `loaded`
     /// changes, nothing else: each title's data are a pure function of the catalog.
-    mutating func preloadAll(threads: Int) {
+    func preloadAll(threads: Int) {
         let missing = index.indices.filter { index[$0] < 0 }
         let catalog = self.catalog
         let made = Parallel.map(count: missing.count, threads: threads) { TitleLibrary.make(missing[$0], catalog: catalog) }
@@ -78,7 +81,7 @@ struct TitleLibrary {
 
     /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's
     /// order), loading the title if needed.
-    mutating func context(title: Int, format: ManifestFormat, maxRung: Int) -> UInt32 {
+    func context(title: Int, format: ManifestFormat, maxRung: Int) -> UInt32 {
         let f = format == .hls ? 0 : 1
         let key = (title * 2 + f) * 128 + maxRung
         if let c = contextKeys[key] { return c }
@@ -112,9 +115,11 @@ struct TitleLibrary {
 
     func fileBytes(title: Int, rendition: Int) -> Double { loaded[Int(index[title])].fileBytes[rendition] }
 
-    /// Bits of one segment at one rendition.
-    func segmentBits(title: Int, segment: Int, rendition: Int) -> Int64 {
-        let d = loaded[Int(index[title])].durations[segment]
+    /// Bits of one segment at one rendition, for a player of `context` (a context of `title`).
+    /// The duration comes from the context's manifest (the same durations), which the player has
+    /// just read: the title's own array would be one more cache miss per request at full scale.
+    func segmentBits(context: UInt32, title: Int, segment: Int, rendition: Int) -> Int64 {
+        let d = unretained(context)._withUnsafeGuaranteedRef { $0.manifest.duration(of: segment) }
         return Int64(catalog.segmentBytes(title: title, segment: segment, rung: rendition, duration: d)) * 8
     }
 

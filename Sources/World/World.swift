@@ -75,7 +75,7 @@ public final class World {
     /// Per PoP: the origin replica it reads from.
     let replicaOf: [Int]
     @exclusivity(unchecked) var sessions: SessionTable
-    @exclusivity(unchecked) var library: TitleLibrary
+    let library: TitleLibrary
     @exclusivity(unchecked) var popularity: Popularity
     @exclusivity(unchecked) var pops: [PopState]
     @exclusivity(unchecked) var origins: [OriginState]
@@ -85,42 +85,42 @@ public final class World {
     /// Per PoP: the other PoPs of its region it may fill from (not its own tiers), nearest first.
     let peers: [[Int]]
     /// The share of sessions at each rung (estimated at the start).
-    var initialRungShares: [Double] = []
+    @exclusivity(unchecked) var initialRungShares: [Double] = []
     /// The rung players settle at (replayed at the start).
-    var settled = SettledRungs(rung: [])
+    @exclusivity(unchecked) var settled = SettledRungs(rung: [])
     /// While placing the sessions in progress at the start: the bit rate placed on each PoP.
-    var warmLoad: [Double] = []
+    @exclusivity(unchecked) var warmLoad: [Double] = []
     /// Per file, bytes of one copy (NaN until its title is first needed).
-    var fileSizes: [Double]
+    @exclusivity(unchecked) var fileSizes: [Double]
     /// Per release of the catalog, what happened to it; per title, its release index or -1.
-    public internal(set) var releaseStats: [ReleaseStats] = []
-    var releaseIndex: [Int32]
+    @exclusivity(unchecked) public internal(set) var releaseStats: [ReleaseStats] = []
+    @exclusivity(unchecked) var releaseIndex: [Int32]
     /// Receives every fill transfer's start, end and cut, when set (tests' checker observers).
-    public var fillLog: ((FillRecord) -> Void)?
+    @exclusivity(unchecked) public var fillLog: ((FillRecord) -> Void)?
     /// Whether the run reached its end (and published its last data sets).
-    var finished = false
+    @exclusivity(unchecked) var finished = false
     // Faults.
     public let incidents: [Incident]
     /// Incidents in force, ascending.
-    var activeIncidents: [Int] = []
-    var faults: FaultState
+    @exclusivity(unchecked) var activeIncidents: [Int] = []
+    @exclusivity(unchecked) var faults: FaultState
     /// Per PoP: origin replicas, nearest first.
     let replicaOrder: [[Int]]
     // The activity pipeline.
-    var nextClient: UInt64 = 0
+    @exclusivity(unchecked) var nextClient: UInt64 = 0
     let activityStreams: StreamFamily
-    var scratch: [ActivityEvent] = []
+    @exclusivity(unchecked) var scratch: [ActivityEvent] = []
     @exclusivity(unchecked) var partitions: [LogPartition]
-    var buffers: [ClientBuffer] = []
-    var freeBuffers: [Int] = []
+    @exclusivity(unchecked) var buffers: [ClientBuffer] = []
+    @exclusivity(unchecked) var freeBuffers: [Int] = []
     @exclusivity(unchecked) var aggregator: Aggregator
     @exclusivity(unchecked) var pipeline: PipelineMetrics
     /// Receives every record the aggregators read, with what became of it and the watermark then
     /// (nil before there is one), and whether retention had dropped it: `--export-activity`.
-    public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)?
+    @exclusivity(unchecked) public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)?
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
-    public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
+    @exclusivity(unchecked) public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
 
     struct RegionState {
         var arrivalStream: RandomStream
@@ -150,7 +150,11 @@ public final class World {
         let calibration = DemandCalibration(configuration: c, titleLengths: mixes)
         self.calibration = calibration
         population = Population(configuration: c)
-        sim = Simulation<Event>()
+        // Fine buckets of about 32 events rather than the engine's 8: the run loop prefetches the
+        // state of the event 8 places ahead, which it can see only within the loaded bucket.
+        var tuning = EventQueueTuning()
+        tuning.targetPerBucket = 32
+        sim = Simulation<Event>(tuning: tuning)
         watch = c.demand.watchDuration
         sessionStreams = StreamFamily(seed: c.seed, label: "session")
         surgeStreams = StreamFamily(seed: c.seed, label: "surge.session")
@@ -275,7 +279,7 @@ public final class World {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
-        try sim.run(until: stop) { event in self.handle(event) }
+        try sim.run(until: stop, prefetch: { event, early in self.prefetch(event, early: early) }) { event in self.handle(event) }
         // At the end, the aggregators publish what they have (events since the last publication
         // would otherwise never be visible).
         if stop == end && !finished {
@@ -286,6 +290,32 @@ public final class World {
     }
 
     // MARK: Events
+
+    /// Starts loading what a coming event will read (see `Simulation.run(until:prefetch:_:)`):
+    /// early, its session's record; nearer, the player context named in that record, by then in
+    /// cache. Reads only; a stale event just loads something unused.
+    @inline(__always)
+    func prefetch(_ event: Event, early: Bool) {
+        let s: UInt32
+        switch event {
+        case let .request(session, _), let .downloadDone(session, _, _), let .abandon(session, _, _), let .flush(session, _),
+             let .sessionEnd(session, _), let .apiResponse(session, _), let .patience(session, _), let .failover(session, _):
+            s = session
+        default:
+            return
+        }
+        let i = Int(s)
+        if early {
+            sessions.prefetch(i)
+        } else if UInt(bitPattern: i) < UInt(bitPattern: sessions.capacity) {
+            let context = Int(sessions.context[i])
+            if context < library.unretainedContexts.count {
+                let object = UnsafeRawPointer(library.unretainedContexts[context].toOpaque())
+                SimCore.prefetch(object)
+                SimCore.prefetch(object + 64)
+            }
+        }
+    }
 
     func handle(_ event: Event) {
         switch event {
@@ -506,7 +536,7 @@ public final class World {
         let title = Int(sessions.title[i])
         let rendition = library.rendition(context: sessions.context[i], rung: rung)
         let file = library.file(title: title, rendition: rendition)
-        let bits = library.segmentBits(title: title, segment: segment, rendition: rendition)
+        let bits = library.segmentBits(context: sessions.context[i], title: title, segment: segment, rendition: rendition)
         let p = Int(sessions.pop[i])
         let region = Int(sessions.region[i])
 
@@ -797,8 +827,8 @@ public final class World {
     func positionPlayed(_ s: UInt32) -> Int64 {
         let i = Int(s)
         let player = sessions.player[i]
-        let durations = library.contexts[Int(sessions.context[i])].manifest.segmentDurations
-        return Int64(player.playing) * durations[0] + player.playedInto
+        let first = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { $0.manifest.duration(of: 0) }
+        return Int64(player.playing) * first + player.playedInto
     }
 
     func abandonDownload(_ s: UInt32) {

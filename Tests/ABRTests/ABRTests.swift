@@ -13,6 +13,22 @@ func trace(_ periods: [(seconds: Int64, kbps: Int64, latencyMs: Int64)]) -> Netw
     NetworkTrace(periods: periods.map { .init(duration: $0.seconds * 1_000_000, bandwidth: $0.kbps * 1_000, latency: $0.latencyMs * 1_000) })
 }
 
+@Suite("Playback manifest")
+struct PlaybackManifestTests {
+    @Test("A segment's duration is the array's, whether the segments are uniform or not")
+    func durations() {
+        let uniform = PlaybackManifest(bitrates: [1e6], segmentDurations: [4_000_000, 4_000_000, 4_000_000, 1_500_000])
+        #expect(uniform.uniformDuration == 4_000_000)
+        let varied = PlaybackManifest(bitrates: [1e6], segmentDurations: [4_000_000, 2_000_000, 4_000_000, 3_000_000])
+        #expect(varied.uniformDuration == 0)
+        let single = PlaybackManifest(bitrates: [1e6], segmentDurations: [2_500_000])
+        for m in [uniform, varied, single] {
+            #expect(m.segmentCount == m.segmentDurations.count)
+            #expect((0..<m.segmentCount).map { m.duration(of: $0) } == m.segmentDurations)
+        }
+    }
+}
+
 @Suite("ABR replay against hand-computed answers")
 struct ReplayTests {
     /// Rungs 1, 2, 4 Mbit/s; 4 s segments of exactly rate × 4 s; a constant 3 Mbit/s link with no

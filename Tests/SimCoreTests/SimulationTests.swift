@@ -57,6 +57,41 @@ struct SimulationTests {
         }
     }
 
+    /// The prefetch hook is a hint: the run handles exactly what a plain run handles, in the same
+    /// order, and is only ever told of events that are then handled (none was cancelled here).
+    @Test("A run with a prefetch hook handles the same events in the same order, and previews only events to come")
+    func prefetchChangesNothing() throws {
+        func run(prefetching: Bool) throws -> (handled: [UInt32], previewed: [UInt32]) {
+            let sim = Simulation<UInt32>(tuning: { var t = EventQueueTuning(); t.targetPerBucket = 32; return t }())
+            var rng = RandomStream(seed: 9, label: "test.prefetch", id: 0)
+            for i in 0..<5_000 { sim.schedule(UInt32(i), after: .microseconds(Int64(rng.nextInt(below: 100_000)))) }
+            var handled: [UInt32] = [], previewed: [UInt32] = []
+            var next = UInt32(5_000)
+            let handler: (UInt32) -> Void = { token in
+                handled.append(token)
+                if next < 40_000 {
+                    sim.schedule(next, after: .microseconds(Int64(rng.nextInt(below: 100_000))))
+                    next += 1
+                }
+            }
+            if prefetching {
+                try sim.run(until: .distantFuture, prefetch: { token, early in if early { previewed.append(token) } }, handler)
+            } else {
+                try sim.run(until: .distantFuture, handler)
+            }
+            return (handled, previewed)
+        }
+        let plain = try run(prefetching: false)
+        let hinted = try run(prefetching: true)
+        #expect(hinted.handled == plain.handled)
+        #expect(plain.handled.count == 40_000)
+        // Most events are previewed once their bucket is loaded; each preview is of an event handled later.
+        #expect(hinted.previewed.count > 20_000)
+        var position = [UInt32: Int]()
+        for (k, token) in hinted.handled.enumerated() { position[token] = k }
+        #expect(hinted.previewed.allSatisfy { position[$0] != nil })
+    }
+
     @Test("stop() returns after the event that asked")
     func stopEarly() throws {
         let sim = Simulation<Int>()

@@ -38,7 +38,7 @@ public struct SweepAxis: Sendable, Equatable {
         }
         // `1,2,4 TB`: a unit after the last of a list of bare numbers is every number's.
         let unit = NumericRange.split(values[values.count - 1]).1
-        if !unit.isEmpty, values.dropLast().allSatisfy({ s in NumericRange.split(s).0 != nil && NumericRange.split(s).1.isEmpty }) {
+        if !unit.isEmpty, values.dropLast().allSatisfy({ s in let (n, u) = NumericRange.split(s); return n != nil && u.isEmpty }) {
             values = values.dropLast().map { "\($0) \(unit)" } + [values[values.count - 1]]
         }
         return SweepAxis(key: key, values: values)

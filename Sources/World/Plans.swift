@@ -248,24 +248,18 @@ extension World {
                            bits: bits.map { Array($0.prefix(cap + 1)) })
             }
         }
-        // Every (format, cap, bin) replay is independent: run them on the worker threads.
-        let jobs = movies.enumerated().flatMap { f, caps in caps.indices.flatMap { cap in (0..<SettledRungs.bins).map { (f, cap, $0) } } }
+        // Every (format, cap) movie's replays are independent: run them on the worker threads.
+        let jobs = movies.indices.flatMap { f in movies[f].indices.map { (format: f, cap: $0) } }
         let settled = Parallel.map(count: jobs.count, threads: c.threads) { j in
-            let (f, cap, b) = jobs[j]
-            // The middle of the bin.
-            let bandwidth = SettledRungs.floor * pow(2, (Double(b) + 0.5) / 4)
-            let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(bandwidth), latency: 20_000)])
-            return TraceReplay.run(movies[f][cap], network: link, configuration: player).downloads.last(where: { !$0.abandoned })?.rung ?? 0
-        }
-        var next = 0
-        let rung = movies.map { caps in
-            caps.indices.map { _ in
-                (0..<SettledRungs.bins).map { _ -> Int in
-                    defer { next += 1 }
-                    return settled[next]
-                }
+            (0..<SettledRungs.bins).map { b in
+                // The middle of the bin.
+                let bandwidth = SettledRungs.floor * pow(2, (Double(b) + 0.5) / 4)
+                let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(bandwidth), latency: 20_000)])
+                let movie = movies[jobs[j].format][jobs[j].cap]
+                return TraceReplay.run(movie, network: link, configuration: player).downloads.last(where: { !$0.abandoned })?.rung ?? 0
             }
         }
+        let rung = movies.indices.map { f in jobs.indices.filter { jobs[$0].format == f }.map { settled[$0] } }
         return SettledRungs(rung: rung)
     }
 

@@ -259,9 +259,9 @@ public final class World {
         _ = library.load(title)
     }
 
-    /// The simulated clock.
     deinit { sessions.deallocate() }
 
+    /// The simulated clock.
     public var now: SimInstant { sim.now }
     /// Events handled so far.
     public var eventsProcessed: UInt64 { sim.eventsProcessed }
@@ -305,16 +305,13 @@ public final class World {
             return
         }
         let i = Int(s)
-        if early {
-            sessions.prefetch(i)
-        } else if UInt(bitPattern: i) < UInt(bitPattern: sessions.capacity) {
-            let context = Int(sessions.context[i])
-            if context < library.unretainedContexts.count {
-                let object = UnsafeRawPointer(library.unretainedContexts[context].toOpaque())
-                SimCore.prefetch(object)
-                SimCore.prefetch(object + 64)
-            }
-        }
+        guard UInt(bitPattern: i) < UInt(bitPattern: sessions.capacity) else { return }
+        if early { return sessions.prefetch(i) }
+        let context = sessions.context[i]
+        guard Int(context) < library.unretainedContexts.count else { return }
+        let object = UnsafeRawPointer(library.unretained(context).toOpaque())
+        SimCore.prefetch(object)
+        SimCore.prefetch(object + 64)
     }
 
     func handle(_ event: Event) {

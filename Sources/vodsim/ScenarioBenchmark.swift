@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reports
 import Scenario
 import SimCore
 import World
@@ -70,12 +71,18 @@ struct ScenarioBenchCommand: ParsableCommand {
         let rss = ProcessStats.peakResidentBytes()
         let sessions = world.peakSessions
         if json {
-            print("""
-                {"scenario":"\(resolved.name)","threads":\(threads),"setupSeconds":\(fixed(setup, 3)),"simulationSeconds":\(fixed(simulation, 3)),\
-                "wallSeconds":\(fixed(setup + simulation, 3)),"simulatedSeconds":\(fixed(simulated, 0)),"events":\(events),\
-                "eventsPerSecond":\(Int(rate.rounded())),"simulatedToWall":\(fixed(simulation > 0 ? simulated / simulation : 0, 3)),\
-                "peakRSSBytes":\(rss),"sessionRecordBytes":\(World.sessionRecordBytes),"queuedEventBytes":\(World.queuedEventBytes),"peakSessions":\(sessions),"sampling":\(resolved.worldConfiguration.sampling)}
-                """)
+            // Through the report's JSON writer: a scenario's name is the user's text and needs escaping.
+            let object: JSONValue = .object([
+                ("scenario", .string(resolved.name)), ("threads", .integer(Int64(threads))),
+                ("setupSeconds", .rounded(setup, digits: 3)), ("simulationSeconds", .rounded(simulation, digits: 3)),
+                ("wallSeconds", .rounded(setup + simulation, digits: 3)), ("simulatedSeconds", .rounded(simulated, digits: 0)),
+                ("events", .integer(Int64(events))), ("eventsPerSecond", .rounded(rate, digits: 0)),
+                ("simulatedToWall", .rounded(simulation > 0 ? simulated / simulation : 0, digits: 3)),
+                ("peakRSSBytes", .integer(Int64(rss))), ("sessionRecordBytes", .integer(Int64(World.sessionRecordBytes))),
+                ("queuedEventBytes", .integer(Int64(World.queuedEventBytes))), ("peakSessions", .integer(Int64(sessions))),
+                ("sampling", .integer(Int64(resolved.worldConfiguration.sampling))),
+            ])
+            print(object.serialized(pretty: false))
         } else {
             print("""
                 scenario:         \(resolved.name) (\(scenario)), sampling 1 in \(resolved.worldConfiguration.sampling), \(threads) thread(s)

@@ -145,14 +145,6 @@ struct SweepRunner {
     let jobs: Int
     let quiet: Bool
 
-    init(scenario: String, overrides: [String], folder: URL, jobs: Int, quiet: Bool) {
-        self.scenario = scenario
-        self.overrides = overrides
-        self.folder = folder
-        self.jobs = jobs
-        self.quiet = quiet
-    }
-
     /// This executable, for the worker processes and the job list.
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))

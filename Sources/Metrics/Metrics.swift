@@ -305,6 +305,14 @@ public struct LatencySeries: Sendable, Equatable {
 
     public var bucketCount: Int { buckets.count }
 
+    /// Adds another partition's recordings, bucket by bucket.
+    /// - Precondition: same start and width.
+    public mutating func merge(_ other: LatencySeries) {
+        precondition(start == other.start && bucketWidth == other.bucketWidth, "merging series of different buckets")
+        while buckets.count < other.buckets.count { buckets.append(LatencyRecorder(significantDigits: 2)) }
+        for i in other.buckets.indices { buckets[i].merge(other.buckets[i]) }
+    }
+
     /// The percentile of bucket `index`, or `nil` when nothing was recorded in it.
     public func percentile(_ p: Double, bucket index: Int) -> SimDuration? {
         guard index < buckets.count, buckets[index].count > 0 else { return nil }

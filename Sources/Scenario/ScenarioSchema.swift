@@ -30,6 +30,8 @@ public enum ScenarioSchema {
         Field("faults", .records(fault, minimumCount: 0), .defaulted("[]"),
               "Failures and surges to inject, at given times or at random (see below)."),
         Field("metrics", .object(metrics), .defaulted("{}"), "What the report records (see below)."),
+        Field("execution", .object(execution), .defaulted("{}"),
+              "How the run is split into partitions that run in parallel (see below)."),
         Field("compare", .object(compare), .optional,
               "Also run the scenario with some values changed, and compare the two in the report (see below)."),
     ], check: { root in
@@ -358,6 +360,13 @@ public enum ScenarioSchema {
         }
         return problems
     })
+
+    static let execution = Schema([
+        Field("partitions", .choice(["one", "popTrees"]), .defaulted("one"),
+              "one: a single event loop, the exact model. popTrees: one partition per PoP tree (a hub, the sites below it and the regions they serve), each with its own event loop on the worker threads; clients are steered within their partition, origin capacity is shared out and the activity log merged at synchronisation points (docs/performance.md). Results depend on this, not on --threads."),
+        Field("syncInterval", .quantity(.duration, .above(0, atMost: 60)), .defaulted("1 s"),
+              "With popTrees: simulated time between synchronisation points (how stale a partition's view of the shared origin and log may be)."),
+    ])
 
     static let metrics = Schema([
         Field("bucket", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("1 min"),

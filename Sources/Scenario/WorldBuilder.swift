@@ -84,7 +84,7 @@ extension ResolvedScenario {
             publishPeriod: duration(a["publishPeriod"]), datasetProfiles: Int(a["datasetProfiles"].integer),
             pausesPerHour: a["pausesPerHour"].value, seeksPerHour: a["seeksPerHour"].value, ratingShare: a["ratingShare"].value,
             recordBytes: a["recordBytes"].value)
-        return WorldConfiguration(
+        var configuration = WorldConfiguration(
             seed: seed,
             startUnixSeconds: startUnixSeconds,
             duration: SimDuration(seconds: root["duration"].value),
@@ -97,6 +97,10 @@ extension ResolvedScenario {
                 titleLength: catalog.duration),
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
             catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity, faults: faults)
+        configuration.execution = ExecutionConfiguration(
+            partitions: ExecutionConfiguration.Partitions(rawValue: root["execution"]["partitions"].text)!,
+            syncInterval: SimDuration(seconds: root["execution"]["syncInterval"].value))
+        return configuration
     }
 
     var startUnixSeconds: Int64 {

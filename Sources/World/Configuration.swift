@@ -27,6 +27,8 @@ public struct WorldConfiguration: Sendable {
     /// Worker threads for the world's parallel parts. Not part of the scenario: results do not
     /// depend on it (a test holds 1 and 2 to byte-identical reports).
     public var threads: Int = 1
+    /// How one world is split for parallel execution (part of the scenario: it changes results).
+    public var execution = ExecutionConfiguration()
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
@@ -46,6 +48,27 @@ public struct WorldConfiguration: Sendable {
         self.placement = placement
         self.activity = activity
         self.faults = faults
+    }
+}
+
+/// How a run is split into partitions that run in parallel (see `PartitionedWorld`).
+public struct ExecutionConfiguration: Sendable, Equatable {
+    public enum Partitions: String, Sendable, CaseIterable {
+        /// One world, one event loop: the exact sequential model.
+        case one
+        /// One partition per PoP tree (a site, its parent tiers, and every site and region tied to
+        /// them), each with its own event loop; origin capacity and the activity log are shared
+        /// at synchronisation points.
+        case popTrees
+    }
+
+    public var partitions: Partitions
+    /// Simulated time between synchronisation points of a partitioned run.
+    public var syncInterval: SimDuration
+
+    public init(partitions: Partitions = .one, syncInterval: SimDuration = .seconds(1)) {
+        self.partitions = partitions
+        self.syncInterval = syncInterval
     }
 }
 

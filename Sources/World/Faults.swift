@@ -321,7 +321,9 @@ extension World {
             running.append((r, process, family.subfamily(UInt64(i)).stream(UInt64(r))))
         }
         faults.surges[i] = running
-        for k in running.indices { scheduleSurgeArrival(i, k) }
+        // A partition runs its own regions' surges (numbered as in the whole platform's list, so
+        // that each surge session draws from the same stream).
+        for k in running.indices where owns(region: running[k].region) { scheduleSurgeArrival(i, k) }
     }
 
     func scheduleSurgeArrival(_ i: Int, _ k: Int) {

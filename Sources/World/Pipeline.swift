@@ -81,6 +81,34 @@ public struct PipelineMetrics: Sendable {
     public var publications: [Publication] = []
 
     init(bucket: SimDuration) { appendedBytes = TimeSeries(bucketWidth: bucket) }
+
+    /// Adds another world's part of a partitioned run: the partitions' clients (produced, refused,
+    /// held) and the log's world (appended, read, lag, publications) each count what they did, so
+    /// every figure is a sum.
+    mutating func merge(_ o: PipelineMetrics) {
+        produced += o.produced
+        appended += o.appended
+        resent += o.resent
+        refused += o.refused
+        aggregated += o.aggregated
+        duplicates += o.duplicates
+        late += o.late
+        droppedClientBuffer += o.droppedClientBuffer
+        droppedRetention += o.droppedRetention
+        freshness.merge(o.freshness)
+        delivery.merge(o.delivery)
+        heldAtClients = PipelineMetrics.sum(heldAtClients, o.heldAtClients)
+        appendedBytes.merge(o.appendedBytes)
+        lagEvents = zip(lagEvents, o.lagEvents).map { PipelineMetrics.sum($0, $1) }
+        lagSeconds = zip(lagSeconds, o.lagSeconds).map { PipelineMetrics.sum($0, $1) }
+        pendingAtClients += o.pendingAtClients
+        pendingInLog += o.pendingInLog
+        publications += o.publications
+    }
+
+    static func sum(_ a: [Double], _ b: [Double]) -> [Double] {
+        (0..<max(a.count, b.count)).map { (a.indices.contains($0) ? a[$0] : 0) + (b.indices.contains($0) ? b[$0] : 0) }
+    }
 }
 
 /// One publication of the data sets.
@@ -260,10 +288,32 @@ extension World {
             pipeline.refused += 1
             return .refused
         }
+        if runsLog {
+            land(records, alreadyInLog: alreadyInLog, to: p)
+        } else {
+            // A partition of a partitioned run: the shared log takes the records at the next
+            // synchronisation point, at the time they were sent. Meanwhile this partition's view of
+            // the append server (the log's own state at the last synchronisation) queues its own
+            // appends, so that its clients see the backlog they make.
+            let events = records.reduce(0) { $0 + Int($1.count) }
+            partitions[p].appendBusyUntil = max(now, partitions[p].appendBusyUntil) + appendTime(events: events)
+            outbox.append(Landing(time: sim.now, partition: p, records: records, alreadyInLog: alreadyInLog))
+        }
+        return stream.nextDouble() < activity.ackLoss ? .unacknowledged : .accepted
+    }
+
+    /// Microseconds partition servers take to append `events` events.
+    func appendTime(events: Int) -> Int64 {
+        Int64((Double(events) / (activity.partitionThroughput / Double(configuration.sampling)) * 1e6).rounded(.up))
+    }
+
+    /// Records reach partition `p`: queued on its append server, then read by its aggregator in order.
+    func land(_ records: [ActivityEvent], alreadyInLog: [Bool]?, to p: Int) {
+        let now = sim.now.microseconds
         let k = Double(configuration.sampling)
         let events = records.reduce(0) { $0 + Int($1.count) }
         let appendStart = max(now, partitions[p].appendBusyUntil)
-        let appended = appendStart + Int64((Double(events) / (activity.partitionThroughput / k) * 1e6).rounded(.up))
+        let appended = appendStart + appendTime(events: events)
         partitions[p].appendBusyUntil = appended
         for r in records { partitions[p].records.append(r) }
         partitions[p].appended += Int64(events)
@@ -282,7 +332,6 @@ extension World {
             }
         }
         sim.schedule(.logRead(partition: UInt16(p)), at: SimInstant(microseconds: readEnd))
-        return stream.nextDouble() < activity.ackLoss ? .unacknowledged : .accepted
     }
 
     /// The aggregator of partition `p` has read its next batch: each record is applied (exactly

@@ -40,7 +40,7 @@ extension World {
     /// start is open from the start; an always-open window (start = end) still plans daily.
     func scheduleWindows() {
         let p = configuration.placement
-        for pop in pops.indices {
+        for pop in pops.indices where owns(pop: pop) {
             sim.schedule(.windowOpens(pop: UInt16(pop)), at: next(p.windowStart.microseconds / 1_000_000, at: pop, after: .zero))
             if p.windowStart != p.windowEnd {
                 sim.schedule(.windowCloses(pop: UInt16(pop)), at: next(p.windowEnd.microseconds / 1_000_000, at: pop, after: .zero))
@@ -291,7 +291,7 @@ extension World {
     /// the region's most requested files, most popular at the recent end. Storage the plan leaves
     /// free is warmed the LRU way too.
     func warmStart() {
-        for pop in pops.indices {
+        for pop in pops.indices where owns(pop: pop) {
             pops[pop].forecast = DemandForecast(initial: initialForecast(pop),
                                                 halfLifePeriods: configuration.placement.forecastHalfLife.seconds / 86_400)
             if configuration.placement.plans == .daily {
@@ -328,7 +328,7 @@ extension World {
     /// A release moment: the share of sites that hold a file of the title.
     func released(_ index: Int) {
         let title = catalog.releases[index].title
-        let holding = pops.filter { $0.titleFiles[title] > 0 }.count
+        let holding = pops.filter { owns(pop: $0.index) && $0.titleFiles[title] > 0 }.count
         releaseStats[index].sitesHolding = holding
     }
 }

@@ -275,7 +275,8 @@ struct PopState {
 /// An origin replica's state.
 struct OriginState {
     let region: Int
-    let egress: Double
+    /// Its egress; in a partitioned run, this partition's share of it.
+    var egress: Double
     var flows = FlowSet()
     var waiting = WaitQueue()
     var bytes: TimeSeries

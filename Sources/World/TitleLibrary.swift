@@ -65,6 +65,14 @@ final class TitleLibrary {
         }
     }
 
+    /// Takes the titles `other` loaded (their arrays are shared, never copied: nothing changes them
+    /// once loaded). Player contexts are not taken: each world makes its own as its sessions ask,
+    /// so partitions on different threads never write to one library.
+    func adopt(_ other: TitleLibrary) {
+        index = other.index
+        loaded = other.loaded
+    }
+
     static func make(_ title: Int, catalog: Catalog) -> Loaded {
         let encoded = catalog.encodedTitle(title)
         var order: [[Int]] = []

@@ -53,6 +53,26 @@ public final class World {
         case failover(session: UInt32, generation: UInt16)
         /// A surge brings another session.
         case surgeArrival(incident: UInt32, index: UInt16)
+        /// A partition's client append reaches the shared log (the log's world only).
+        case land(index: UInt32)
+    }
+
+    /// A world's part in a partitioned run: the regions and PoPs it simulates. Partition `count`
+    /// owns none: it runs the shared activity log and its aggregators.
+    struct Shard {
+        var index: Int
+        var count: Int
+        var ownsRegion: [Bool]
+        var ownsPop: [Bool]
+        var isLog: Bool { index == count }
+    }
+
+    /// An append a partition's client made, for the shared log.
+    struct Landing {
+        var time: SimInstant
+        var partition: Int
+        var records: [ActivityEvent]
+        var alreadyInLog: [Bool]?
     }
 
     /// A retry after a failed origin read.
@@ -62,6 +82,8 @@ public final class World {
     public let calibration: DemandCalibration
     public let catalog: Catalog
     public let population: Population
+    /// Nil when this world is the whole platform.
+    let shard: Shard?
     let sim: Simulation<Event>
     let watch: Distribution
     /// Per title, its length in seconds.
@@ -121,6 +143,20 @@ public final class World {
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
     @exclusivity(unchecked) public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
+    // A partitioned run (see `PartitionedWorld`).
+    /// A partition's appends since the last synchronisation, in the order made.
+    @exclusivity(unchecked) var outbox: [Landing] = []
+    /// The log's world: the appends of every partition for the current interval, merged.
+    @exclusivity(unchecked) var inbox: [Landing] = []
+    /// A partition's changes to the number of sessions in progress since the last
+    /// synchronisation (time, ±1), for the global concurrency.
+    @exclusivity(unchecked) var concurrencyChanges: [(time: SimInstant, delta: Double)] = []
+
+    @inline(__always) func owns(region r: Int) -> Bool { shard?.ownsRegion[r] ?? true }
+    @inline(__always) func owns(pop p: Int) -> Bool { shard?.ownsPop[p] ?? true }
+    /// Whether this world runs the activity log and its aggregators (else its clients' appends go
+    /// to the outbox).
+    var runsLog: Bool { shard?.isLog ?? true }
 
     struct RegionState {
         var arrivalStream: RandomStream
@@ -132,7 +168,14 @@ public final class World {
         var aggregate: Aggregate
     }
 
-    public init(configuration c: WorldConfiguration) {
+    /// The whole platform in one event loop.
+    public convenience init(configuration c: WorldConfiguration) {
+        self.init(configuration: c, shard: nil, titles: nil)
+    }
+
+    /// The whole platform (`shard` nil) or a partition of it; `titles` (every title loaded) is
+    /// shared by a partitioned run's worlds instead of each building the manifests again.
+    init(configuration c: WorldConfiguration, shard: Shard?, titles: TitleLibrary?) {
         precondition(!c.regions.isEmpty && c.regions.count < Int(UInt16.max), "1 to 65534 regions")
         precondition(!c.pops.isEmpty && c.pops.count < Int(UInt16.max), "1 to 65534 PoPs")
         configuration = c
@@ -150,6 +193,7 @@ public final class World {
         let calibration = DemandCalibration(configuration: c, titleLengths: mixes)
         self.calibration = calibration
         population = Population(configuration: c)
+        self.shard = shard
         // Fine buckets of about 32 events rather than the engine's 8: the run loop prefetches the
         // state of the event 8 places ahead, which it can see only within the loaded bucket.
         var tuning = EventQueueTuning()
@@ -160,8 +204,9 @@ public final class World {
         surgeStreams = StreamFamily(seed: c.seed, label: "surge.session")
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         self.distances = distances
+        // A partition's clients are steered among its own PoPs.
         let ranking = c.regions.indices.map { r in
-            c.pops.indices.sorted { a, b in
+            c.pops.indices.filter { shard?.ownsPop[$0] ?? true }.sorted { a, b in
                 let ra = c.pops[a].rtt + distances.rtt(from: r, to: c.pops[a].region)
                 let rb = c.pops[b].rtt + distances.rtt(from: r, to: c.pops[b].region)
                 return ra < rb || (ra == rb && a < b)
@@ -223,15 +268,21 @@ public final class World {
         library = TitleLibrary(catalog: catalog, configuration: playerConfiguration)
         // With worker threads, every title's manifests are built and parsed up front, in parallel;
         // alone, a title loads when a session first asks for it. The results are the same.
-        if c.threads > 1 { library.preloadAll(threads: c.threads) }
+        if let titles {
+            library.adopt(titles)
+        } else if c.threads > 1 {
+            library.preloadAll(threads: c.threads)
+        }
         let arrivalStreams = StreamFamily(seed: c.seed, label: "region.arrivals")
         regions = c.regions.indices.map { r in
             RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), aggregate: Aggregate(bucket: c.metricsBucket))
         }
         global = Aggregate(bucket: c.metricsBucket)
-        let expected = c.regions.indices.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
+        let expected = c.regions.indices.reduce(0.0) { $0 + (shard?.ownsRegion[$1] ?? true ? calibration.expectedConcurrency(region: $1, at: .zero) : 0) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
         activityStreams = StreamFamily(seed: c.seed, label: "activity")
+        // Client ids stay unique across partitions (the aggregators deduplicate by client).
+        nextClient = UInt64(shard?.index ?? 0) << 48
         partitions = Array(repeating: LogPartition(), count: c.activity.partitions)
         aggregator = Aggregator(configuration: AggregationConfiguration(
             partitions: c.activity.partitions, regions: c.regions.count, titles: c.catalog.titles,
@@ -243,13 +294,13 @@ public final class World {
         warmLoad = Array(repeating: 0, count: c.pops.count)
         warmStart()
         startInSteadyState()
-        for r in c.regions.indices { scheduleNextArrival(region: r) }
+        for r in c.regions.indices where owns(region: r) { scheduleNextArrival(region: r) }
         scheduleWindows()
         for (i, r) in catalog.releases.enumerated() where r.time >= 0 && r.time < c.duration.microseconds {
             sim.schedule(.release(index: UInt32(i)), at: SimInstant(microseconds: r.time))
         }
         sim.schedule(.sample, at: .zero)
-        if c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
+        if runsLog && c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
         scheduleFaults()
     }
 
@@ -285,7 +336,7 @@ public final class World {
         if stop == end && !finished {
             finished = true
             sampleLog()
-            publish()
+            if runsLog { publish() }
         }
     }
 
@@ -369,6 +420,9 @@ public final class World {
             failover(s)
         case let .surgeArrival(i, k):
             surgeArrival(Int(i), Int(k))
+        case let .land(k):
+            let landing = inbox[Int(k)]
+            land(landing.records, alreadyInLog: landing.alreadyInLog, to: landing.partition)
         }
     }
 
@@ -400,6 +454,7 @@ public final class World {
         sim.schedule(.patience(session: s, generation: g), after: max(api, patience))
         regions[r].aggregate.sessionStarted(at: now)
         global.sessionStarted(at: now)
+        if shard != nil { concurrencyChanges.append((now, 1)) }
     }
 
     /// The playback API answers, or (its region's control plane down) fails and the client asks
@@ -887,6 +942,7 @@ public final class World {
         let started = sessions.started[i]
         regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
         global.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
+        if shard != nil { concurrencyChanges.append((now, -1)) }
         sessions.release(s)
     }
 
@@ -903,7 +959,7 @@ public final class World {
     /// bandwidth sustains, so their requests are spread over a segment's duration. Their startup happened before the run and is not measured.
     func startInSteadyState() {
         let initialStreams = StreamFamily(seed: configuration.seed, label: "region.initial")
-        for r in configuration.regions.indices {
+        for r in configuration.regions.indices where owns(region: r) {
             var stream = initialStreams.stream(UInt64(r))
             let ages = calibration.initialAges(region: r, watch: effectiveWatch, &stream)
             for (k, (age, remaining)) in ages.enumerated() {

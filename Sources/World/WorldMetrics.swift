@@ -110,6 +110,33 @@ public struct Aggregate: Sendable {
 
     /// Closes the series at `end`.
     mutating func close(at end: SimInstant) { concurrencySeries.advance(to: end) }
+
+    /// Adds another partition's sessions: totals, distributions and series. Not the concurrency
+    /// gauge and series: a peak of the sum is not the sum of peaks, so a partitioned run replays
+    /// the partitions' session starts and ends into its own (see `PartitionedWorld`).
+    mutating func mergeExceptConcurrency(_ o: Aggregate) {
+        initial += o.initial
+        sessionStarts.merge(o.sessionStarts)
+        startSeries.merge(o.startSeries)
+        playbackStarts.merge(o.playbackStarts)
+        startTime.merge(o.startTime)
+        startTimeSeries.merge(o.startTimeSeries)
+        abandonedBeforeStart.merge(o.abandonedBeforeStart)
+        sessionsEnded.merge(o.sessionsEnded)
+        for c in endCauses.indices { endCauses[c] += o.endCauses[c] }
+        failedStartSeries.merge(o.failedStartSeries)
+        lostSeries.merge(o.lostSeries)
+        endedSessionTime += o.endedSessionTime
+        play += o.play
+        rebuffer += o.rebuffer
+        bits += o.bits
+        rebufferEvents += o.rebufferEvents
+        switches += o.switches
+        playSeries.merge(o.playSeries)
+        rebufferSeries.merge(o.rebufferSeries)
+        bitsSeries.merge(o.bitsSeries)
+        lostSessions.merge(o.lostSessions)
+    }
 }
 
 /// A PoP's figures for the report.

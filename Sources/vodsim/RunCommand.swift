@@ -77,11 +77,15 @@ struct RunCommand: ParsableCommand {
         }
         var configuration = resolved.worldConfiguration
         configuration.threads = threads
-        let world = World(configuration: configuration)
+        let world = makeWorld(configuration: configuration)
+        if exportRequests != nil && !(world is World) {
+            Terminal.error("--export-requests needs one event loop (execution.partitions: one): a partitioned run's PoP requests are not in one time order")
+            throw ExitCode(64)
+        }
         var requests: StreamedFile?
         var activity: StreamedFile?
         do {
-            if let exportRequests { requests = try RequestExport.start(path: exportRequests, world: world) }
+            if let exportRequests, let single = world as? World { requests = try RequestExport.start(path: exportRequests, world: single) }
             if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
         } catch {
             requests?.abandon()
@@ -93,7 +97,7 @@ struct RunCommand: ParsableCommand {
             let label = resolved.root["compare"]["label"].text
             var otherConfiguration = other.worldConfiguration
             otherConfiguration.threads = threads
-            let otherWorld = World(configuration: otherConfiguration)
+            let otherWorld = makeWorld(configuration: otherConfiguration)
             if threads > 1 {
                 // The two worlds share nothing: the comparison runs on a worker thread meanwhile.
                 try simulateAlongside(world, otherWorld)
@@ -134,7 +138,7 @@ struct RunCommand: ParsableCommand {
 extension RunCommand {
     /// Runs `world` to its end with a progress line (labelled for a comparison run); the final
     /// line is printed when it ends.
-    func simulate(_ world: World, label: String?) throws {
+    func simulate(_ world: any WorldRun, label: String?) throws {
         let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal, label: label)
         // Slices only pace the progress line; the result does not depend on them.
         let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
@@ -150,7 +154,7 @@ extension RunCommand {
 
 extension RunCommand {
     /// Runs `other` to its end on a worker thread while `world` runs here with the progress line.
-    func simulateAlongside(_ world: World, _ other: World) throws {
+    func simulateAlongside(_ world: any WorldRun, _ other: any WorldRun) throws {
         let box = WorldBox(world: other)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -167,10 +171,10 @@ extension RunCommand {
 
 /// A world handed to one worker thread, and read again only after it signalled that it finished.
 final class WorldBox: @unchecked Sendable {
-    let world: World
+    let world: any WorldRun
     var error: Error?
 
-    init(world: World) { self.world = world }
+    init(world: any WorldRun) { self.world = world }
 }
 
 /// `--export-activity`: every record the activity log accepted, in the order the aggregators read
@@ -182,7 +186,7 @@ final class WorldBox: @unchecked Sendable {
 enum ActivityExport {
     static let header = ActivityEvent.csvHeader + ",applied,duplicates,late,expired,watermark_us\n"
 
-    static func start(path: String, world: World) throws -> StreamedFile {
+    static func start(path: String, world: any WorldRun) throws -> StreamedFile {
         let file = try StreamedFile(path: path)
         file.write(header)
         world.activityLog = { record, outcome, watermark, expired in
@@ -192,7 +196,7 @@ enum ActivityExport {
         return file
     }
 
-    static func finish(_ file: StreamedFile, world: World) {
+    static func finish(_ file: StreamedFile, world: any WorldRun) {
         for record in world.unreadRecords { file.write(record.csvLine + ",0,0,0,0,\n") }
     }
 }

@@ -44,7 +44,7 @@ struct ScenarioBenchCommand: ParsableCommand {
         let resolved = try options.load(scenario)
         var configuration = resolved.worldConfiguration
         configuration.threads = threads
-        let world = World(configuration: configuration)
+        let world = makeWorld(configuration: configuration)
         let t1 = clock.now
         var limit = world.end
         if let simulate {

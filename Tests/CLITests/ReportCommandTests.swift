@@ -86,6 +86,28 @@ struct ReportCommandTests {
         #expect(report["comparison"] != nil)
     }
 
+    @Test("A partitioned run (peak-10m's PoP trees) writes byte-identical report folders with 1 and 2 threads")
+    func partitionedThreadsIdentical() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for n in ["1", "2"] {
+            let r = try CLI.run(["run", "Scenarios/peak-10m.yaml", "--set", "sampling=20000", "--set", "duration=5 min",
+                                 "--set", "catalog.titles=500", "--out", "p\(n)", "--quiet", "--threads", n], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let one = dir.appendingPathComponent("p1"), two = dir.appendingPathComponent("p2")
+        for file in ["report.json", "timeseries.csv", "summary.md", "report.html"] {
+            #expect(try Data(contentsOf: one.appendingPathComponent(file)) == Data(contentsOf: two.appendingPathComponent(file)), "\(file)")
+        }
+        let report = try readJSON(one.appendingPathComponent("report.json"))
+        #expect(report["resolvedScenario"]?["execution"]?["partitions"] == .string("popTrees"))
+        // Its PoP requests are not in one time order: asking for them is an error, not a shuffled file.
+        let refused = try CLI.run(["run", "Scenarios/peak-10m.yaml", "--set", "sampling=20000", "--set", "duration=1 min",
+                                   "--export-requests", "requests.csv", "--quiet"], in: dir)
+        #expect(refused.status == 64 && refused.stderr.contains("execution.partitions: one"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("requests.csv").path))
+    }
+
     @Test("Every baseline in Reports/baselines is valid against the schema")
     func baselinesValid() throws {
         let base = repositoryRoot.appendingPathComponent("Reports/baselines")

@@ -70,6 +70,7 @@ struct ScenarioBenchCommand: ParsableCommand {
         let rate = simulation > 0 ? Double(events) / simulation : 0
         let rss = ProcessStats.peakResidentBytes()
         let sessions = world.peakSessions
+        let partitions = (world as? PartitionedWorld)?.plan.count ?? 1
         if json {
             // Through the report's JSON writer: a scenario's name is the user's text and needs escaping.
             let object: JSONValue = .object([
@@ -80,12 +81,12 @@ struct ScenarioBenchCommand: ParsableCommand {
                 ("simulatedToWall", .rounded(simulation > 0 ? simulated / simulation : 0, digits: 3)),
                 ("peakRSSBytes", .integer(Int64(rss))), ("sessionRecordBytes", .integer(Int64(World.sessionRecordBytes))),
                 ("queuedEventBytes", .integer(Int64(World.queuedEventBytes))), ("peakSessions", .integer(Int64(sessions))),
-                ("sampling", .integer(Int64(resolved.worldConfiguration.sampling))),
+                ("sampling", .integer(Int64(resolved.worldConfiguration.sampling))), ("partitions", .integer(Int64(partitions))),
             ])
             print(object.serialized(pretty: false))
         } else {
             print("""
-                scenario:         \(resolved.name) (\(scenario)), sampling 1 in \(resolved.worldConfiguration.sampling), \(threads) thread(s)
+                scenario:         \(resolved.name) (\(scenario)), sampling 1 in \(resolved.worldConfiguration.sampling), \(threads) thread(s), \(partitions) partition(s)
                 set-up:           \(fixed(setup, 2)) s (population, catalog, manifests, placement)
                 simulation:       \(fixed(simulation, 2)) s for \(fixed(simulated / 60, 1)) simulated minutes
                 wall:             \(fixed(setup + simulation, 2)) s

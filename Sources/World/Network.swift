@@ -132,3 +132,12 @@ public struct RegionDistances: Sendable {
         return base + SimDuration(seconds: perHour.seconds * hours)
     }
 }
+
+extension RegionDistances {
+    /// PoPs `candidates`, nearest to region `r` first (the PoP's RTT plus the regions' distance;
+    /// ties by index): the order steering ranks them in.
+    func nearestFirst(_ pops: [PopConfiguration], among candidates: [Int], from r: Int) -> [Int] {
+        func reach(_ p: Int) -> SimDuration { pops[p].rtt + rtt(from: r, to: pops[p].region) }
+        return candidates.sorted { a, b in reach(a) < reach(b) || (reach(a) == reach(b) && a < b) }
+    }
+}

@@ -72,10 +72,7 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
         let plan = PartitionPlan(c)
         self.plan = plan
         // The log's world first: it owns no region or PoP, and loads every title once for all.
-        var logShard = plan.shard(plan.count)
-        logShard.ownsRegion = logShard.ownsRegion.map { _ in false }
-        logShard.ownsPop = logShard.ownsPop.map { _ in false }
-        let log = World(configuration: c, shard: logShard, titles: nil)
+        let log = World(configuration: c, shard: plan.shard(plan.count), titles: nil)
         log.library.preloadAll(threads: c.threads)
         let titles = UncheckedBox(log.library)
         let built = Parallel.map(count: plan.count, threads: c.threads) { p in

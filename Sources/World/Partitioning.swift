@@ -1,5 +1,3 @@
-import SimCore
-
 /// Which partition each region and PoP belongs to in a partitioned run (`execution.partitions:
 /// popTrees`).
 ///
@@ -45,10 +43,7 @@ public struct PartitionPlan: Sendable, Equatable {
         }
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         for r in 0..<regions {
-            // The region's nearest PoP, as steering ranks them (RTT, then index).
-            func reach(_ p: Int) -> SimDuration { c.pops[p].rtt + distances.rtt(from: r, to: c.pops[p].region) }
-            let nearest = c.pops.indices.min { a, b in reach(a) < reach(b) || (reach(a) == reach(b) && a < b) }!
-            unite(pops + r, nearest)
+            unite(pops + r, distances.nearestFirst(c.pops, among: Array(c.pops.indices), from: r)[0])
         }
         var number: [Int: Int] = [:]
         regionPartition = (0..<regions).map { r in

@@ -205,13 +205,8 @@ public final class World {
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         self.distances = distances
         // A partition's clients are steered among its own PoPs.
-        let ranking = c.regions.indices.map { r in
-            c.pops.indices.filter { shard?.ownsPop[$0] ?? true }.sorted { a, b in
-                let ra = c.pops[a].rtt + distances.rtt(from: r, to: c.pops[a].region)
-                let rb = c.pops[b].rtt + distances.rtt(from: r, to: c.pops[b].region)
-                return ra < rb || (ra == rb && a < b)
-            }
-        }
+        let ownPops = c.pops.indices.filter { shard?.ownsPop[$0] ?? true }
+        let ranking = c.regions.indices.map { distances.nearestFirst(c.pops, among: ownPops, from: $0) }
         self.ranking = ranking
         rankingRtt = c.regions.indices.map { r in ranking[r].map { c.pops[$0].rtt + distances.rtt(from: r, to: c.pops[$0].region) } }
         let replicaRegions = c.origin.regions.isEmpty ? [0] : c.origin.regions
@@ -278,7 +273,8 @@ public final class World {
             RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), aggregate: Aggregate(bucket: c.metricsBucket))
         }
         global = Aggregate(bucket: c.metricsBucket)
-        let expected = c.regions.indices.reduce(0.0) { $0 + (shard?.ownsRegion[$1] ?? true ? calibration.expectedConcurrency(region: $1, at: .zero) : 0) }
+        let ownRegions = c.regions.indices.filter { shard?.ownsRegion[$0] ?? true }
+        let expected = ownRegions.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
         activityStreams = StreamFamily(seed: c.seed, label: "activity")
         // Client ids stay unique across partitions (the aggregators deduplicate by client).

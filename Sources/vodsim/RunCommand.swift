@@ -78,14 +78,15 @@ struct RunCommand: ParsableCommand {
         var configuration = resolved.worldConfiguration
         configuration.threads = threads
         let world = makeWorld(configuration: configuration)
-        if exportRequests != nil && !(world is World) {
+        let single = world as? World
+        if exportRequests != nil && single == nil {
             Terminal.error("--export-requests needs one event loop (execution.partitions: one): a partitioned run's PoP requests are not in one time order")
             throw ExitCode(64)
         }
         var requests: StreamedFile?
         var activity: StreamedFile?
         do {
-            if let exportRequests, let single = world as? World { requests = try RequestExport.start(path: exportRequests, world: single) }
+            if let exportRequests, let single { requests = try RequestExport.start(path: exportRequests, world: single) }
             if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
         } catch {
             requests?.abandon()

@@ -58,12 +58,23 @@ public struct ThroughputEstimator: Sendable, Equatable {
     /// the first byte; `segmentSeconds` is the nominal segment duration, which turns the latency
     /// half-lives into segments.
     public mutating func add(bits: Double, seconds: Double, latency: Double, segmentSeconds: Double) {
+        add(bits: bits, seconds: seconds, latency: latency, latencyDecay: Self.latencyDecay(segmentSeconds: segmentSeconds))
+    }
+
+    /// What one latency sample leaves of the fast and slow latency averages, for segments of
+    /// `segmentSeconds`: constant for a title, so a ``PlayerContext`` works it out once.
+    public static func latencyDecay(segmentSeconds: Double) -> (fast: Double, slow: Double) {
+        (pow(0.5, segmentSeconds / fastHalfLife), pow(0.5, segmentSeconds / slowHalfLife))
+    }
+
+    /// Adds a download, with the latency decay of ``latencyDecay(segmentSeconds:)``.
+    public mutating func add(bits: Double, seconds: Double, latency: Double, latencyDecay: (fast: Double, slow: Double)) {
         guard seconds > 0 else { return }
         let sample = bits / seconds
         let af = pow(0.5, seconds / Self.fastHalfLife), aslow = pow(0.5, seconds / Self.slowHalfLife)
         fast = af * fast + (1 - af) * sample
         slow = aslow * slow + (1 - aslow) * sample
-        let lf = pow(0.5, segmentSeconds / Self.fastHalfLife), lslow = pow(0.5, segmentSeconds / Self.slowHalfLife)
+        let lf = latencyDecay.fast, lslow = latencyDecay.slow
         fastLatency = lf * fastLatency + (1 - lf) * latency
         slowLatency = lslow * slowLatency + (1 - lslow) * latency
         weight += seconds
@@ -94,6 +105,8 @@ public struct ABRInput: Sendable {
     public var bufferSeconds: Double
     /// The player's buffer capacity, seconds.
     public var maxBufferSeconds: Double
+    /// The estimates, bits/s and seconds: `nil` before the first download, and from a player
+    /// whose algorithm does not read them (``ABRAlgorithm/readsEstimates``).
     public var throughput: Double?
     public var latency: Double?
     /// The rung of the previous download, if any.
@@ -146,6 +159,20 @@ public enum ABRAlgorithm: Sendable, Equatable {
         case "bola": return .bola(gammaP: 5)
         default: return nil
         }
+    }
+
+    /// Whether decisions read the throughput and latency estimates (the throughput rule's do;
+    /// BBA and BOLA look at the buffer only), so a player works them out only when they are read.
+    public var readsEstimates: Bool {
+        if case .throughput = self { return true }
+        return false
+    }
+
+    /// Whether a decision may ask to wait before the request (BOLA's, when every score is
+    /// negative); the others only ever wait for room in the buffer.
+    public var waitsOnItsOwn: Bool {
+        if case .bola = self { return true }
+        return false
     }
 
     /// Chooses the next rung.

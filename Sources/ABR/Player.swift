@@ -82,6 +82,8 @@ public final class PlayerContext: Sendable {
     public let configuration: PlayerConfiguration
     /// The nominal segment duration in seconds.
     public let segmentSeconds: Double
+    /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`.
+    public let latencyDecay: (fast: Double, slow: Double)
     /// The bit rate QoE books for each rung: by default what the manifest declares; a platform may
     /// book the encoding's nominal rate instead, so that DASH's peak @bandwidth and HLS's average
     /// are reported alike.
@@ -96,6 +98,7 @@ public final class PlayerContext: Sendable {
         self.manifest = manifest
         self.configuration = configuration
         segmentSeconds = Double(manifest.segmentDurations[0]) / 1e6
+        latencyDecay = ThroughputEstimator.latencyDecay(segmentSeconds: segmentSeconds)
         self.reportingBitrates = reportingBitrates ?? manifest.bitrates
     }
 }
@@ -243,14 +246,30 @@ public struct Player: Sendable {
             defer { retryRung = -1 }
             return SegmentRequest(segment: segment, rung: Int(retryRung), delay: 0)
         }
-        // Never overfill the buffer: wait until the next segment fits.
-        let fullDelay = max(0, buffered + m.duration(of: segment) - c.maxBuffer)
+        let fullDelay = roomDelay(for: segment, context)
         let decision = c.algorithm.decide(ABRInput(
             manifest: m, segment: segment, bufferSeconds: Double(buffered - fullDelay) / 1e6,
-            maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: estimator.throughput,
-            latency: estimator.latency(segmentSeconds: context.segmentSeconds), lastRung: lastRung))
+            maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: c.algorithm.readsEstimates ? estimator.throughput : nil,
+            latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung))
         let algorithmDelay = Int64((decision.delaySeconds * 1e6).rounded(.up))
         return SegmentRequest(segment: segment, rung: decision.rung, delay: fullDelay + max(0, algorithmDelay))
+    }
+
+    /// Microseconds from `time` until the next segment fits in the buffer (0 if it fits now, if
+    /// every segment is downloaded, or for the retry of an abandoned download, which goes at
+    /// once): ``nextRequest(at:_:)`` never asks for less wait. A driver that
+    /// asks again when the wait is over may skip the rung decision meanwhile, when the algorithm
+    /// never adds a wait of its own (see ``ABRAlgorithm/waitsOnItsOwn``): the decision made now
+    /// would be thrown away.
+    public mutating func roomDelay(at time: Int64, _ context: PlayerContext) -> Int64 {
+        advance(to: time, context)
+        let segment = Int(nextSegmentIndex)
+        return segment < context.manifest.segmentCount && retryRung < 0 ? roomDelay(for: segment, context) : 0
+    }
+
+    /// Never overfill the buffer: wait until `segment` fits.
+    private func roomDelay(for segment: Int, _ context: PlayerContext) -> Int64 {
+        max(0, buffered + context.manifest.duration(of: segment) - context.configuration.maxBuffer)
     }
 
     /// A download finished at `time`: `bits` of `segment` at `rung`, asked for at `requestedAt`,
@@ -260,7 +279,7 @@ public struct Player: Sendable {
         precondition(segment == nextSegment, "segments arrive in order: expected \(nextSegment), got \(segment)")
         advance(to: time, context)
         estimator.add(bits: Double(bits), seconds: Double(time - firstByteAt) / 1e6,
-                      latency: Double(firstByteAt - requestedAt) / 1e6, segmentSeconds: context.segmentSeconds)
+                      latency: Double(firstByteAt - requestedAt) / 1e6, latencyDecay: context.latencyDecay)
         rungs[segment & 31] = UInt8(rung)
         lastRungIndex = Int8(rung)
         nextSegmentIndex += 1

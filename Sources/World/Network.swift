@@ -27,6 +27,9 @@ public struct FlowSet: Sendable {
 
     var counts = [Int32](repeating: 0, count: FlowSet.bins)
     var sums = [Double](repeating: 0, count: FlowSet.bins)
+    /// Bit b set while bin b holds flows: the level is found visiting those bins only (a link's
+    /// flows fill a few of the 64, and this runs at every transfer's start).
+    var occupied: UInt64 = 0
     public private(set) var active = 0
     /// Σ of the rates given to active flows, bits per second.
     public private(set) var committed = 0.0
@@ -46,7 +49,10 @@ public struct FlowSet: Sendable {
         let newBin = FlowSet.bin(cap)
         var flows = Double(active + 1)
         var left = capacity
-        for b in 0..<FlowSet.bins {
+        var visit = occupied | 1 << UInt64(newBin)
+        while visit != 0 {
+            let b = visit.trailingZeroBitCount
+            visit &= visit &- 1
             var n = Double(counts[b]), s = sums[b]
             if b == newBin {
                 n += 1
@@ -66,6 +72,7 @@ public struct FlowSet: Sendable {
         let b = FlowSet.bin(cap)
         counts[b] += 1
         sums[b] += cap
+        occupied |= 1 << UInt64(b)
         active += 1
         committed += rate
     }
@@ -78,7 +85,10 @@ public struct FlowSet: Sendable {
         committed -= rate
         precondition(counts[b] >= 0 && active >= 0, "flow removed twice")
         // No rounding residue on an empty bin or an idle link.
-        if counts[b] == 0 { sums[b] = 0 }
+        if counts[b] == 0 {
+            sums[b] = 0
+            occupied &= ~(1 << UInt64(b))
+        }
         if active == 0 { committed = 0 }
     }
 }

@@ -245,7 +245,7 @@ struct PopState {
     var flows = FlowSet()
     var waiting = WaitQueue()
     /// Files with a fill job (queued or running), and the job.
-    var filling: [Int: UInt32] = [:]
+    var filling: FillJobs
     /// Fills holding a server (transferring, or waiting for room upstream).
     var fillsRunning = 0
     var fillQueue = FillQueue()
@@ -269,6 +269,27 @@ struct PopState {
     /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
     func serves(_ file: Int) -> Bool {
         downs == 0 && cache.contains(file) && filling[file] == nil && !(lostFiles?[file] ?? false)
+    }
+}
+
+/// The fill job of each file at a PoP, if any: a slot per file of the catalog rather than a
+/// dictionary, since every request asks it (about the file it wants) and a hash lookup cost more
+/// than the rest of the cache check.
+struct FillJobs {
+    private static let none = UInt32.max
+    private var jobs: [UInt32]
+
+    init(fileCount: Int) { jobs = Array(repeating: FillJobs.none, count: fileCount) }
+
+    subscript(file: Int) -> UInt32? {
+        get {
+            let job = jobs[file]
+            return job == FillJobs.none ? nil : job
+        }
+        set {
+            precondition(newValue != FillJobs.none, "fill job number out of range")
+            jobs[file] = newValue ?? FillJobs.none
+        }
     }
 }
 

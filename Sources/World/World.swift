@@ -228,7 +228,7 @@ public final class World {
             PopState(index: i, region: p.region, baseEgress: p.egressBitsPerSecond / k, egress: p.egressBitsPerSecond / k,
                      fillRate: p.fillBitsPerSecondPerServer / k, healthThreshold: p.healthThreshold, baseServers: p.servers,
                      servers: p.servers, parent: p.parent, rtt: p.rtt,
-                     cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount),
+                     cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount), filling: FillJobs(fileCount: fileCount),
                      planned: Array(repeating: false, count: fileCount), replicas: Array(repeating: 1, count: fileCount),
                      observed: Array(repeating: 0, count: fileCount),
                      forecast: DemandForecast(initial: Array(repeating: 0, count: fileCount), halfLifePeriods: 1),
@@ -568,13 +568,21 @@ public final class World {
         sessions.touched[i] = now
         guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]) else { return }
         let player = sessions.player.address(i)
-        guard let request = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef({ player.pointee.nextRequest(at: now, $0) }) else {
+        // A full buffer: the rung is chosen when there is room (the same choice, one decision
+        // per segment instead of two), unless the algorithm may add a wait of its own.
+        let next = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> (SegmentRequest?, wait: Int64) in
+            if !context.configuration.algorithm.waitsOnItsOwn {
+                let wait = player.pointee.roomDelay(at: now, context)
+                if wait > 0 { return (nil, wait) }
+            }
+            let request = player.pointee.nextRequest(at: now, context)
+            return (request, request?.delay ?? 0)
+        }
+        if next.wait > 0 {
+            sim.schedule(.request(session: s, generation: sessions.generation[i]), after: .microseconds(next.wait))
             return
         }
-        if request.delay > 0 {
-            sim.schedule(.request(session: s, generation: sessions.generation[i]), after: .microseconds(request.delay))
-            return
-        }
+        guard let request = next.0 else { return }
         startDownload(s, segment: request.segment, rung: request.rung)
     }
 

@@ -227,6 +227,30 @@ struct PlayerTests {
         #expect(p.qoe.bitsPlayed == 4_500_000)  // 1.5 s at 3 Mbit/s
     }
 
+    /// The world asks `roomDelay` first and decides only once there is room: the wait must be the
+    /// one `nextRequest` gives, for a full buffer, a buffer with room, and an abandoned download's
+    /// retry (which goes at once however full the buffer is).
+    @Test("The wait for room in the buffer is the wait nextRequest gives, and nothing for a retry")
+    func roomDelay() {
+        let context = PlayerContext(
+            manifest: PlaybackManifest(bitrates: [1e6, 3e6], segmentDurations: Array(repeating: 2_000_000, count: 20)),
+            configuration: PlayerConfiguration(algorithm: .bba(reservoir: 2, cushion: 5), maxBuffer: 10_000_000, startupBuffer: 4_000_000))
+        var full = Player.resumed(context, at: 0, position: 3, offset: 500_000, segments: 5, rung: 1, throughput: 20e6)
+        var asked = full
+        #expect(full.roomDelay(at: 200_000, context) == 1_300_000)
+        #expect(asked.nextRequest(at: 200_000, context)?.delay == 1_300_000)
+        #expect(full.roomDelay(at: 1_500_000, context) == 0)
+        #expect(full.nextRequest(at: 1_500_000, context)?.delay == 0)
+
+        var retrying = Player.resumed(context, at: 0, position: 3, segments: 5, rung: 1, throughput: 20e6)
+        retrying.abandon(segment: 8, bitsReceived: 1_000, toRung: 0, at: 100_000, context)  // 9.9 s buffered
+        var retryAsked = retrying
+        #expect(retrying.roomDelay(at: 100_000, context) == 0)
+        let retry = retryAsked.nextRequest(at: 100_000, context)
+        #expect(retry?.delay == 0 && retry?.rung == 0)
+        #expect(ABRAlgorithm.bola(gammaP: 5).waitsOnItsOwn && !ABRAlgorithm.bba(reservoir: 2, cushion: 5).waitsOnItsOwn)
+    }
+
     /// A user who stops after 1 s of a title with 4 s of startup buffer: playback must start with
     /// the one segment there is.
     @Test("startNow starts a player still waiting for its startup buffer")

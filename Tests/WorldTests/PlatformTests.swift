@@ -306,6 +306,28 @@ struct PopBlockTests {
         #expect(flows.active == 3)
     }
 
+    /// The level is found visiting occupied bins only: a bin emptied by removals must drop out,
+    /// and one filled again come back, exactly as if the flows had been added afresh.
+    @Test("Fair shares after flows come and go equal those of the same flows added afresh")
+    func sharesAfterRemovals() {
+        var churned = FlowSet()
+        for cap in [3e6, 8e6, 25e6, 25e6, 120e6] { churned.add(cap: cap, rate: 1e6) }
+        churned.remove(cap: 8e6, rate: 1e6)
+        churned.remove(cap: 120e6, rate: 1e6)
+        churned.add(cap: 120e6, rate: 1e6)
+        var fresh = FlowSet()
+        for cap in [3e6, 25e6, 25e6, 120e6] { fresh.add(cap: cap, rate: 1e6) }
+        for cap in [1e6, 8e6, 30e6, 200e6] {
+            for capacity in [20e6, 60e6, 150e6, 1e9] {
+                #expect(churned.share(capacity: capacity, cap: cap) == fresh.share(capacity: capacity, cap: cap))
+            }
+        }
+        // The 3 Mbit/s flow gone too: the new flow and the three left, all capped above the
+        // level, share 50 Mbit/s equally.
+        churned.remove(cap: 3e6, rate: 1e6)
+        #expect(abs(churned.share(capacity: 50e6, cap: 100e6) - 50e6 / 4) < 1)
+    }
+
     @Test("Round trips between regions grow with the time-zone difference, around the clock")
     func distances() {
         let regions = [-8.0, 1, 9].map { RegionConfiguration(id: "\($0)", utcOffset: SimDuration(seconds: $0 * 3_600), users: 1, curve: .flat) }

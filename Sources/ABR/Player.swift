@@ -267,7 +267,9 @@ public struct Player: Sendable {
         return segment < context.manifest.segmentCount && retryRung < 0 ? roomDelay(for: segment, context) : 0
     }
 
-    /// Never overfill the buffer: wait until `segment` fits.
+    /// Never overfill the buffer: wait until `segment` fits. Inlined: called from a mutating
+    /// method, an outlined call would first copy the whole player.
+    @inline(__always)
     private func roomDelay(for segment: Int, _ context: PlayerContext) -> Int64 {
         max(0, buffered + context.manifest.duration(of: segment) - context.configuration.maxBuffer)
     }

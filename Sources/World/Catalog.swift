@@ -186,7 +186,9 @@ public struct Catalog: Sendable {
         return min(Catalog.maximumComplexity, complexity.sample(&stream))
     }
 
-    /// Bytes of one segment at one rung (of `duration` microseconds).
+    /// Bytes of one segment at one rung (of `duration` microseconds). Inlined: an outlined call
+    /// copied the catalog at every request.
+    @inline(__always)
     public func segmentBytes(title: Int, segment: Int, rung: Int, duration: Int64) -> Int {
         let factor = complexity(title: title, segment: segment)
         return max(1, Int((configuration.ladder[rung].bitrate * Double(duration) / 1e6 * factor / 8).rounded()))

@@ -76,10 +76,11 @@ struct SessionColumn<Value> {
         return (base + (i &* MemoryLayout<SessionRecord>.stride &+ offset)).assumingMemoryBound(to: Value.self)
     }
 
+    /// Addressors, not a getter: `sessions.player[i].phase` then loads one field where a getter
+    /// copied the whole 232-byte player first (a memmove per segment event).
     subscript(i: Int) -> Value {
-        @inline(__always) get { address(i).pointee }
-        @inline(__always) nonmutating set { address(i).pointee = newValue }
-        @inline(__always) nonmutating _modify { yield &address(i).pointee }
+        @inline(__always) unsafeAddress { UnsafePointer(address(i)) }
+        @inline(__always) nonmutating unsafeMutableAddress { address(i) }
     }
 }
 

@@ -46,7 +46,13 @@ public struct FlowSet: Sendable {
 
     /// The rate a new flow capped at `cap` gets on a link of `capacity` bits/s.
     public func share(capacity: Double, cap: Double) -> Double {
-        let newBin = FlowSet.bin(cap)
+        share(capacity: capacity, cap: cap, bin: FlowSet.bin(cap))
+    }
+
+    /// ``share(capacity:cap:)`` with the cap's bin worked out by the caller: with no call out
+    /// (`log2`) in it, the world reads a link's flows in place, where it otherwise copied them.
+    @inline(__always)
+    func share(capacity: Double, cap: Double, bin newBin: Int) -> Double {
         var flows = Double(active + 1)
         var left = capacity
         var visit = occupied | 1 << UInt64(newBin)

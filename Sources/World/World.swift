@@ -707,12 +707,16 @@ public final class World {
         sessions.download[i].upstreamCap = atPop
         // Constant rate: if abandonment would trigger, it triggers at the first check, after the
         // grace period (the gap between the time left and the buffer left stays constant).
-        let context = library.contexts[Int(sessions.context[i])]
-        let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
-        if check < firstByte + transfer,
-           sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
-                                               bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
-                                               bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context) != nil {
+        let player = sessions.player.address(i)
+        let abandons = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> SimInstant? in
+            let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
+            guard check < firstByte + transfer else { return nil }
+            let lower = player.pointee.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
+                                                       bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
+                                                       bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
+            return lower != nil ? check : nil
+        }
+        if let check = abandons {
             sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: check)
         } else {
             sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch),
@@ -741,8 +745,9 @@ public final class World {
     // A link is a PoP's egress (the PoP's index) or an origin replica's (-1 - replica).
 
     func fairShare(_ link: Int, cap: Double) -> Double {
-        link >= 0 ? pops[link].flows.share(capacity: pops[link].egress, cap: cap)
-            : origins[-1 - link].flows.share(capacity: origins[-1 - link].egress, cap: cap)
+        let bin = FlowSet.bin(cap)
+        return link >= 0 ? pops[link].flows.share(capacity: pops[link].egress, cap: cap, bin: bin)
+            : origins[-1 - link].flows.share(capacity: origins[-1 - link].egress, cap: cap, bin: bin)
     }
 
     func headroom(_ link: Int) -> Double {

@@ -82,12 +82,13 @@ public final class PlayerContext: Sendable {
     public let configuration: PlayerConfiguration
     /// The nominal segment duration in seconds.
     public let segmentSeconds: Double
-    /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`.
-    public let latencyDecay: (fast: Double, slow: Double)
     /// The bit rate QoE books for each rung: by default what the manifest declares; a platform may
     /// book the encoding's nominal rate instead, so that DASH's peak @bandwidth and HLS's average
     /// are reported alike.
     public let reportingBitrates: [Double]
+    /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`. Last: what
+    /// play reads at every step comes first (within the object's first two cache lines).
+    public let latencyDecay: (fast: Double, slow: Double)
 
     public init(manifest: PlaybackManifest, configuration: PlayerConfiguration, reportingBitrates: [Double]? = nil) {
         precondition(reportingBitrates.map { $0.count == manifest.rungs } ?? true, "a reporting bit rate per rung")

@@ -98,24 +98,27 @@ public final class Simulation<Event: BitwiseCopyable> {
         if end != .distantFuture { clock = end }
     }
 
-    /// ``run(until:_:)``, telling `prefetch` before each event about two later ones (when the
-    /// queue knows them): the one `ahead` places on (`early` true: load what can be found from
-    /// the event alone) and the one `ahead / 2` places on (`early` false: what was loaded for it
-    /// can now be read to find more). At full scale most of an event's time is cache misses on
-    /// state spread over gigabytes; asked for early, they overlap. `prefetch` must change nothing.
+    /// ``run(until:_:)``, telling `prefetch` before each event about three later ones (when the
+    /// queue knows them): the one `ahead` places on (depth 0: load what can be found from the
+    /// event alone), the one `ahead / 2` places on (depth 1: what was loaded for it can now be read
+    /// to find more) and the one `ahead / 4` places on (depth 2: what depth 1 loaded can be read to
+    /// find yet more, e.g. an object's arrays). At full scale most of an event's time is cache
+    /// misses on state spread over gigabytes, in chains (record, then object, then its storage);
+    /// asked for early, they overlap. `prefetch` must change nothing.
     @inlinable
-    public func run(until end: SimInstant, prefetch: (_ event: Event, _ early: Bool) -> Void, ahead: Int = 8,
+    public func run(until end: SimInstant, prefetch: (_ event: Event, _ depth: Int) -> Void, ahead: Int = 8,
                     _ handler: (Event) throws -> Void) throws {
         guard end >= now else { throw SimulationError.runUntilPast(requested: end, now: now) }
-        precondition(ahead >= 2, "prefetch at least two events ahead")
+        precondition(ahead >= 4, "prefetch at least four events ahead")
         stopRequested = false
         let limit = end.microseconds
-        let near = ahead / 2
+        let near = ahead / 2, nearest = ahead / 4
         while let entry = queue.pop(before: limit) {
             clock = SimInstant(microseconds: entry.time)
             handled &+= 1
-            if let later = queue.upcoming(ahead &- 1) { prefetch(later, true) }
-            if let later = queue.upcoming(near &- 1) { prefetch(later, false) }
+            if let later = queue.upcoming(ahead &- 1) { prefetch(later, 0) }
+            if let later = queue.upcoming(near &- 1) { prefetch(later, 1) }
+            if let later = queue.upcoming(nearest &- 1) { prefetch(later, 2) }
             try handler(entry.event)
             if stopRequested { return }
         }

@@ -264,6 +264,17 @@ struct PopState {
     var metrics: PopMetrics
 
     var utilisation: Double { flows.committed / egress }
+
+    /// Starts loading what a request for one of `files` (a title's renditions, adjacent ids)
+    /// reads here: whether it is held, being filled, and its demand. A hint that changes
+    /// nothing; `mutating` only so that `pops[p].prefetch(files:)` runs in place (a non-mutating
+    /// call on an array element copied the whole state, retaining its arrays).
+    @inline(__always)
+    mutating func prefetch(files: Range<Int>) {
+        cache.prev.prefetchElements(files)
+        filling.prefetch(files)
+        observed.prefetchElements(files)
+    }
     var healthy: Bool { utilisation < healthThreshold }
 
     /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
@@ -283,6 +294,9 @@ struct FillJobs {
     private var jobs: [UInt32]
 
     init(fileCount: Int) { jobs = Array(repeating: FillJobs.none, count: fileCount) }
+
+    @inline(__always)
+    func prefetch(_ files: Range<Int>) { jobs.prefetchElements(files) }
 
     subscript(file: Int) -> UInt32? {
         get {
@@ -311,4 +325,17 @@ struct OriginState {
     var downs = 0
     var latencyFactor = 1.0
     var totalBytes = 0.0
+}
+
+extension Array {
+    /// Starts loading the cache lines of elements `range` (its first and last: a title's few
+    /// files). A hint: reads nothing, and does nothing out of range.
+    @inline(__always)
+    func prefetchElements(_ range: Range<Int>) {
+        guard range.lowerBound >= 0, range.upperBound <= count, !range.isEmpty else { return }
+        withUnsafeBufferPointer { buffer in
+            SimCore.prefetch(UnsafeRawPointer(buffer.baseAddress! + range.lowerBound))
+            SimCore.prefetch(UnsafeRawPointer(buffer.baseAddress! + (range.upperBound - 1)))
+        }
+    }
 }

@@ -38,11 +38,13 @@ final class TitleLibrary {
 
     init(catalog: Catalog, configuration: PlayerConfiguration) {
         self.catalog = catalog
+        rungs = catalog.configuration.ladder.count
         self.configuration = configuration
         index = Array(repeating: -1, count: catalog.configuration.titles)
     }
 
-    var rungs: Int { catalog.configuration.ladder.count }
+    /// Renditions per title (the ladder's rungs).
+    let rungs: Int
 
     /// Loads `title` if needed and returns its data.
     func load(_ title: Int) -> Loaded {

@@ -326,7 +326,7 @@ public final class World {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
-        try sim.run(until: stop, prefetch: { event, early in self.prefetch(event, early: early) }) { event in self.handle(event) }
+        try sim.run(until: stop, prefetch: { event, depth in self.prefetch(event, depth: depth) }) { event in self.handle(event) }
         // At the end, the aggregators publish what they have (events since the last publication
         // would otherwise never be visible).
         if stop == end && !finished {
@@ -339,10 +339,11 @@ public final class World {
     // MARK: Events
 
     /// Starts loading what a coming event will read (see `Simulation.run(until:prefetch:_:)`):
-    /// early, its session's record; nearer, the player context named in that record, by then in
-    /// cache. Reads only; a stale event just loads something unused.
+    /// at depth 0, its session's record; at 1, the player context named in that record, by then in
+    /// cache; at 2, the context's bit-rate arrays (play and the ABR decision read them), whose
+    /// addresses are by then in cache. Reads only; a stale event just loads something unused.
     @inline(__always)
-    func prefetch(_ event: Event, early: Bool) {
+    func prefetch(_ event: Event, depth: Int) {
         let s: UInt32
         switch event {
         case let .request(session, _), let .downloadDone(session, _, _), let .abandon(session, _, _), let .flush(session, _),
@@ -353,12 +354,29 @@ public final class World {
         }
         let i = Int(s)
         guard UInt(bitPattern: i) < UInt(bitPattern: sessions.capacity) else { return }
-        if early { return sessions.prefetch(i) }
+        if depth == 0 { return sessions.prefetch(i) }
         let context = sessions.context[i]
         guard Int(context) < library.unretainedContexts.count else { return }
-        let object = UnsafeRawPointer(library.unretained(context).toOpaque())
-        SimCore.prefetch(object)
-        SimCore.prefetch(object + 64)
+        if depth == 1 {
+            let object = UnsafeRawPointer(library.unretained(context).toOpaque())
+            SimCore.prefetch(object)
+            SimCore.prefetch(object + 64)
+            SimCore.prefetch(object + 128)
+            // A request looks up its rendition, then the file at its PoP.
+            if case .request = event {
+                library.renditions.prefetchElements(Int(context) &* 32 ..< Int(context) &* 32 &+ 1)
+                let p = Int(sessions.pop[i])
+                if p < pops.count {
+                    let first = Int(sessions.title[i]) &* library.rungs
+                    pops[p].prefetch(files: first ..< first &+ library.rungs)
+                }
+            }
+            return
+        }
+        library.unretained(context)._withUnsafeGuaranteedRef { context in
+            context.reportingBitrates.withUnsafeBufferPointer { if let base = $0.baseAddress { SimCore.prefetch(base) } }
+            context.manifest.bitrates.withUnsafeBufferPointer { if let base = $0.baseAddress { SimCore.prefetch(base) } }
+        }
     }
 
     func handle(_ event: Event) {

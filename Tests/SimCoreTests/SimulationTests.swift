@@ -75,7 +75,7 @@ struct SimulationTests {
                 }
             }
             if prefetching {
-                try sim.run(until: .distantFuture, prefetch: { token, early in if early { previewed.append(token) } }, handler)
+                try sim.run(until: .distantFuture, prefetch: { token, depth in if depth == 0 { previewed.append(token) } }, handler)
             } else {
                 try sim.run(until: .distantFuture, handler)
             }

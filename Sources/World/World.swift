@@ -326,7 +326,10 @@ public final class World {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
-        try sim.run(until: stop, prefetch: { event, depth in self.prefetch(event, depth: depth) }) { event in self.handle(event) }
+        // Twelve events ahead rather than the engine's eight: at full scale the misses of the
+        // chains record → context → arrays take longer than eight events' work to overlap
+        // (peak-10m's first 30 s, k = 1: 2.2M → 2.6M events/s; k = 10 unchanged).
+        try sim.run(until: stop, prefetch: { event, depth in self.prefetch(event, depth: depth) }, ahead: 12) { event in self.handle(event) }
         // At the end, the aggregators publish what they have (events since the last publication
         // would otherwise never be visible).
         if stop == end && !finished {

@@ -1,3 +1,5 @@
+import CHints
+
 /// A mistake in driving the engine, reported as a value rather than a crash.
 public enum SimulationError: Error, Equatable, CustomStringConvertible {
     /// `run(until:)` was asked to stop at an instant the clock has already passed.
@@ -11,6 +13,13 @@ public enum SimulationError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Starts loading the cache line holding `address`; changes no result. For a model's prefetch
+/// hook (``Simulation/run(until:prefetch:_:)``).
+@inlinable @inline(__always)
+public func prefetch(_ address: UnsafeRawPointer) {
+    vodsim_prefetch(address)
+}
+
 /// The discrete-event kernel: a clock and a future-event set. Knows nothing of video.
 ///
 /// Models schedule small value-type events and react to them in the handler passed to
@@ -19,15 +28,6 @@ public enum SimulationError: Error, Equatable, CustomStringConvertible {
 /// with ``SimulationError/runUntilPast(requested:now:)``.
 ///
 /// Not thread-safe: a partitioned, multi-threaded run gives each partition its own `Simulation`.
-import CHints
-
-/// Starts loading the cache line holding `address`; changes no result. For a model's prefetch
-/// hook (``Simulation/run(until:prefetch:_:)``).
-@inlinable @inline(__always)
-public func prefetch(_ address: UnsafeRawPointer) {
-    vodsim_prefetch(address)
-}
-
 public final class Simulation<Event: BitwiseCopyable> {
     /// The future-event set.
     public let queue: EventQueue<Event>

@@ -264,6 +264,15 @@ struct PopState {
     var metrics: PopMetrics
 
     var utilisation: Double { flows.committed / egress }
+    var healthy: Bool { utilisation < healthThreshold }
+
+    /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
+    /// Inlined: an outlined call on `pops[p]` copied the whole state (776 bytes and a retain of
+    /// each of its arrays) at every request.
+    @inline(__always)
+    func serves(_ file: Int) -> Bool {
+        downs == 0 && cache.contains(file) && filling[file] == nil && !(lostFiles?[file] ?? false)
+    }
 
     /// Starts loading what a request for one of `files` (a title's renditions, adjacent ids)
     /// reads here: whether it is held, being filled, and its demand. A hint that changes
@@ -274,15 +283,6 @@ struct PopState {
         cache.prev.prefetchElements(files)
         filling.prefetch(files)
         observed.prefetchElements(files)
-    }
-    var healthy: Bool { utilisation < healthThreshold }
-
-    /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
-    /// Inlined: an outlined call on `pops[p]` copied the whole state (776 bytes and a retain of
-    /// each of its arrays) at every request.
-    @inline(__always)
-    func serves(_ file: Int) -> Bool {
-        downs == 0 && cache.contains(file) && filling[file] == nil && !(lostFiles?[file] ?? false)
     }
 }
 

@@ -27,6 +27,8 @@ final class TitleLibrary {
 
     let catalog: Catalog
     let configuration: PlayerConfiguration
+    /// Renditions per title (the ladder's rungs).
+    let rungs: Int
     @exclusivity(unchecked) var index: [Int32]
     @exclusivity(unchecked) var loaded: [Loaded] = []
     @exclusivity(unchecked) var contexts: [PlayerContext] = []
@@ -42,9 +44,6 @@ final class TitleLibrary {
         self.configuration = configuration
         index = Array(repeating: -1, count: catalog.configuration.titles)
     }
-
-    /// Renditions per title (the ladder's rungs).
-    let rungs: Int
 
     /// Loads `title` if needed and returns its data.
     func load(_ title: Int) -> Loaded {

@@ -591,7 +591,7 @@ public final class World {
         let player = sessions.player.address(i)
         // A full buffer: the rung is chosen when there is room (the same choice, one decision
         // per segment instead of two), unless the algorithm may add a wait of its own.
-        let next = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> (SegmentRequest?, wait: Int64) in
+        let next = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> (request: SegmentRequest?, wait: Int64) in
             if !context.configuration.algorithm.waitsOnItsOwn {
                 let wait = player.pointee.roomDelay(at: now, context)
                 if wait > 0 { return (nil, wait) }
@@ -603,7 +603,7 @@ public final class World {
             sim.schedule(.request(session: s, generation: sessions.generation[i]), after: .microseconds(next.wait))
             return
         }
-        guard let request = next.0 else { return }
+        guard let request = next.request else { return }
         startDownload(s, segment: request.segment, rung: request.rung)
     }
 
@@ -908,9 +908,8 @@ public final class World {
     /// Media position played so far (the start of the playing segment plus what of it has played).
     func positionPlayed(_ s: UInt32) -> Int64 {
         let i = Int(s)
-        let player = sessions.player[i]
         let first = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { $0.manifest.duration(of: 0) }
-        return Int64(player.playing) * first + player.playedInto
+        return Int64(sessions.player[i].playing) * first + sessions.player[i].playedInto
     }
 
     func abandonDownload(_ s: UInt32) {

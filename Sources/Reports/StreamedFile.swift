@@ -8,32 +8,37 @@ import Foundation
 /// A file written in pieces during a run and put in place only when complete.
 ///
 /// Bytes go through a 1 MiB buffer to a temporary file beside the destination
-/// (`.NAME.partial-PID`); ``commit()`` flushes, syncs and renames it over the destination, so a
+/// (`.NAME.partial-HOST-PID`); ``commit()`` flushes, syncs and renames it over the destination, so a
 /// reader never sees a half-written file and an interrupted run leaves the previous one intact.
-/// ``abandon()`` (for a failed run) removes the temporary file. The first write error is kept and
-/// reported by ``commit()``; later writes are dropped.
+/// ``abandon()`` (for a failed run) removes the temporary file, and so does a signal (the file is
+/// registered with ``Staging``). The first write error is kept and reported by ``prepare()`` or
+/// ``commit()``; later writes are dropped.
 public final class StreamedFile {
     public let path: String
     let temporaryPath: String
     var descriptor: Int32
     var buffer: [UInt8] = []
     var failure: String?
+    /// Renamed into place: nothing is left to remove.
+    var published = false
     static let bufferBytes = 1 << 20
 
     /// Creates the temporary file; throws if the folder does not exist or is not writable.
-    public init(path: String) throws {
+    public init(path: String) throws(ReportWriteError) {
         self.path = path
         let url = URL(fileURLWithPath: path)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        Staging.removeStale(beside: url)
+        temporaryPath = Staging.path(for: url, kind: "partial").path
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else {
             throw ReportWriteError(path: path, reason: "cannot create the file (\(String(cString: strerror(errno))))")
         }
+        Staging.shared.register(temporaryPath)
         buffer.reserveCapacity(StreamedFile.bufferBytes)
     }
 
     deinit {
-        if descriptor >= 0 { abandon() }
+        if !published { abandon() }
     }
 
     public func write(_ text: String) {
@@ -86,28 +91,49 @@ public final class StreamedFile {
     }
 
     /// Writes what is buffered and renames the file into place.
-    public func commit() throws {
+    public func commit() throws(ReportWriteError) {
+        try prepare()
+        try publish()
+    }
+
+    /// Writes what is buffered and syncs it: after this only the rename is left, which
+    /// ``publish()`` does.
+    public func prepare() throws(ReportWriteError) {
+        guard descriptor >= 0 else { return }
         flush()
         if failure == nil && fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
         close(descriptor)
         descriptor = -1
         if let failure {
-            unlink(temporaryPath)
+            discard()
             throw ReportWriteError(path: path, reason: "cannot write the file (\(failure))")
         }
+    }
+
+    /// Renames the prepared file over the destination.
+    public func publish() throws(ReportWriteError) {
         if rename(temporaryPath, path) != 0 {
             let reason = String(cString: strerror(errno))
-            unlink(temporaryPath)
+            discard()
             throw ReportWriteError(path: path, reason: "cannot move the file into place (\(reason))")
         }
+        published = true
+        Staging.shared.unregister(temporaryPath)
     }
 
     /// Drops the temporary file; the destination is left as it was.
     public func abandon() {
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        discard()
+    }
+
+    func discard() {
+        guard !published else { return }
         unlink(temporaryPath)
+        Staging.shared.unregister(temporaryPath)
     }
 }
 

@@ -731,7 +731,14 @@ public struct RunReport {
 
     /// Writes report.json, summary.md, report.html, timeseries.csv and the published data sets
     /// into `folder`, atomically.
-    public func write(to folder: URL) throws {
+    public func write(to folder: URL) throws(ReportWriteError) {
+        let staged = try stage(to: folder)
+        try staged.swap()
+        staged.finish()
+    }
+
+    /// Writes the report beside `folder`, ready to be swapped into place (see ``StagedFolder``).
+    public func stage(to folder: URL) throws(ReportWriteError) -> StagedFolder {
         var out = ReportFolder(path: folder)
         let document = json
         out.add("report.json", document.serialized())
@@ -742,7 +749,7 @@ public struct RunReport {
             let stamp = instant(publication.time).replacingOccurrences(of: ":", with: "-")
             for file in publication.files { out.add("datasets/\(stamp)/\(file.name)", file.text) }
         }
-        try out.commit()
+        return try out.stage()
     }
 
     /// 1234567.8 → "1,234,568".

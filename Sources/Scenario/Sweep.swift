@@ -190,6 +190,21 @@ public enum Sweep {
         "metrics.delivery.byteHitRatio", "metrics.delivery.originEgressGbps.peak", "metrics.availability.all.availabilityPercent",
     ]
 
+    /// The seed a point's settings give (the last `seed=` among them), if they give one.
+    public static func seedSetting(_ settings: [Setting]) -> UInt64? {
+        settings.last { $0.key.trimmingCharacters(in: .whitespaces) == "seed" }.flatMap { UInt64($0.value.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// Checks that every value of a `seed` axis is a seed, so that the seed a run gets is the one
+    /// its label shows.
+    public static func checkSeeds(_ axes: [SweepAxis]) throws(SweepError) {
+        for axis in axes where axis.key == "seed" {
+            for value in axis.values where UInt64(value).map({ $0 <= UInt64(Int64.max) }) != true {
+                throw SweepError("--vary seed=\(axis.values.joined(separator: ",")): \(value) is not a seed (a whole number from 0 to \(Int64.max))")
+            }
+        }
+    }
+
     /// The seed of replication `r`: the scenario's own for the first, derived ones after it.
     public static func seed(base: UInt64, replication r: Int) -> UInt64 {
         if r == 0 { return base }
@@ -247,13 +262,15 @@ public enum Sweep {
             self.search = search
         }
 
-        /// Adds a point (its R runs) and returns its index.
+        /// Adds a point (its R runs) and returns its index. A point that sets `seed` (a sweep over
+        /// seeds) runs with that seed, and its replications with seeds derived from it.
         @discardableResult
         public mutating func addPoint(_ settings: [Setting]) -> Int {
             let point = (runs.map(\.point).max() ?? -1) + 1
+            let base = Sweep.seedSetting(settings) ?? baseSeed
             for r in 0..<replications {
                 let id = "p\(pad(point, 4))-r\(pad(r, 2))"
-                runs.append(Run(id: id, point: point, replication: r, seed: Sweep.seed(base: baseSeed, replication: r), settings: settings))
+                runs.append(Run(id: id, point: point, replication: r, seed: Sweep.seed(base: base, replication: r), settings: settings))
             }
             return point
         }
@@ -342,4 +359,31 @@ public enum Sweep {
 
 extension JSONValue {
     var stringValue: String? { if case let .string(s) = self { s } else { nil } }
+}
+
+/// A sweep's folder, which `vodsim sweep` creates, resumes and adds to: it may be written only if
+/// it is absent, empty, or an earlier sweep's (it holds a `sweep.json` plan).
+public enum SweepFolder {
+    public static func check(_ folder: URL, option: String) throws(ReportWriteError) {
+        let text = folder.relativePath
+        let kind = PathKind(folder.path)
+        switch kind {
+        case .missing:
+            try OutputPath.checkWritableFolder(folder.deletingLastPathComponent().path, for: text, create: true)
+        case .folder:
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            guard entries.isEmpty || isSweep(folder) else {
+                throw ReportWriteError(path: text, reason: "holds files and is not a vodsim sweep folder (no sweep.json plan); \(option) writes into a sweep folder of its own, so choose another")
+            }
+            try OutputPath.checkWritableFolder(folder.path, for: text, create: false)
+        default:
+            throw ReportWriteError(path: text, reason: "is \(kind.phrase), not a folder; \(option) needs a folder")
+        }
+    }
+
+    static func isSweep(_ folder: URL) -> Bool {
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("sweep.json").path),
+              let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self)) else { return false }
+        return (try? Sweep.Plan.parse(json)) != nil
+    }
 }

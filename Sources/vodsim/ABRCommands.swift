@@ -22,7 +22,7 @@ struct ManifestCommand: ParsableCommand {
     @Option(help: "hls (a multivariant playlist and a media playlist per rung) or dash (an MPD).")
     var format: ManifestFormat = .hls
 
-    @Option(help: "The folder to write (default: Reports/<scenario>/manifests/title-<N>-<format>/).")
+    @Option(help: "The folder to write (default: Reports/<scenario>-manifests/title-<N>-<format>/).")
     var out: String?
 
     @OptionGroup var options: ScenarioOptions
@@ -35,7 +35,8 @@ struct ManifestCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let encoded = catalog.encodedTitle(title)
-        let folderText = out ?? "Reports/\(resolved.name)/manifests/title-\(title)-\(format.rawValue)"
+        // Beside the scenario's report folder, not in it: a run replaces its report folder whole.
+        let folderText = out ?? "Reports/\(resolved.name)-manifests/title-\(title)-\(format.rawValue)"
         var folder = ReportFolder(path: URL(fileURLWithPath: folderText))
         switch format {
         case .hls:

@@ -39,7 +39,9 @@ struct CompareCommand: ParsableCommand {
         if update {
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: currentPath))
-                _ = try JSONValue.parse(String(decoding: data, as: UTF8.self))  // only a report replaces a baseline
+                guard CompareCommand.isReport(data) else { throw ReadError(description: "\(currentPath) is not a vodsim report.json") }
+                // A baseline replaces only a report: never a file of the user's given by mistake.
+                try OutputPath.checkFile(baselinePath, role: "compare --update", createFolder: true, recognise: CompareCommand.isReport)
                 try FileManager.default.createDirectory(at: URL(fileURLWithPath: baselinePath).deletingLastPathComponent(),
                                                         withIntermediateDirectories: true)
                 try data.write(to: URL(fileURLWithPath: baselinePath), options: .atomic)
@@ -91,6 +93,12 @@ struct CompareCommand: ParsableCommand {
             return (path as NSString).appendingPathComponent("report.json")
         }
         return path
+    }
+
+    /// Whether `data` opens like a vodsim report.json.
+    static func isReport(_ data: Data) -> Bool {
+        let head = String(decoding: data.prefix(200), as: UTF8.self)
+        return head.hasPrefix("{") && head.contains("\"schemaVersion\"") && head.contains("\"vodsim\"")
     }
 
     struct ReadError: Error, CustomStringConvertible {

@@ -69,12 +69,24 @@ struct RunCommand: ParsableCommand {
         let resolved = try options.load(scenario)
         if !quiet {
             print("vodsim \(VodsimVersion.string): \(resolved.name) (\(scenario)), seed \(resolved.seed), resolved scenario sha256 \(resolved.hash.prefix(16))")
+            fflush(nil)  // seen at once through a pipe, even if the run is then interrupted
             for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
         }
         guard threads >= 1 else {
             Terminal.error("--threads must be at least 1, got \(threads)")
             throw ExitCode(64)
         }
+        let folderText = out ?? "Reports/\(resolved.name)"
+        guard !folderText.isEmpty else {
+            Terminal.error("--out needs a folder name, got an empty one")
+            throw ExitCode(1)
+        }
+        let folder = URL(fileURLWithPath: folderText)
+        try checkOutputs(folder: folder)
+        Interruption.install()
+        Interruption.message.set(PathKind(folder.path) == .missing
+                                 ? "interrupted; no report was written (\(folderText) does not exist)"
+                                 : "interrupted; the previous report at \(folderText) is kept")
         var configuration = resolved.worldConfiguration
         configuration.threads = threads
         let world = makeWorld(configuration: configuration)
@@ -83,13 +95,12 @@ struct RunCommand: ParsableCommand {
             Terminal.error("--export-requests needs one event loop (execution.partitions: one): a partitioned run's PoP requests are not in one time order")
             throw ExitCode(64)
         }
-        var requests: StreamedFile?
-        var activity: StreamedFile?
+        var exports: [StreamedFile] = []
         do {
-            if let exportRequests, let single { requests = try RequestExport.start(path: exportRequests, world: single) }
-            if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
+            if let exportRequests, let single { exports.append(try RequestExport.start(path: exportRequests, world: single)) }
+            if let exportActivity { exports.append(try ActivityExport.start(path: exportActivity, world: world)) }
         } catch {
-            requests?.abandon()
+            for file in exports { file.abandon() }
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
@@ -111,28 +122,82 @@ struct RunCommand: ParsableCommand {
         } else {
             try simulate(world, label: nil)
         }
+        if exportActivity != nil, let activity = exports.last { ActivityExport.finish(activity, world: world) }
         let report = RunReport(scenario: resolved, results: world.results(), comparison: comparison)
-        let folderText = out ?? "Reports/\(resolved.name)"
-        let folder = URL(fileURLWithPath: folderText)
-        do {
-            try report.write(to: folder)
-            try requests?.commit()
-            if let activity {
-                ActivityExport.finish(activity, world: world)
-                try activity.commit()
-            }
-        } catch {
-            requests?.abandon()
-            activity?.abandon()
-            Terminal.error("\(error)")
-            throw ExitCode(1)
-        }
+        try write(report, to: folder, exports: exports)
         if !quiet {
             print()
             print(report.terminalSummary)
             print("report: \(folderText)/report.html, \(folderText)/report.json, \(folderText)/summary.md" + (exportRequests.map { ", requests: \($0)" } ?? "")
                   + (exportActivity.map { ", activity: \($0)" } ?? ""))
         }
+    }
+
+    /// Before anything is simulated: the report folder may be written (and replaced only if
+    /// vodsim wrote it), each export file may be created, and no output lies inside another.
+    func checkOutputs(folder: URL) throws {
+        var problems: [String] = []
+        do { try ReportFolder.check(folder) } catch { problems.append(error.description) }
+        let exports = [("--export-requests", exportRequests, RequestExport.header),
+                       ("--export-activity", exportActivity, ActivityExport.header)]
+        var seen: [String] = []
+        let folderPath = folder.standardizedFileURL.path
+        for case let (role, path?, header) in exports {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            if absolute.hasPrefix(folderPath + "/") {
+                problems.append("\(path): \(role) cannot write into the report folder \(folder.relativePath), which the report replaces whole; put it beside it")
+                continue
+            }
+            if seen.contains(absolute) {
+                problems.append("\(path): given to two exports; each needs a file of its own")
+                continue
+            }
+            seen.append(absolute)
+            do {
+                try OutputPath.checkFile(path, role: role) { $0.starts(with: Data(header.utf8)) }
+            } catch {
+                problems.append(error.description)
+            }
+        }
+        guard problems.isEmpty else {
+            for problem in problems { Terminal.error(problem) }
+            throw ExitCode(1)
+        }
+    }
+
+    /// Writes the report and the exports so that either all appear or none does: the report is
+    /// staged and the exports synced first, then the renames, under a hold on signal cleanup; a
+    /// failure puts the previous report back.
+    func write(_ report: RunReport, to folder: URL, exports: [StreamedFile]) throws {
+        let staged: StagedFolder
+        do {
+            staged = try report.stage(to: folder)
+        } catch {
+            for file in exports { file.abandon() }
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        do {
+            for file in exports { try file.prepare() }
+            try staged.swap()
+        } catch {
+            staged.discard()
+            for file in exports { file.abandon() }
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try Staging.shared.critical {
+                for file in exports { try file.publish() }
+            }
+        } catch {
+            staged.rollback()
+            for file in exports { file.abandon() }
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
+        staged.finish()
+        Interruption.message.set("interrupted; the report at \(folder.relativePath) is complete")
     }
 }
 
@@ -141,6 +206,8 @@ extension RunCommand {
     /// line is printed when it ends.
     func simulate(_ world: any WorldRun, label: String?) throws {
         let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal, label: label)
+        Interruption.message.setProgressShown(progress.enabled)
+        defer { Interruption.message.setProgressShown(false) }
         // Slices only pace the progress line; the result does not depend on them.
         let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
         var t = SimInstant.zero
@@ -255,6 +322,7 @@ enum Terminal {
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     static func error(_ message: String) { write("error: \(message)\n") }
+    static func warning(_ message: String) { write("warning: \(message)\n") }
     static func note(_ message: String) { write("note: \(message)\n") }
 
     static func write(_ text: String) {

@@ -42,6 +42,12 @@ struct ScenarioBenchCommand: ParsableCommand {
         let clock = ContinuousClock()
         let t0 = clock.now
         let resolved = try options.load(scenario)
+        if let out {
+            do { try ReportFolder.check(URL(fileURLWithPath: out)) } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
         var configuration = resolved.worldConfiguration
         configuration.threads = threads
         let world = makeWorld(configuration: configuration)

@@ -72,12 +72,19 @@ struct SweepRunCommand: ParsableCommand {
         let parsedTarget: SweepTarget?
         do {
             axes = try vary.map(SweepAxis.parse)
+            try Sweep.checkSeeds(axes)
             parsedTarget = try target.map(SweepTarget.parse)
         } catch {
             throw usage(error.description)
         }
         let base = try options.load(scenario)
         let folder = URL(fileURLWithPath: emitJobs ?? out ?? "Sweeps/\(base.name)")
+        do {
+            try SweepFolder.check(folder, option: emitJobs != nil ? "--emit-jobs" : "--out")
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(1)
+        }
         var metrics: [String] = []
         for m in (parsedTarget.map { [$0.metric] } ?? []) + Sweep.defaultMetrics + metric.map(Sweep.metricPath) where !metrics.contains(m) {
             metrics.append(m)
@@ -174,6 +181,7 @@ struct SweepRunner {
     /// an earlier sweep in this folder loses its report.
     func writeJobs(_ runs: [Sweep.Run]) throws {
         var problems = 0
+        var pointHashes: [(id: String, hash: String, settings: String)] = []
         for run in runs {
             let settings = run.settings.map { "\($0.key)=\($0.value)" }
             let resolved: ResolvedScenario
@@ -185,8 +193,21 @@ struct SweepRunner {
                 if problems >= 5 { break }
                 continue
             }
-            let job = "jobs/\(run.id).yaml"
+            // Every setting must reach the run it labels: setting them again on the resolved
+            // scenario changes nothing (a later override masking one would show here).
             let text = resolved.yaml
+            guard resolved.seed == run.seed,
+                  (try? ScenarioLoader.parse(text: text, file: scenario, overrides: settings + ["seed=\(run.seed)"]).hash) == resolved.hash else {
+                Terminal.error("run \(run.id) (\(settings.joined(separator: " "))): internal: the resolved scenario does not carry its settings")
+                throw ExitCode(70)
+            }
+            if run.replication == 0 {
+                if let twin = pointHashes.first(where: { $0.hash == resolved.hash }) {
+                    Terminal.warning("points \(twin.id) and \(run.id) resolve to the same scenario (\(twin.settings) and \(settings.joined(separator: " "))): their results will be the same")
+                }
+                pointHashes.append((run.id, resolved.hash, settings.joined(separator: " ")))
+            }
+            let job = "jobs/\(run.id).yaml"
             let existing = try? String(contentsOf: file(job), encoding: .utf8)
             if existing != text {
                 try? FileManager.default.removeItem(at: file("runs/\(run.id)"))

@@ -68,6 +68,99 @@ struct ReportsTests {
         #expect(throws: ReportWriteError.self) { try folder.commit() }
     }
 
+    @Test("A report folder replaces nothing, an empty folder, its own earlier folder or a pre-marker report; anything else is refused")
+    func folderOwnership() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-owner-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: base, withIntermediateDirectories: true)
+        func folder(_ name: String, _ files: [String: String]) throws -> URL {
+            let url = base.appendingPathComponent(name)
+            try fm.createDirectory(at: url, withIntermediateDirectories: true)
+            for (file, text) in files {
+                let target = url.appendingPathComponent(file)
+                try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: target)
+            }
+            return url
+        }
+        func write(_ url: URL) throws {
+            var out = ReportFolder(path: url)
+            out.add("report.json", "{\"schemaVersion\": 2}\n")
+            out.add("datasets/x/meta.json", "{}")
+            try out.commit()
+        }
+        // Allowed.
+        try write(base.appendingPathComponent("new"))
+        try write(base.appendingPathComponent("new"))
+        try write(try folder("empty", [:]))
+        let earlier = try folder("earlier", ["report.json": "{\"schemaVersion\": 1, \"vodsim\": \"0.1.0\"}", "summary.md": "#", "datasets/t/trending.csv": "a"])
+        try write(earlier)
+        #expect(fm.fileExists(atPath: earlier.appendingPathComponent(".vodsim-report").path))
+        // Refused, and left as they were.
+        let mine = try folder("mine", ["notes.txt": "keep"])
+        let added = base.appendingPathComponent("new")
+        try Data("keep".utf8).write(to: added.appendingPathComponent("datasets/x/mine.txt"))
+        let fake = try folder("fake", [".vodsim-report": "my list\nnotes.txt\n", "notes.txt": "keep"])
+        let notReport = try folder("not-report", ["report.json": "{\"mine\": true}"])
+        for url in [mine, added, fake, notReport] {
+            #expect(throws: ReportWriteError.self, "\(url.lastPathComponent)") { try write(url) }
+        }
+        #expect(try String(contentsOf: mine.appendingPathComponent("notes.txt"), encoding: .utf8) == "keep")
+        #expect(try String(contentsOf: added.appendingPathComponent("datasets/x/mine.txt"), encoding: .utf8) == "keep")
+        #expect(try String(contentsOf: notReport.appendingPathComponent("report.json"), encoding: .utf8) == "{\"mine\": true}")
+        let leftovers = try fm.contentsOfDirectory(atPath: base.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "staging folders left: \(leftovers)")
+    }
+
+    @Test("Staging leftovers of dead processes on this host are removed; a live process's and another host's are kept")
+    func staleStaging() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-stale-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: base, withIntermediateDirectories: true)
+        var host = Staging.owner
+        host.removeSubrange(host.lastIndex(of: "-")!...)
+        // A process id that is surely not running: a child that has exited and been reaped.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = child.processIdentifier
+        let names = [".r.partial-\(host)-\(dead)", ".r.partial-\(host)-1", ".r.partial-otherhost-\(dead)", ".q.csv.partial-\(host)-\(dead)"]
+        for name in names { try Data("x".utf8).write(to: base.appendingPathComponent(name)) }
+        // A previous report a dead process moved aside, its place empty: put back, not deleted.
+        try fm.createDirectory(at: base.appendingPathComponent(".r.old-\(host)-\(dead)"), withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: base.appendingPathComponent(".r.old-\(host)-\(dead)/report.json"))
+        Staging.removeStale(beside: base.appendingPathComponent("r"))
+        let left = Set(try fm.contentsOfDirectory(atPath: base.path))
+        #expect(left == [".r.partial-\(host)-1", ".r.partial-otherhost-\(dead)", ".q.csv.partial-\(host)-\(dead)", "r"])
+        #expect(try String(contentsOf: base.appendingPathComponent("r/report.json"), encoding: .utf8) == "old")
+    }
+
+    @Test("A streamed file appears only when published; abandoned or dropped, nothing is left")
+    func streamedFileStages() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-stream-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        let path = base.appendingPathComponent("x.csv").path
+        let file = try StreamedFile(path: path)
+        file.write("a,b\n")
+        try file.prepare()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        try file.publish()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n")
+        do {
+            let dropped = try StreamedFile(path: path)
+            dropped.write("c\n")
+        }
+        let abandoned = try StreamedFile(path: path)
+        abandoned.write("d\n")
+        abandoned.abandon()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: base.path) == ["x.csv"])
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n")
+    }
+
     @Test("Tables align their columns")
     func tables() {
         var t = TextTable(header: ["region", "peak"], rightAligned: [1])

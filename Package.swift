@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ActivityTests", dependencies: ["Activity"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore", "Stochastics"]),
         // Runs the built `vodsim` binary and checks what users see: output, errors, exit codes.
         .testTarget(name: "CLITests", dependencies: ["vodsim"], exclude: ["Golden"]),
         // Queueing models run on the engine and checked against theory (M/M/1, Erlang C, Little).

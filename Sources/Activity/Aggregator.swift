@@ -13,9 +13,13 @@ public struct AggregationConfiguration: Sendable, Equatable {
     public var coWatchWindow: Int64
     /// Watch history entries kept per profile.
     public var historyLength: Int
+    /// Trending counts events from this time on (microseconds since the epoch): an aggregator
+    /// started then holds history from before it (``Aggregator/applyHistory(_:partition:)``) but
+    /// not the trending windows its predecessor already published.
+    public var trendingFrom: Int64
 
     public init(partitions: Int, regions: Int, titles: Int, allowedLateness: Int64 = 300_000_000, trendingWindow: Int64 = 3_600_000_000,
-                topN: Int = 10, coWatchWindow: Int64 = 86_400_000_000, historyLength: Int = 50) {
+                topN: Int = 10, coWatchWindow: Int64 = 86_400_000_000, historyLength: Int = 50, trendingFrom: Int64 = .min) {
         precondition(partitions >= 1 && regions >= 1 && titles >= 1 && allowedLateness >= 0 && trendingWindow > 0 && topN >= 1
                      && coWatchWindow > 0 && historyLength >= 1, "invalid aggregation configuration")
         self.partitions = partitions
@@ -26,6 +30,7 @@ public struct AggregationConfiguration: Sendable, Equatable {
         self.topN = topN
         self.coWatchWindow = coWatchWindow
         self.historyLength = historyLength
+        self.trendingFrom = trendingFrom
     }
 }
 
@@ -120,8 +125,21 @@ public struct Aggregator: Sendable {
         partitionTime[partition] = max(partitionTime[partition], eventTime)
     }
 
+    /// Applies a record from before this aggregator started: the state it would have had (the play
+    /// of a session already in progress, say). Applied like any record, except that it does not
+    /// count towards freshness (it was published long ago) and, before `trendingFrom`, not to
+    /// trending.
+    public mutating func applyHistory(_ e: ActivityEvent, partition: Int) -> ApplyOutcome {
+        apply(e, partition: partition, fresh: false)
+    }
+
     /// Applies one record read from `partition`.
     public mutating func apply(_ e: ActivityEvent, partition: Int) -> ApplyOutcome {
+        apply(e, partition: partition, fresh: true)
+    }
+
+    /// `fresh`: the record counts towards freshness (it is news to the data sets).
+    mutating func apply(_ e: ActivityEvent, partition: Int, fresh: Bool) -> ApplyOutcome {
         precondition(Int(e.title) >= 0 && Int(e.title) < configuration.titles && Int(e.region) < configuration.regions, "event out of range")
         var outcome = ApplyOutcome()
         let mark = watermark
@@ -151,26 +169,32 @@ public struct Aggregator: Sendable {
             outcome.late = first - skip
             guard first < e.count else { return outcome }
             outcome.applied = e.count - first
-            applyHeartbeats(e, from: first)
+            applyHeartbeats(e, from: first, fresh: fresh)
         } else {
             guard e.eventTime >= mark else {
                 outcome.late = 1
                 return outcome
             }
             outcome.applied = 1
-            applyOne(e)
+            applyOne(e, fresh: fresh)
         }
         return outcome
     }
 
-    mutating func applyHeartbeats(_ e: ActivityEvent, from first: UInt32) {
+    mutating func applyHeartbeats(_ e: ActivityEvent, from first: UInt32, fresh: Bool) {
         let n = Int64(e.count - first)
         let start = e.eventTime + Int64(first) * e.interval
         updateWatching(e.profile, title: e.title, position: e.endPosition, at: e.lastEventTime)
         // Watch time: each heartbeat stands for one interval, credited to the window it falls in.
         var t = start
         var left = n
-        while left > 0 {
+        // Beats before `trendingFrom` count for history, not for trending.
+        if t < configuration.trendingFrom && e.interval > 0 {
+            let skipped = min(left, (configuration.trendingFrom - t + e.interval - 1) / e.interval)
+            left -= skipped
+            t += skipped * e.interval
+        }
+        while left > 0 && t >= configuration.trendingFrom {
             let w = windowIndex(t)
             let windowEnd = (w + 1) * configuration.trendingWindow
             let inWindow = e.interval > 0 ? min(left, (windowEnd - t + e.interval - 1) / e.interval) : left
@@ -184,15 +208,17 @@ public struct Aggregator: Sendable {
                 profile.history[i].lastWatched = max(profile.history[i].lastWatched, e.lastEventTime)
             }
         }
-        pendingFreshness[e.lastEventTime / 1_000_000, default: 0] += UInt64(n)
+        if fresh { pendingFreshness[e.lastEventTime / 1_000_000, default: 0] += UInt64(n) }
     }
 
-    mutating func applyOne(_ e: ActivityEvent) {
-        pendingFreshness[e.eventTime / 1_000_000, default: 0] += 1
+    mutating func applyOne(_ e: ActivityEvent, fresh: Bool) {
+        if fresh { pendingFreshness[e.eventTime / 1_000_000, default: 0] += 1 }
         switch e.type {
         case .play:
             updateWatching(e.profile, title: e.title, position: e.position, at: e.eventTime)
-            addTrending(window: windowIndex(e.eventTime), region: e.region, title: e.title, plays: 1, watch: 0)
+            if e.eventTime >= configuration.trendingFrom {
+                addTrending(window: windowIndex(e.eventTime), region: e.region, title: e.title, plays: 1, watch: 0)
+            }
             let window = configuration.coWatchWindow, historyLength = configuration.historyLength
             var newPairs: [Int32] = []
             modifyProfile(e.profile) { profile in

@@ -74,6 +74,13 @@ public struct ComparisonRow: Sendable, Equatable {
         /// Worse, within the tolerance.
         case worseWithinTolerance = "worse (within tolerance)"
         case regressed = "REGRESSED"
+        /// The baseline had a value and the current report has no data (nothing started, say):
+        /// a regression.
+        case lostData = "REGRESSED (no data now)"
+        /// No data in either report.
+        case noData = "no data"
+        /// No data in the baseline, a value now.
+        case gainedData = "data now (none before)"
         /// In one report only.
         case missing
     }
@@ -114,7 +121,15 @@ public enum ReportComparison {
         }
         return rules.map { rule in
             let path = rule.path.split(separator: ".").map(String.init)
-            let b = baseline.at(path)?.double, c = current.at(path)?.double
+            let bValue = baseline.at(path), cValue = current.at(path)
+            let b = bValue?.double, c = cValue?.double
+            // Null is "no data" (a report key present without a value), not a missing key.
+            switch (bValue, cValue) {
+            case (.null?, .null?): return ComparisonRow(rule: rule, baseline: nil, current: nil, verdict: .noData)
+            case (_?, .null?) where b != nil: return ComparisonRow(rule: rule, baseline: b, current: nil, verdict: .lostData)
+            case (.null?, _?) where c != nil: return ComparisonRow(rule: rule, baseline: nil, current: c, verdict: .gainedData)
+            default: break
+            }
             guard let b, let c else { return ComparisonRow(rule: rule, baseline: b, current: c, verdict: .missing) }
             let worse = rule.better == .lower ? c - b : b - c
             let verdict: ComparisonRow.Verdict
@@ -135,12 +150,13 @@ public enum ReportComparison {
     }
 
     /// Whether any row regressed.
-    public static func regressed(_ rows: [ComparisonRow]) -> Bool { rows.contains { $0.verdict == .regressed } }
+    public static func regressed(_ rows: [ComparisonRow]) -> Bool { rows.contains { $0.verdict == .regressed || $0.verdict == .lostData } }
 
     public static func table(_ rows: [ComparisonRow]) -> TextTable {
         var t = TextTable(header: ["metric", "baseline", "current", "change", "tolerance", "verdict"], rightAligned: [1, 2, 3])
         for r in rows {
-            t.add([r.rule.path, r.baseline.map(number) ?? "–", r.current.map(number) ?? "–",
+            t.add([r.rule.path, r.baseline.map(number) ?? (r.verdict == .gainedData || r.verdict == .noData ? "no data" : "–"),
+                   r.current.map(number) ?? (r.verdict == .lostData || r.verdict == .noData ? "no data" : "–"),
                    r.change.map { ($0 > 0 ? "+" : "") + number($0) } ?? "–", "\(r.rule.better.rawValue) is better, \(r.rule.tolerance.description)",
                    r.verdict.rawValue])
         }

@@ -13,7 +13,7 @@ public enum HTMLPage {
         body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
         h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
         table { border-collapse: collapse; margin: 8px 0; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-        td.num { text-align: right; font-variant-numeric: tabular-nums; } .met { color: #2a7a2a; } .missed { color: #b22222; font-weight: 600; }
+        td.num { text-align: right; font-variant-numeric: tabular-nums; } .met { color: #2a7a2a; } .missed { color: #b22222; font-weight: 600; } .nodata { color: #777; font-style: italic; }
         svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
         svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }
         svg .shade { fill: #f4d9d9; opacity: 0.6; } svg .shade-label { font-size: 10px; fill: #a33; }

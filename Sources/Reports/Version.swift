@@ -5,5 +5,5 @@ public enum VodsimVersion {
 
 /// The version of report.json's layout; bumped when keys move or change meaning.
 public enum ReportSchema {
-    public static let version: Int64 = 1
+    public static let version: Int64 = 2
 }

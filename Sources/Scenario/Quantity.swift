@@ -58,6 +58,47 @@ public enum QuantityKind: String, Sendable, CaseIterable {
     }
 }
 
+extension QuantityKind {
+    /// The largest magnitude a value of this kind may have anywhere in a scenario, in base units:
+    /// beyond it, conversions to the engine's integer microseconds and sums of times, sizes and
+    /// rates could overflow. Keys state tighter limits of their own (docs/scenarios.md).
+    public var modelMaximum: Double {
+        switch self {
+        case .duration: 3_650 * 86_400  // ten years
+        case .dataSize: 1e18  // 1 EB
+        case .dataRate: 1e15  // 1 Pbps
+        case .count: 1e12
+        case .eventRate: 1e12
+        case .fraction: 1e6
+        case .number: 1e9
+        }
+    }
+
+    /// The smallest magnitude a non-zero value may have: the engine's resolution (1 µs, 1 byte,
+    /// 1 bit per second); nil where any is fine.
+    public var resolution: Double? {
+        switch self {
+        case .duration: 1e-6
+        case .dataSize, .dataRate, .count: 1
+        case .eventRate, .fraction, .number: nil
+        }
+    }
+
+    /// Why `x` is outside what this kind can be (too large, finer than the resolution, a
+    /// fractional count), or nil.
+    public func rangeViolation(_ x: Double) -> String? {
+        if !(abs(x) <= modelMaximum) {
+            let limit = self == .count ? "1,000,000,000,000" : Quantity.format(modelMaximum, as: self)
+            return "must be \(x < 0 ? ">= -" : "<= ")\(limit) (the largest \(noun.split(separator: " ").dropFirst().joined(separator: " ")) vodsim models)"
+        }
+        if let r = resolution, x != 0, abs(x) < r {
+            return self == .count ? "must be a whole number" : "must be 0 or at least \(Quantity.format(r, as: self)) (the model's resolution)"
+        }
+        if self == .count && x != x.rounded() { return "must be a whole number" }
+        return nil
+    }
+}
+
 /// Why a quantity did not parse; the reader adds the location and key path.
 public struct QuantityFailure: Error, CustomStringConvertible {
     public var message: String
@@ -211,6 +252,18 @@ public enum Quantity {
         }
     }
 
+    /// A value for a message: three significant digits in the largest unit it reaches
+    /// (`43300 d`, `2.54e+200 d`).
+    public static func approximate(_ value: Double, as kind: QuantityKind) -> String {
+        guard value.isFinite else { return value > 0 ? "unbounded values" : "unboundedly negative values" }
+        let units = kind.units.filter { !$0.0.contains("i") && !$0.0.hasPrefix("K") && $0.0 != "µs" && !(kind == .dataRate && $0.0.hasSuffix("/s")) }
+        let (unit, factor) = units.first { abs(value) >= $0.1 } ?? (kind == .count ? ("", 1) : units.last ?? ("", 1))
+        let scaled = value / factor
+        let text = abs(scaled) < 1e9 ? formatDecimal(Double(String(format: "%.3g", scaled)) ?? scaled) : String(format: "%.3g", scaled)
+        let spaced = kind == .duration || kind == .dataSize || kind == .dataRate
+        return text + (spaced && !unit.isEmpty ? " " : "") + unit
+    }
+
     /// Whether `x` has at most `places` decimals, exactly (up to representation error).
     static func isDecimal(_ x: Double, places: Int) -> Bool {
         var scaled = x
@@ -221,6 +274,8 @@ public enum Quantity {
     /// A plain decimal without exponent or trailing zeros, up to 9 decimals: "0.8", "1500", "-5".
     public static func formatDecimal(_ x: Double) -> String {
         if x == x.rounded() && abs(x) < 1e18 { return String(Int64(x)) }
+        // Beyond 1e9 nine decimals overflow the integer arithmetic below; such values need none.
+        if !x.isFinite || abs(x) >= 1e9 { return x.isFinite ? String(format: "%.0f", x) : String(x) }
         let negative = x < 0
         let scale = 1_000_000_000.0
         let scaled = (abs(x) * scale).rounded()
@@ -267,7 +322,8 @@ struct Decimal10 {
         guard digits > 0 else { return nil }
         if let e = chars.first, e == "e" || e == "E" {
             chars = chars.dropFirst()
-            guard let x = Int(chars), abs(x) < 300 else { return nil }
+            // Beyond ±1000 the value is 0 or infinite either way, which the range checks name.
+            guard let x = Int(chars), abs(x) < 1_000 else { return nil }
             exponent += x
             chars = chars.dropLast(chars.count)
         }

@@ -23,6 +23,8 @@ final class Reader {
     func location(_ node: Node?, _ path: KeyPath) -> SourceLocation {
         if let o = overrides.last(where: { path.hasPrefix($0.path) }) { return .override(o.text) }
         if let mark = node?.mark { return .file(file, line: mark.line, column: mark.column) }
+        // A node an override rebuilt has no place in the file: name the override inside it.
+        if let o = overrides.last(where: { $0.path.hasPrefix(path) }) { return .override(o.text) }
         return .wholeFile(file)
     }
 
@@ -53,6 +55,12 @@ final class Reader {
 
     /// The resolved value of `node` as `type`, or `nil` after reporting why it is not one.
     func read(_ node: Node, _ type: ValueType, _ path: KeyPath) -> Resolved? {
+        // A YAML tag of the user's own (`!secret`, `!!binary`) would be silently dropped.
+        let tag = node.tag.rawValue
+        if !tag.isEmpty && tag != "!" && tag != "?" && !Reader.standardTags.contains(tag) {
+            report(node, path, "YAML tags such as \(tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst(18) : tag) are not supported; remove it")
+            return nil
+        }
         switch type {
         case let .object(schema): return readObject(node, schema, path)
         case let .records(schema, minimumCount): return readRecords(node, schema, minimumCount, path)
@@ -107,7 +115,7 @@ final class Reader {
                 report(node, path, error.message)
                 return nil
             }
-            if let violation = bounds.violation(x, kind: kind) {
+            if let violation = bounds.violation(x, kind: kind) ?? kind.rangeViolation(x) {
                 report(node, path, "\(violation), got \(text)")
                 return nil
             }
@@ -144,6 +152,10 @@ final class Reader {
         }
     }
 
+    /// The tags plain YAML gives values by itself.
+    static let standardTags: Set<String> = ["str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "value"]
+        .reduce(into: []) { $0.insert("tag:yaml.org,2002:" + $1) }
+
     /// The text of a scalar node; `nil` for mappings, sequences and nulls.
     func scalarText(_ node: Node) -> String? {
         guard case let .scalar(s) = node else { return nil }
@@ -169,11 +181,13 @@ final class Reader {
             return nil
         }
         var given: [String: (key: Node, value: Node)] = [:]
-        for (keyNode, valueNode) in mapping {
+        for (keyNode, valueNode) in Reader.mergingKeys(mapping) {
             guard let key = scalarText(keyNode) else {
                 report(keyNode, path, "keys must be plain names, got \(describe(keyNode))")
                 continue
             }
+            // Top-level `x-` keys hold YAML anchors for merge keys (as Compose files do): not read.
+            if path.components.isEmpty && key.hasPrefix("x-") { continue }
             guard let field = schema.field(key) else {
                 let known = schema.fields.map(\.key)
                 var message = "unknown key '\(key)'"
@@ -217,6 +231,31 @@ final class Reader {
             }
         }
         return ok ? object : nil
+    }
+
+    /// The pairs of a mapping with YAML merge keys (`<<: *defaults`, or a list of them) resolved:
+    /// the merged mappings' keys, unless the mapping sets them itself (earlier merged mappings
+    /// win over later ones), as YAML 1.1's merge key type says.
+    static func mergingKeys(_ mapping: Node.Mapping) -> [(Node, Node)] {
+        var own: [(Node, Node)] = []
+        var merged: [(Node, Node)] = []
+        for (key, value) in mapping {
+            guard key.string == "<<", key.scalar?.style == .plain || key.scalar?.style == .any else {
+                own.append((key, value))
+                continue
+            }
+            let sources: [Node] = value.sequence.map(Array.init) ?? [value]
+            for source in sources {
+                guard case let .mapping(m) = source else {
+                    own.append((key, value))  // not a mapping to merge: reported as the unknown key it is
+                    break
+                }
+                merged += mergingKeys(m)
+            }
+        }
+        var seen = Set(own.compactMap { $0.0.string })
+        for (key, value) in merged where key.string.map({ seen.insert($0).inserted }) ?? true { own.append((key, value)) }
+        return own
     }
 
     /// A default is scenario text too; reading it through the same code keeps defaults honest
@@ -340,7 +379,10 @@ final class Reader {
         do { distribution = try make() } catch let error as StochasticsError {
             let parameterNode: Node? = { if case let .mapping(pm) = body { return pm[Node(error.parameter)] } else { return body } }()
             let shown = parameters.first { $0.0 == error.parameter }?.1.scalarText ?? error.value
-            report(parameterNode ?? body, at.appending(error.parameter), "must be \(error.expected), got \(shown)")
+            // The one bound that names another parameter: in its unit, as written.
+            let low = parameters.first { $0.0 == "low" }?.1.scalarText
+            let expected = name == "uniform" && error.parameter == "high" && low != nil ? ">= low (\(low!))" : error.expected
+            report(parameterNode ?? body, at.appending(error.parameter), "must be \(expected), got \(shown)")
             return nil
         } catch {
             report(body, at, "\(error)")
@@ -349,15 +391,42 @@ final class Reader {
         return checkSupport(DistributionValue(name: name, parameters: parameters, distribution: distribution), kind, bounds, node, path)
     }
 
-    /// The lowest value a distribution can produce must respect the key's bounds (a watch time
-    /// cannot be negative, say).
+    /// How rare a draw outside a key's range may be: one in a million. Rarer draws are clamped
+    /// to the range (see ``Distribution/clamped(to:)``), which leaves results as they are in
+    /// practice while no draw can be a value the model cannot represent.
+    static let tailProbability = 1e-6
+
+    /// A distribution must respect its key's bounds: its support must not reach below a minimum
+    /// of 0 (a watch time cannot be negative), and no more than one draw in a million may fall
+    /// outside the key's range (a positive minimum, the maximum, the kind's model maximum).
+    /// Draws are clamped to that range.
     func checkSupport(_ d: DistributionValue, _ kind: QuantityKind, _ bounds: Bounds, _ node: Node, _ path: KeyPath) -> Resolved? {
         let lowest = d.distribution.quantile(0)
-        if let violation = bounds.violation(lowest, kind: kind), !(lowest == 0 && bounds.minimum == 0 && !bounds.minimumInclusive && d.name != "constant" && d.name != "uniform" && d.name != "empirical") {
+        let continuousFromZero = d.name != "constant" && d.name != "uniform" && d.name != "empirical"
+        if let minimum = bounds.minimum, minimum <= 0, let violation = bounds.violation(lowest, kind: kind),
+           !(lowest == 0 && minimum == 0 && !bounds.minimumInclusive && continuousFromZero) {
             report(node, path, "every value \(violation), but this distribution can give \(Quantity.format(lowest, as: kind))")
             return nil
         }
-        return .distribution(d)
+        let p = Reader.tailProbability
+        if let minimum = bounds.minimum, minimum > 0 {
+            let low = d.distribution.quantile(p)
+            if low < minimum {
+                report(node, path, "at most one draw in a million may be below \(Quantity.format(minimum, as: kind)), but this distribution gives \(Quantity.approximate(low, as: kind)) or less that often; narrow it")
+                return nil
+            }
+        }
+        let maximum = min(bounds.maximum ?? .infinity, kind.modelMaximum)
+        let high = d.distribution.quantile(1 - p)
+        if !(high <= maximum) {
+            report(node, path, "at most one draw in a million may exceed \(Quantity.format(maximum, as: kind)), but this distribution gives \(Quantity.approximate(high, as: kind)) or more that often; narrow it")
+            return nil
+        }
+        // Positive keys clamp at the kind's resolution (1 µs, 1 bps), never at 0.
+        let floor = bounds.minimum.map { $0 > 0 || bounds.minimumInclusive ? $0 : (kind.resolution ?? 0) } ?? -maximum
+        var clamped = d
+        clamped.distribution = d.distribution.clamped(to: floor...maximum)
+        return .distribution(clamped)
     }
 
     func readEmpirical(_ body: Node, _ kind: QuantityKind, _ bounds: Bounds, _ path: KeyPath) -> Resolved? {
@@ -402,7 +471,7 @@ final class Reader {
             report(node, path, "expected {zipf: exponent} such as {zipf: 0.9}, got \(describe(node))")
             return nil
         }
-        guard case let .quantity(s, _)? = read(value, .quantity(.number, .nonNegative), path.appending("zipf")) else { return nil }
+        guard case let .quantity(s, _)? = read(value, .quantity(.number, .range(0, 10)), path.appending("zipf")) else { return nil }
         return .zipf(s)
     }
 

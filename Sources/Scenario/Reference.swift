@@ -7,23 +7,23 @@ public enum ScenarioReference {
     public static var markdown: String {
         var out = ""
         section(title: "Top level", prefix: "", schema: ScenarioSchema.root, into: &out)
-        for field in ScenarioSchema.root.fields {
+        nested(prefix: "", schema: ScenarioSchema.root, into: &out)
+        return out
+    }
+
+    /// A section for every mapping and list of mappings below `schema`, at any depth
+    /// (`catalog.newReleases`, `catalog.newReleases.scheduled[]`).
+    static func nested(prefix: String, schema: Schema, into out: inout String) {
+        for field in schema.fields {
             switch field.type {
-            case let .object(schema), let .records(schema, _):
+            case let .object(inner), let .records(inner, _):
                 let list = if case .records = field.type { "[]" } else { "" }
-                section(title: "`\(field.key)\(list)`" + (field.modelled ? "" : " (not modelled yet)"),
-                        prefix: field.key + list + ".", schema: schema, into: &out)
-                // One level of nesting is enough for the scenario language today (catalog.ladder).
-                for inner in schema.fields {
-                    if case let .records(innerSchema, _) = inner.type {
-                        section(title: "`\(field.key).\(inner.key)[]`", prefix: "\(field.key).\(inner.key)[].",
-                                schema: innerSchema, into: &out)
-                    }
-                }
+                let path = prefix + field.key + list
+                section(title: "`\(path)`" + (field.modelled ? "" : " (not modelled yet)"), prefix: path + ".", schema: inner, into: &out)
+                nested(prefix: path + ".", schema: inner, into: &out)
             default: continue
             }
         }
-        return out
     }
 
     static func section(title: String, prefix: String, schema: Schema, into out: inout String) {
@@ -63,7 +63,8 @@ public enum ScenarioReference {
             case .number: "number"
             }
             return bounds.phrase(kind: kind).map { "\(base), \($0)" } ?? base
-        case let .distribution(kind, _): return "distribution of \(kind.plural)"
+        case let .distribution(kind, bounds):
+            return "distribution of \(kind.plural)" + (bounds.phrase(kind: kind).map { ", \($0) (at most one draw in a million outside; draws clamped)" } ?? "")
         case let .integer(lo, hi): return hi == .max ? "integer >= \(lo)" : "integer \(lo) to \(hi)"
         case let .choice(options): return options.map { "`\($0)`" }.joined(separator: ", ")
         case let .reference(section): return "id of one of `\(section)`"

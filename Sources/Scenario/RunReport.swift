@@ -47,13 +47,22 @@ public struct RunReport {
     func scaled(_ x: Double) -> JSONValue { .integer(Int64((x * k).rounded())) }
     func round(_ x: Double, _ digits: Int = 3) -> JSONValue { JSONValue.rounded(x, digits: digits) }
     func ms(_ d: SimDuration) -> JSONValue { JSONValue.rounded(Double(d.microseconds) / 1_000, digits: 1) }
+    /// A figure that may be missing (no data: nothing started, nothing requested) as JSON null.
+    func json(_ x: Double?, _ digits: Int = 3) -> JSONValue { x.map { JSONValue.rounded($0, digits: digits) } ?? .null }
+    /// A recorder's percentile in milliseconds; nil when it recorded nothing (never 0 ms).
+    static func ms(_ r: LatencyRecorder, _ p: Double) -> Double? { r.count > 0 ? Double(r.percentile(p).microseconds) / 1e3 : nil }
+    static func meanMs(_ r: LatencyRecorder) -> Double? { r.count > 0 ? Double(r.mean.microseconds) / 1e3 : nil }
+    /// A figure for people: formatted, or "no data".
+    static func text(_ x: Double?, _ format: String, scale: Double = 1) -> String { x.map { String(format: format, $0 * scale) } ?? "no data" }
+    /// x / y, nil when y is 0.
+    static func ratio(_ x: Double, _ y: Double) -> Double? { y > 0 ? x / y : nil }
 
     // MARK: Derived figures
 
     struct Delivery {
         var requests = 0.0, hits = 0.0, bytes = 0.0, hitBytes = 0.0, contentMisses = 0.0, healthMisses = 0.0, fills = 0.0
-        var hitRatio: Double { requests > 0 ? hits / requests : 0 }
-        var byteHitRatio: Double { bytes > 0 ? hitBytes / bytes : 0 }
+        var hitRatio: Double? { RunReport.ratio(hits, requests) }
+        var byteHitRatio: Double? { RunReport.ratio(hitBytes, bytes) }
     }
 
     /// Requests and hits at the PoPs users are steered to (edge requests; a parent tier's own
@@ -156,22 +165,22 @@ public struct RunReport {
         let fillBytes = results.pops.reduce(0.0) { $0 + $1.metrics.fillBytes.reduce(0, +) }
         let originTB = results.origins.reduce(0.0) { $0 + $1.totalBytes } * k / 1e12
         var out: [(key: String, label: String, json: JSONValue, text: String)] = [
-            ("hitRatio", "hit ratio (requests)", round(d.hitRatio, 5), String(format: "%.2f%%", d.hitRatio * 100)),
-            ("byteHitRatio", "hit ratio (bytes)", round(d.byteHitRatio, 5), String(format: "%.2f%%", d.byteHitRatio * 100)),
+            ("hitRatio", "hit ratio (requests)", json(d.hitRatio, 5), Self.text(d.hitRatio, "%.2f%%", scale: 100)),
+            ("byteHitRatio", "hit ratio (bytes)", json(d.byteHitRatio, 5), Self.text(d.byteHitRatio, "%.2f%%", scale: 100)),
             ("originEgressGbpsPeak", "origin egress peak", round(origin.max() ?? 0), String(format: "%.2f Gbps", origin.max() ?? 0)),
             ("originEgressGbpsP95", "origin egress p95", round(percentile(origin, 95)), String(format: "%.2f Gbps", percentile(origin, 95))),
             ("originEgressGbpsAtViewingPeak", "origin egress at the viewing peak", round(originAtViewingPeak),
              String(format: "%.2f Gbps", originAtViewingPeak)),
             ("originServedTB", "origin served", round(originTB), String(format: "%.2f TB", originTB)),
             ("fillTB", "fills", round(fillBytes / 1e12), String(format: "%.2f TB", fillBytes / 1e12)),
-            ("startTimeMsP90", "start time p90", ms(g.startTime.percentile(90)), String(format: "%.0f ms", Double(g.startTime.percentile(90).microseconds) / 1e3)),
-            ("rebufferRatioPercent", "rebuffer ratio", round(g.rebufferRatio * 100, 4), String(format: "%.3f%%", g.rebufferRatio * 100)),
-            ("averageBitrateKbps", "bit rate", round(g.averageBitrate / 1_000, 1), String(format: "%.0f kbps", g.averageBitrate / 1_000)),
+            ("startTimeMsP90", "start time p90", json(Self.ms(g.startTime, 90), 1), Self.text(Self.ms(g.startTime, 90), "%.0f ms")),
+            ("rebufferRatioPercent", "rebuffer ratio", json(g.rebufferRatio.map { $0 * 100 }, 4), Self.text(g.rebufferRatio, "%.3f%%", scale: 100)),
+            ("averageBitrateKbps", "bit rate", json(g.averageBitrate.map { $0 / 1_000 }, 1), Self.text(g.averageBitrate, "%.0f kbps", scale: 1e-3)),
         ]
         for r in results.releases {
-            let ratio = r.requests > 0 ? Double(r.hits) / Double(r.requests) : 0
-            out.append(("releaseHitRatio.title\(r.title)", "title \(r.title) first-day hit ratio", round(ratio, 5),
-                        String(format: "%.2f%%", ratio * 100)))
+            let ratio = Self.ratio(Double(r.hits), Double(r.requests))
+            out.append(("releaseHitRatio.title\(r.title)", "title \(r.title) first-day hit ratio", json(ratio, 5),
+                        Self.text(ratio, "%.2f%%", scale: 100)))
         }
         return out
     }
@@ -204,9 +213,9 @@ public struct RunReport {
             ("startsPerHour", round(started * k / hours, 1)),
             ("playbackStarts", scaled(Double(a.playbackStarts.value))),
             ("abandonedBeforeStart", scaled(Double(a.abandonedBeforeStart.value))),
-            ("abandonedBeforeStartPercent", round(started > 0 ? Double(a.abandonedBeforeStart.value) / started * 100 : 0, 3)),
+            ("abandonedBeforeStartPercent", json(Self.ratio(Double(a.abandonedBeforeStart.value) * 100, started), 3)),
             ("ended", scaled(Double(a.sessionsEnded.value))),
-            ("meanEndedMinutes", round(a.sessionsEnded.value > 0 ? a.endedSessionTime / Double(a.sessionsEnded.value) / 6e7 : 0, 2)),
+            ("meanEndedMinutes", json(Self.ratio(a.endedSessionTime / 6e7, Double(a.sessionsEnded.value)), 2)),
         ])
     }
 
@@ -223,13 +232,13 @@ public struct RunReport {
     func experienceJSON(_ a: Aggregate) -> JSONValue {
         .object([
             ("startTimeMs", .object([
-                ("p50", ms(a.startTime.percentile(50))), ("p90", ms(a.startTime.percentile(90))),
-                ("p99", ms(a.startTime.percentile(99))), ("mean", ms(a.startTime.mean)),
+                ("p50", json(Self.ms(a.startTime, 50), 1)), ("p90", json(Self.ms(a.startTime, 90), 1)),
+                ("p99", json(Self.ms(a.startTime, 99), 1)), ("mean", json(Self.meanMs(a.startTime), 1)),
             ])),
-            ("rebufferRatioPercent", round(a.rebufferRatio * 100, 4)),
-            ("rebuffersPerHour", round(a.rebuffersPerHour, 3)),
-            ("averageBitrateKbps", round(a.averageBitrate / 1_000, 1)),
-            ("switchesPerHour", round(a.switchesPerHour, 3)),
+            ("rebufferRatioPercent", json(a.rebufferRatio.map { $0 * 100 }, 4)),
+            ("rebuffersPerHour", json(a.rebuffersPerHour, 3)),
+            ("averageBitrateKbps", json(a.averageBitrate.map { $0 / 1_000 }, 1)),
+            ("switchesPerHour", json(a.switchesPerHour, 3)),
             ("playHours", round(Double(a.play) / 3.6e9 * k, 1)),
         ])
     }
@@ -241,8 +250,8 @@ public struct RunReport {
         let origin = originGbps
         return .object([
             ("requests", scaled(d.requests)),
-            ("hitRatio", round(d.hitRatio, 5)),
-            ("byteHitRatio", round(d.byteHitRatio, 5)),
+            ("hitRatio", json(d.hitRatio, 5)),
+            ("byteHitRatio", json(d.byteHitRatio, 5)),
             ("contentMisses", scaled(d.contentMisses)),
             ("healthMisses", scaled(d.healthMisses)),
             ("fills", .integer(Int64(d.fills))),
@@ -275,16 +284,16 @@ public struct RunReport {
             ("region", .string(p.region)),
             ("sessions", scaled(Double(m.sessions.value))),
             ("requests", scaled(requests)),
-            ("hitRatio", round(requests > 0 ? Double(m.hits.value) / requests : 0, 5)),
-            ("byteHitRatio", round(m.bytes > 0 ? m.hitBytes / m.bytes : 0, 5)),
+            ("hitRatio", json(Self.ratio(Double(m.hits.value), requests), 5)),
+            ("byteHitRatio", json(Self.ratio(m.hitBytes, m.bytes), 5)),
             ("contentMisses", scaled(Double(m.contentMisses.value))),
             ("healthMisses", scaled(Double(m.healthMisses.value))),
             ("waited", scaled(Double(m.waited.value))),
             ("capacityGbps", round(p.egress * k / 1e9)),
             ("egressGbps", .object([("peak", round(egress.max() ?? 0)), ("mean", round(mean(egress)))])),
             ("utilisationPercent", .object([("peak", round((utilisation.max() ?? 0) * 100, 2)), ("mean", round(mean(utilisation) * 100, 2))])),
-            ("startTimeMs", .object([("p50", ms(m.startTime.percentile(50))), ("p90", ms(m.startTime.percentile(90))),
-                                     ("p99", ms(m.startTime.percentile(99)))])),
+            ("startTimeMs", .object([("p50", json(Self.ms(m.startTime, 50), 1)), ("p90", json(Self.ms(m.startTime, 90), 1)),
+                                     ("p99", json(Self.ms(m.startTime, 99), 1))])),
             ("storageUsedTB", round(p.usedBytes / 1e12)),
             ("files", .integer(Int64(p.files))),
             ("fill", fillJSON(p)),
@@ -328,6 +337,7 @@ public struct RunReport {
         let storage = logStorageGB
         return .object([
             ("produced", scaled(Double(m.produced))),
+            ("playsBeforeStart", scaled(Double(m.history))),
             ("appended", scaled(Double(m.appended))),
             ("resent", scaled(Double(m.resent))),
             ("refusedAppends", scaled(Double(m.refused))),
@@ -340,12 +350,13 @@ public struct RunReport {
             ("lagEvents", stats(m.lagEvents.flatMap { $0 }.map { $0 * k })),
             ("lagSeconds", stats(m.lagSeconds.flatMap { $0 })),
             ("freshnessSeconds", .object([
-                ("p50", round(m.freshness.percentile(50).seconds, 1)), ("p99", round(m.freshness.percentile(99).seconds, 1)),
-                ("mean", round(m.freshness.mean.seconds, 1)),
+                ("p50", json(Self.ms(m.freshness, 50).map { $0 / 1e3 }, 1)), ("p99", json(Self.ms(m.freshness, 99).map { $0 / 1e3 }, 1)),
+                ("mean", json(Self.meanMs(m.freshness).map { $0 / 1e3 }, 1)),
             ])),
             ("deliverySeconds", .object([
-                ("p50", round(m.delivery.percentile(50).seconds, 1)), ("p99", round(m.delivery.percentile(99).seconds, 1)),
-                ("max", round(m.delivery.maximum.seconds, 1)), ("mean", round(m.delivery.mean.seconds, 1)),
+                ("p50", json(Self.ms(m.delivery, 50).map { $0 / 1e3 }, 1)), ("p99", json(Self.ms(m.delivery, 99).map { $0 / 1e3 }, 1)),
+                ("max", json(m.delivery.count > 0 ? m.delivery.maximum.seconds : nil, 1)),
+                ("mean", json(Self.meanMs(m.delivery).map { $0 / 1e3 }, 1)),
             ])),
             ("heldAtClients", stats(m.heldAtClients.map { $0 * k })),
             ("logStorageGB", .object([("peak", round(storage.max() ?? 0)), ("end", round(storage.last ?? 0))])),
@@ -388,8 +399,8 @@ public struct RunReport {
                 ("endedFor", .object(EndCause.allCases.filter { $0 != .finished }.map { cause in
                     (String(describing: cause), scaled(Double(a.endCauses[cause.rawValue])))
                 })),
-                ("availabilityPercent", round(a.availability * 100, 4)),
-                ("meetsTarget", .bool(a.availability >= Self.availabilityTarget)),
+                ("availabilityPercent", json(a.availability.map { $0 * 100 }, 4)),
+                ("meetsTarget", a.availability.map { .bool($0 >= Self.availabilityTarget) } ?? .null),
             ]
             if let apiFailures { fields.append(("apiFailures", scaled(Double(apiFailures)))) }
             return .object(fields)
@@ -401,28 +412,36 @@ public struct RunReport {
         ])
     }
 
-    /// Figures over a range of metrics buckets.
+    /// Figures over a range of metrics buckets; nil where the window has no data (no start, no
+    /// playback, no request).
     struct WindowFigures {
-        var startTimeP99Ms: Double
-        var rebufferRatio: Double
+        var startTimeP99Ms: Double?
+        var rebufferRatio: Double?
         var failedStarts: Double
         var sessionsLost: Double
-        var hitRatio: Double
+        var hitRatio: Double?
         var originGbps: Double
         var lagEvents: Double
         var heldAtClients: Double
 
         var json: JSONValue {
             .object([
-                ("startTimeP99Ms", JSONValue.rounded(startTimeP99Ms, digits: 1)),
-                ("rebufferRatioPercent", JSONValue.rounded(rebufferRatio * 100, digits: 4)),
+                ("startTimeP99Ms", startTimeP99Ms.map { JSONValue.rounded($0, digits: 1) } ?? .null),
+                ("rebufferRatioPercent", rebufferRatio.map { JSONValue.rounded($0 * 100, digits: 4) } ?? .null),
                 ("failedStarts", .integer(Int64(failedStarts.rounded()))),
                 ("sessionsLost", .integer(Int64(sessionsLost.rounded()))),
-                ("hitRatio", JSONValue.rounded(hitRatio, digits: 5)),
+                ("hitRatio", hitRatio.map { JSONValue.rounded($0, digits: 5) } ?? .null),
                 ("originEgressGbps", JSONValue.rounded(originGbps, digits: 3)),
                 ("lagEvents", .integer(Int64(lagEvents.rounded()))),
                 ("heldAtClients", .integer(Int64(heldAtClients.rounded()))),
             ])
+        }
+
+        /// The cells of an incident table row, in the order of ``RunReport/incidentTable``.
+        var cells: [String] {
+            [RunReport.text(startTimeP99Ms, "%.0f ms"), RunReport.text(rebufferRatio, "%.3f%%", scale: 100),
+             RunReport.grouped(failedStarts), RunReport.grouped(sessionsLost), RunReport.text(hitRatio, "%.2f%%", scale: 100),
+             String(format: "%.2f Gbps", originGbps), RunReport.grouped(lagEvents), RunReport.grouped(heldAtClients)]
         }
     }
 
@@ -443,10 +462,10 @@ public struct RunReport {
         let lag = results.pipeline.lagEvents.map { samples in buckets.map { $0 < samples.count ? samples[$0] : 0 }.max() ?? 0 }.max() ?? 0
         let heldSamples = results.pipeline.heldAtClients
         let held = buckets.map { $0 < heldSamples.count ? heldSamples[$0] : 0 }.max() ?? 0
-        return WindowFigures(startTimeP99Ms: Double(start.percentile(99).microseconds) / 1e3,
-                             rebufferRatio: play + stall > 0 ? stall / (play + stall) : 0,
+        return WindowFigures(startTimeP99Ms: Self.ms(start, 99),
+                             rebufferRatio: Self.ratio(stall, play + stall),
                              failedStarts: sum(g.failedStartSeries) * k, sessionsLost: sum(g.lostSeries) * k,
-                             hitRatio: requests > 0 ? hits / requests : 0, originGbps: originMean, lagEvents: lag * k,
+                             hitRatio: Self.ratio(hits, requests), originGbps: originMean, lagEvents: lag * k,
                              heldAtClients: held * k)
     }
 
@@ -454,13 +473,15 @@ public struct RunReport {
 
     struct IncidentSummary {
         var json: JSONValue
-        var row: [String]
+        /// Its rows in the incident table: before, during and after.
+        var rows: [[String]]
     }
 
     /// Each fault strike with the figures before (as long as it lasted, at most 30 minutes),
     /// during and after (as long again), and how long after its end the experience recovered:
     /// the first bucket whose rebuffer ratio is within 0.1 points and start-time p99 within 25%
-    /// (or 100 ms) of before.
+    /// (or 100 ms) of before. A bucket with neither playback nor starts shows nothing and does not
+    /// count as recovered.
     var incidentSummaries: [IncidentSummary] {
         let width = results.global.concurrencySeries.bucketWidth.microseconds
         let buckets = results.global.concurrencySeries.bucketCount
@@ -477,9 +498,9 @@ public struct RunReport {
             var recovery: Double?
             if let before, incident.end != nil, incident.end! < results.end {
                 for b in last..<buckets {
-                    guard let f = figures(b..<(b + 1)) else { continue }
-                    let rebufferOK = f.rebufferRatio <= before.rebufferRatio + 0.001
-                    let startOK = f.startTimeP99Ms <= max(before.startTimeP99Ms * 1.25, before.startTimeP99Ms + 100)
+                    guard let f = figures(b..<(b + 1)), f.rebufferRatio != nil || f.startTimeP99Ms != nil else { continue }
+                    let rebufferOK = (f.rebufferRatio ?? 0) <= (before.rebufferRatio ?? 0) + 0.001
+                    let startOK = f.startTimeP99Ms.map { now in before.startTimeP99Ms.map { now <= max($0 * 1.25, $0 + 100) } ?? true } ?? true
                     if rebufferOK && startOK {
                         recovery = Double(b - last) * Double(width) / 6e7
                         break
@@ -506,14 +527,12 @@ public struct RunReport {
                 ("after", after?.json ?? .null),
                 ("recoveryMinutes", recovery.map { JSONValue.rounded($0, digits: 1) } ?? .null),
             ])
-            func cell(_ f: WindowFigures?) -> String {
-                guard let f else { return "–" }
-                return String(format: "%.0f ms, %.3f%%, %d failed, %d lost", f.startTimeP99Ms, f.rebufferRatio * 100,
-                              Int(f.failedStarts.rounded()), Int(f.sessionsLost.rounded()))
-            }
-            let row = ["\(type) \(target)", "\(instant(incident.start)) – " + (incident.end.map { instant($0) } ?? "end"),
-                       cell(before), cell(during), cell(after), recovery.map { String(format: "%.0f min", $0) } ?? "–"]
-            return IncidentSummary(json: json, row: row)
+            let name = "\(type) \(target)", when = "\(instant(incident.start)) – " + (incident.end.map { instant($0) } ?? "end")
+            let none = Array(repeating: "–", count: 8)
+            let rows = [[name, when, "before"] + (before?.cells ?? none) + [""],
+                        ["", "", "during"] + (during?.cells ?? none) + [""],
+                        ["", "", "after"] + (after?.cells ?? none) + [recovery.map { String(format: "%.0f min", $0) } ?? "–"]]
+            return IncidentSummary(json: json, rows: rows)
         }
     }
 
@@ -525,7 +544,7 @@ public struct RunReport {
                 ("sitesHolding", .integer(Int64(r.sitesHolding ?? 0))),
                 ("sites", .integer(Int64(results.pops.count))),
                 ("requestsFirstDay", scaled(Double(r.requests))),
-                ("hitRatioFirstDay", round(r.requests > 0 ? Double(r.hits) / Double(r.requests) : 0, 5)),
+                ("hitRatioFirstDay", json(Self.ratio(Double(r.hits), Double(r.requests)), 5)),
             ])
         })
     }
@@ -547,16 +566,16 @@ public struct RunReport {
     var timeseriesJSON: JSONValue {
         let g = results.global
         let n = g.concurrencySeries.bucketCount
-        func series(_ f: (Int) -> Double, _ digits: Int = 3) -> JSONValue { .array((0..<n).map { JSONValue.rounded(f($0), digits: digits) }) }
+        // A bucket without data (no start, no playback, no request) is null, not 0.
+        func series(_ f: (Int) -> Double?, _ digits: Int = 3) -> JSONValue {
+            .array((0..<n).map { f($0).map { JSONValue.rounded($0, digits: digits) } ?? .null })
+        }
         func value(_ s: TimeSeries, _ b: Int) -> Double { b < s.bucketCount ? s.sums[b] : 0 }
         let regionConcurrency: [(String, JSONValue)] = results.regions.map { r in
             (r.id, series({ r.aggregate.concurrencySeries.mean($0) * k }, 1))
         }
         let hitRatio: [(String, JSONValue)] = results.pops.map { p in
-            (p.id, series({ b in
-                let requests = value(p.metrics.requestSeries, b)
-                return requests > 0 ? value(p.metrics.hitSeries, b) / requests : 0
-            }, 4))
+            (p.id, series({ b in Self.ratio(value(p.metrics.hitSeries, b), value(p.metrics.requestSeries, b)) }, 4))
         }
         let popEgress: [(String, JSONValue)] = results.pops.map { p in
             (p.id, series({ b in b < p.metrics.egress.bucketCount ? p.metrics.egress.ratePerSecond(b) * 8 * k / 1e9 : 0 }))
@@ -571,19 +590,14 @@ public struct RunReport {
             ("bucketStarts", .array((0..<n).map { .string(instant(g.concurrencySeries.bucketStart($0))) })),
             ("concurrency", .object([("all", series({ g.concurrencySeries.mean($0) * k }, 1))] + regionConcurrency)),
             ("sessionStarts", series({ value(g.startSeries, $0) * k }, 0)),
-            ("startTimeMs", .object([
-                ("p50", series({ Double(g.startTimeSeries.percentile(50, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
-                ("p90", series({ Double(g.startTimeSeries.percentile(90, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
-                ("p99", series({ Double(g.startTimeSeries.percentile(99, bucket: $0)?.microseconds ?? 0) / 1_000 }, 1)),
-            ])),
+            ("startTimeMs", .object([50.0, 90, 99].map { p in
+                ("p" + LineChart.trim(p), series({ g.startTimeSeries.percentile(p, bucket: $0).map { Double($0.microseconds) / 1_000 } }, 1))
+            })),
             ("rebufferRatioPercent", series({ b in
                 let play = value(g.playSeries, b), stall = value(g.rebufferSeries, b)
-                return play + stall > 0 ? stall / (play + stall) * 100 : 0
+                return Self.ratio(stall * 100, play + stall)
             }, 4)),
-            ("averageBitrateKbps", series({ b in
-                let play = value(g.playSeries, b)
-                return play > 0 ? value(g.bitsSeries, b) / (play / 1e6) / 1_000 : 0
-            }, 1)),
+            ("averageBitrateKbps", series({ b in Self.ratio(value(g.bitsSeries, b) / 1_000, value(g.playSeries, b) / 1e6) }, 1)),
             ("hitRatio", .object(hitRatio)),
             ("popEgressGbps", .object(popEgress)),
             ("popUtilisationPercent", .object(popUtilisation)),
@@ -606,33 +620,34 @@ public struct RunReport {
         let g = results.global
         let d = delivery
         let origin = originGbps
-        func msText(_ x: SimDuration) -> String { String(format: "%.0f ms", Double(x.microseconds) / 1_000) }
+        func msText(_ p: Double) -> String { Self.text(Self.ms(g.startTime, p), "%.0f ms") }
         return [
             ("peak concurrent sessions", "\(Self.grouped(g.concurrency.maximum * k)) at \(instant(g.concurrency.maximumAt))"),
             ("expected daily peak (calibrated)", "\(Self.grouped(results.expectedPeak)) at \(DateTimeText.formatTimeOfDay(results.expectedPeakUTCMinute * 60)) UTC"),
             ("session starts", "\(Self.grouped(Double(g.sessionStarts.value) * k)) (\(Self.grouped(Double(g.sessionStarts.value) * k / hours)) per hour)"),
-            ("video start time p50 / p90 / p99", "\(msText(g.startTime.percentile(50))) / \(msText(g.startTime.percentile(90))) / \(msText(g.startTime.percentile(99)))"),
-            ("abandoned before start", String(format: "%.2f%%", g.sessionStarts.value > 0 ? Double(g.abandonedBeforeStart.value) / Double(g.sessionStarts.value) * 100 : 0)),
-            ("rebuffer ratio", String(format: "%.3f%% (%.2f rebuffers per hour)", g.rebufferRatio * 100, g.rebuffersPerHour)),
-            ("time-average bit rate", String(format: "%.0f kbps (%.2f switches per hour)", g.averageBitrate / 1_000, g.switchesPerHour)),
-            ("hit ratio: requests / bytes", String(format: "%.2f%% / %.2f%%", d.hitRatio * 100, d.byteHitRatio * 100)),
+            ("video start time p50 / p90 / p99", g.startTime.count > 0 ? "\(msText(50)) / \(msText(90)) / \(msText(99))" : "no data (nothing started)"),
+            ("abandoned before start", Self.text(Self.ratio(Double(g.abandonedBeforeStart.value), Double(g.sessionStarts.value)), "%.2f%%", scale: 100)),
+            ("rebuffer ratio", g.rebufferRatio.map { String(format: "%.3f%% (%.2f rebuffers per hour)", $0 * 100, g.rebuffersPerHour ?? 0) }
+                ?? "no data (nothing played)"),
+            ("time-average bit rate", g.averageBitrate.map { String(format: "%.0f kbps (%.2f switches per hour)", $0 / 1_000, g.switchesPerHour ?? 0) }
+                ?? "no data (nothing played)"),
+            ("hit ratio: requests / bytes", "\(Self.text(d.hitRatio, "%.2f%%", scale: 100)) / \(Self.text(d.byteHitRatio, "%.2f%%", scale: 100))"),
             ("content misses / health misses", "\(Self.grouped(d.contentMisses * k)) / \(Self.grouped(d.healthMisses * k))"),
             ("origin egress peak / p95", String(format: "%.2f / %.2f Gbps", origin.max() ?? 0, percentile(origin, 95))),
             ("fills: files, TB from peer / tier / origin", fillText),
             ("activity: events aggregated / lost / late", activityText),
-            ("availability (starts / attempts)", String(format: "%.4f%% (target %.2f%%)", results.global.availability * 100,
-                                                        Self.availabilityTarget * 100)),
+            ("availability (starts / attempts)", Self.text(results.global.availability, "%.4f%%", scale: 100)
+                + String(format: " (target %.2f%%)", Self.availabilityTarget * 100)),
             ("sessions lost / failed starts", "\(Self.grouped(Double(results.global.lostSessions.value) * k)) / "
                 + Self.grouped(Double(results.global.abandonedBeforeStart.value) * k)),
             ("activity: delivery p50 / p99, log lag p99, freshness p50 / p99",
-             String(format: "%.0f / %.0f s, %.1f s, %.0f / %.0f s", results.pipeline.delivery.percentile(50).seconds,
-                    results.pipeline.delivery.percentile(99).seconds, percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99),
-                                                              results.pipeline.freshness.percentile(50).seconds,
-                                                              results.pipeline.freshness.percentile(99).seconds)),
+             "\(Self.text(Self.ms(results.pipeline.delivery, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.delivery, 99), "%.0f s", scale: 1e-3)), "
+                + String(format: "%.1f s, ", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99))
+                + "\(Self.text(Self.ms(results.pipeline.freshness, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.freshness, 99), "%.0f s", scale: 1e-3))"),
         ] + results.releases.map { r in
             ("release of title \(r.title) at \(instant(r.time))",
-             String(format: "on %d of %d PoPs; first-day hit ratio %.2f%%", r.sitesHolding ?? 0, results.pops.count,
-                    r.requests > 0 ? Double(r.hits) / Double(r.requests) * 100 : 0))
+             "on \(r.sitesHolding ?? 0) of \(results.pops.count) PoPs; first-day hit ratio "
+                + Self.text(Self.ratio(Double(r.hits), Double(r.requests)), "%.2f%%", scale: 100))
         }
     }
 
@@ -685,12 +700,15 @@ public struct RunReport {
         return out
     }
 
-    /// Each incident's before/during/after figures; nil when the run had none.
+    /// Each incident's before/during/after figures, every field report.json has; nil when the run
+    /// had none.
     var incidentTable: TextTable? {
         let incidents = incidentSummaries
         guard !incidents.isEmpty else { return nil }
-        var table = TextTable(header: ["incident", "when", "before (p99 start, rebuffer, failed, lost)", "during", "after", "recovered"])
-        for i in incidents { table.add(i.row) }
+        var table = TextTable(header: ["incident", "when", "window", "start p99", "rebuffer", "failed starts", "sessions lost",
+                                       "hit ratio", "origin egress", "log lag (events)", "held at clients", "recovered"],
+                              rightAligned: Set(3...10))
+        for i in incidents { for row in i.rows { table.add(row) } }
         return table
     }
 
@@ -699,8 +717,8 @@ public struct RunReport {
         for r in results.regions {
             let a = r.aggregate
             table.add([r.id, Self.grouped(Double(a.sessionStarts.value) * k), Self.grouped(a.concurrency.maximum * k),
-                       String(format: "%.0f ms", Double(a.startTime.percentile(90).microseconds) / 1_000),
-                       String(format: "%.3f%%", a.rebufferRatio * 100), String(format: "%.0f kbps", a.averageBitrate / 1_000)])
+                       Self.text(Self.ms(a.startTime, 90), "%.0f ms"),
+                       Self.text(a.rebufferRatio, "%.3f%%", scale: 100), Self.text(a.averageBitrate, "%.0f kbps", scale: 1e-3)])
         }
         return table
     }
@@ -714,8 +732,8 @@ public struct RunReport {
             let egress = gbps(m.egress)
             let utilisation = (0..<m.utilisation.bucketCount).map { m.utilisation.mean($0) }
             table.add([p.id, Self.grouped(Double(m.sessions.value) * k),
-                       String(format: "%.2f%%", requests > 0 ? Double(m.hits.value) / requests * 100 : 0),
-                       String(format: "%.2f%%", m.bytes > 0 ? m.hitBytes / m.bytes * 100 : 0),
+                       Self.text(Self.ratio(Double(m.hits.value), requests), "%.2f%%", scale: 100),
+                       Self.text(Self.ratio(m.hitBytes, m.bytes), "%.2f%%", scale: 100),
                        String(format: "%.2f Gbps", egress.max() ?? 0), String(format: "%.1f%%", (utilisation.max() ?? 0) * 100),
                        Self.grouped(Double(m.healthMisses.value) * k)])
         }

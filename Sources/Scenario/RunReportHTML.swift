@@ -39,17 +39,36 @@ extension RunReport {
 
     // MARK: report.html
 
-    /// Targets from the seeds, with how this run stands against them.
-    var targets: [(metric: String, value: String, target: String, met: Bool)] {
+    /// Targets from the seeds, with how this run stands against them; `met` is nil when the run
+    /// has no data for it (nothing started, nothing requested): never "met" without data.
+    var targets: [(metric: String, value: String, target: String, met: Bool?)] {
         let g = results.global
-        let p50 = Double(g.startTime.percentile(50).microseconds) / 1e6, p99 = Double(g.startTime.percentile(99).microseconds) / 1e6
+        let p50 = RunReport.ms(g.startTime, 50).map { $0 / 1e3 }, p99 = RunReport.ms(g.startTime, 99).map { $0 / 1e3 }
         let d = delivery
         return [
-            ("video start time p50", String(format: "%.2f s", p50), "< 1 s (seed 002)", p50 < 1),
-            ("video start time p99", String(format: "%.2f s", p99), "< 2 s (seeds 002, 003)", p99 < 2),
-            ("playback availability", String(format: "%.4f%%", g.availability * 100), "≥ 99.99% (seeds 002, 003)", g.availability >= RunReport.availabilityTarget),
-            ("edge hit ratio", String(format: "%.2f%%", d.hitRatio * 100), "≥ 99% (seed 003)", d.hitRatio >= 0.99),
+            ("video start time p50", RunReport.text(p50, "%.2f s"), "< 1 s (seed 002)", p50.map { $0 < 1 }),
+            ("video start time p99", RunReport.text(p99, "%.2f s"), "< 2 s (seeds 002, 003)", p99.map { $0 < 2 }),
+            ("playback availability", RunReport.text(g.availability, "%.4f%%", scale: 100), "≥ 99.99% (seeds 002, 003)",
+             g.availability.map { $0 >= RunReport.availabilityTarget }),
+            ("edge hit ratio", RunReport.text(d.hitRatio, "%.2f%%", scale: 100), "≥ 99% (seed 003)", d.hitRatio.map { $0 >= 0.99 }),
         ]
+    }
+
+    /// The whole run's start-time distribution on a percentile axis (HdrHistogram's plot): x is
+    /// -log10(1 - p), so p90, p99, p99.9 are equally spaced and the tail is visible; the last point
+    /// is the maximum, labelled. A region (or the run) without starts has no line.
+    var percentileChart: LineChart {
+        let percentiles: [Double] = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
+        let maxPosition = 4.5
+        let positions = percentiles.map { -log10(1 - $0 / 100) } + [maxPosition]
+        func line(_ name: String, _ r: LatencyRecorder) -> LineChart.Series? {
+            guard r.count > 0 else { return nil }
+            return .init(name, percentiles.map { Double(r.percentile($0).microseconds) / 1e3 } + [Double(r.maximum.microseconds) / 1e3])
+        }
+        let series = ([line("all", results.global.startTime)] + results.regions.map { line($0.id, $0.aggregate.startTime) }).compactMap { $0 }
+        let ticks: [(Double, String)] = [(0, "p0"), (1, "p90"), (2, "p99"), (3, "p99.9"), (4, "p99.99"), (maxPosition, "max")]
+        return LineChart(title: "Video start time by percentile, whole run" + (series.isEmpty ? ": no data (nothing started)" : ""), unit: "ms",
+                         labels: [], series: series, x: LineChart.NumericAxis(positions: positions, ticks: ticks))
     }
 
     /// One self-contained page: no scripts, no network; charts as inline SVG.
@@ -70,23 +89,15 @@ extension RunReport {
                                 series: [.init("all", values { g.concurrencySeries.mean($0) * k })]
                                     + results.regions.map { r in .init(r.id, values { r.aggregate.concurrencySeries.mean($0) * k }) },
                                 shades: shades))
-        charts.append(LineChart(title: "Video start time", unit: "ms", labels: labels, series: [
-            .init("p50", values { Double(g.startTimeSeries.percentile(50, bucket: $0)?.microseconds ?? 0) / 1e3 }),
-            .init("p90", values { Double(g.startTimeSeries.percentile(90, bucket: $0)?.microseconds ?? 0) / 1e3 }),
-            .init("p99", values { Double(g.startTimeSeries.percentile(99, bucket: $0)?.microseconds ?? 0) / 1e3 }),
-        ], shades: shades))
-        // The whole run's distribution as its quantile function (the CDF turned on its side), per region.
-        let quantiles: [Double] = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9]
-        charts.append(LineChart(title: "Video start time by percentile, whole run", unit: "ms",
-                                labels: quantiles.map { "p" + LineChart.trim($0) },
-                                series: [.init("all", quantiles.map { Double(g.startTime.percentile($0).microseconds) / 1e3 })]
-                                    + results.regions.map { r in
-                                        .init(r.id, quantiles.map { Double(r.aggregate.startTime.percentile($0).microseconds) / 1e3 })
-                                    }))
+        // A bucket without starts is a gap in the line, not 0 ms.
+        charts.append(LineChart(title: "Video start time", unit: "ms", labels: labels, series: [50.0, 90, 99].map { p in
+            .init("p" + LineChart.trim(p), values { g.startTimeSeries.percentile(p, bucket: $0).map { Double($0.microseconds) / 1e3 } ?? .nan })
+        }, shades: shades))
+        charts.append(percentileChart)
         charts.append(LineChart(title: "Rebuffer ratio", unit: "%", labels: labels, series: [
             .init("rebuffering", values { b in
                 let play = sum(g.playSeries, b), stall = sum(g.rebufferSeries, b)
-                return play + stall > 0 ? stall / (play + stall) * 100 : 0
+                return RunReport.ratio(stall * 100, play + stall) ?? .nan
             }),
         ], shades: shades))
         charts.append(LineChart(title: "Average bit rate", unit: "kbit/s", labels: labels, series: [
@@ -131,8 +142,9 @@ extension RunReport {
         page += run.html
         page += "<h2>Against the targets</h2>\n<table>\n<tr><th>metric</th><th>this run</th><th>target</th><th></th></tr>\n"
         for t in targets {
+            let verdict = t.met.map { $0 ? "met" : "missed" } ?? "no data"
             page += "<tr><td>\(escape(t.metric))</td><td class=\"num\">\(escape(t.value))</td><td>\(escape(t.target))</td>"
-            page += "<td class=\"\(t.met ? "met" : "missed")\">\(t.met ? "met" : "missed")</td></tr>\n"
+            page += "<td class=\"\(verdict == "no data" ? "nodata" : verdict)\">\(verdict)</td></tr>\n"
         }
         page += "</table>\n<h2>Headline</h2>\n"
         var headlineTable = TextTable(header: ["metric", "value"])

@@ -10,6 +10,9 @@ public struct ResolvedScenario: Sendable {
     public let file: String
     /// Keys the scenario sets that the model does not simulate yet.
     public let notModelled: [String]
+    /// What is valid but probably not meant (a region no PoP is in, a bucket longer than the run):
+    /// printed as warnings, never an error.
+    public let warnings: [ScenarioProblem]
     /// The canonical JSON of `root` (compact): what the hash is computed over.
     public let canonicalJSON: String
     /// SHA-256 of `canonicalJSON`: names the resolved parameters; two reports are comparable only
@@ -19,10 +22,11 @@ public struct ResolvedScenario: Sendable {
     /// The other run of `compare`, if the scenario asks for one (at most one element).
     public let comparisons: [ResolvedScenario]
 
-    init(root: Resolved, file: String, notModelled: [String], comparisons: [ResolvedScenario] = []) {
+    init(root: Resolved, file: String, notModelled: [String], warnings: [ScenarioProblem] = [], comparisons: [ResolvedScenario] = []) {
         self.root = root
         self.file = file
         self.notModelled = notModelled.sorted()
+        self.warnings = warnings
         canonicalJSON = root.json.serialized(pretty: false)
         hash = SHA256.hex(canonicalJSON)
         self.comparisons = comparisons
@@ -71,6 +75,11 @@ public enum ScenarioLoader {
         return try parse(text: text, file: path, overrides: overrides)
     }
 
+    /// Loads the built-in default scenario (``BuiltInScenario``), applying `--set` overrides.
+    public static func loadBuiltIn(overrides: [String] = []) throws(ScenarioErrors) -> ResolvedScenario {
+        try parse(text: BuiltInScenario.text, file: BuiltInScenario.name, overrides: overrides)
+    }
+
     /// Validates scenario text; `file` names it in messages.
     public static func parse(text: String, file: String, overrides: [String] = []) throws(ScenarioErrors) -> ResolvedScenario {
         var node: Node
@@ -114,8 +123,11 @@ public enum ScenarioLoader {
             throw ScenarioErrors(problems: problems.sorted(by: ScenarioLoader.fileOrder))
         }
         let comparisons = try comparison(of: root, node: node, applied: applied, file: file)
+        let warnings = ScenarioSchema.warnings(root).map { w in
+            ScenarioProblem(reader.location(Overrides.node(at: w.path, in: node), w.path), w.path.description, w.message)
+        }
         return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled,
-                                comparisons: comparisons)
+                                warnings: warnings, comparisons: comparisons)
     }
 
     /// The scenario `compare` asks for: this one with the `compare.set` overrides applied after any
@@ -130,7 +142,10 @@ public enum ScenarioLoader {
         var places: [(text: String, index: Int, location: SourceLocation)] = []
         for (k, item) in root["compare"]["set"].list.enumerated() {
             let mark = entries.flatMap { k < $0.count ? $0[k].mark : nil }
-            let location: SourceLocation = mark.map { .file(file, line: $0.line, column: $0.column) } ?? .wholeFile(file)
+            // An entry a --set wrote has marks in the --set's own text: name the --set instead.
+            let fromOverride = applied.last { KeyPath([.key("compare"), .key("set"), .index(k)]).hasPrefix($0.path) }
+            let location: SourceLocation = fromOverride.map { .override($0.text) }
+                ?? mark.map { .file(file, line: $0.line, column: $0.column) } ?? .wholeFile(file)
             places.append((item.text, k, location))
             do {
                 let (updated, path) = try Overrides.apply(item.text, to: variant)
@@ -170,9 +185,8 @@ public enum ScenarioLoader {
 
     static func yamlProblem(_ error: YamlError, file: String) -> ScenarioProblem {
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let where_ = context.map { " \($0.text)" } ?? ""
-            return ScenarioProblem(.file(file, line: mark.line, column: mark.column), "", "malformed YAML: \(problem)\(where_)")
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return ScenarioProblem(.file(file, line: mark.line, column: mark.column), "", "malformed YAML: \(plainYAMLProblem(problem))")
         case let .duplicatedKeysInMapping(duplicates, context):
             let mark = context.mark
             return ScenarioProblem(.file(file, line: mark.line, column: mark.column), "",
@@ -183,6 +197,27 @@ public enum ScenarioLoader {
             return ScenarioProblem(.wholeFile(file), "", "is not valid YAML: \(error)")
         }
     }
+}
+
+/// libyaml's words for a problem, in a user's: what is wrong on the line, not the parser's state.
+func plainYAMLProblem(_ problem: String) -> String {
+    let known: [(String, String)] = [
+        ("found a tab character", "a tab character: YAML indents with spaces"),
+        ("found character that cannot start any token", "a character YAML cannot start a value with here (a tab? YAML indents with spaces; quote text that starts with @ or `)"),
+        ("mapping values are not allowed in this context", "a ':' where a value was expected: indent this line like its neighbours, or quote a value that holds ': '"),
+        ("found undefined alias", "an alias (*name) with no anchor (&name) defined before it"),
+        ("did not find expected ',' or ']'", "a list opened with '[' is not closed with ']'"),
+        ("did not find expected ',' or '}'", "a mapping opened with '{' is not closed with '}'"),
+        ("found unexpected end of stream", "the file ends inside a quoted text: close the quote"),
+        ("found unknown escape character", "an unknown escape (\\x) in double quotes: use single quotes for backslashes"),
+        ("did not find expected key", "a line is indented differently from the keys around it"),
+        ("did not find expected '-' indicator", "a list item is indented differently from the items around it"),
+        ("could not find expected ':'", "a key without ':' (or a text spread over lines without quotes)"),
+        ("but found another document", "more than one YAML document ('---' after the first): a scenario is one document"),
+        ("found duplicate anchor", "an anchor (&name) defined twice"),
+    ]
+    for (libyaml, plain) in known where problem.contains(libyaml) { return plain }
+    return problem
 }
 
 /// `--set key.path=value`: changes the YAML tree before validation, so that an override is checked
@@ -212,6 +247,19 @@ enum Overrides {
         var resolved: [KeyPath.Component] = []
         let updated = try set(value, at: path.components[...], in: root, resolved: &resolved)
         return (updated, KeyPath(resolved))
+    }
+
+    /// The node at `path` (keys and indices), if the tree has one.
+    static func node(at path: KeyPath, in root: Node) -> Node? {
+        var node: Node? = root
+        for component in path.components {
+            switch component {
+            case let .key(key): node = node?.mapping?[Node(key)]
+            case let .index(i): node = node?.sequence.flatMap { i < $0.count ? $0[i] : nil }
+            case let .id(id): node = node?.sequence?.first { $0.mapping?[Node("id")]?.string == id }
+            }
+        }
+        return node
     }
 
     static func set(_ value: Node, at path: ArraySlice<KeyPath.Component>, in node: Node,

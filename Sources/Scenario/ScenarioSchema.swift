@@ -1,3 +1,4 @@
+import ABR
 /// The scenario language: every key, its type and unit, its default and what it means.
 ///
 /// This table is the single source for parsing, defaults, the resolved scenario that `validate`
@@ -48,12 +49,33 @@ public enum ScenarioSchema {
                 }
             }
         }
-        // Origin faults strike a region holding a replica; a surge's title is in the catalog.
+        // The run's length over the widths that divide it: each bucket and publication costs
+        // memory and files whatever the machine.
+        let runSeconds = root["duration"].value
+        if runSeconds / root["metrics"]["bucket"].value > 1_000_000 {
+            return [RecordProblem(key: "metrics", "bucket: \(Quantity.format(root["metrics"]["bucket"].value, as: .duration)) gives \(Int((runSeconds / root["metrics"]["bucket"].value).rounded(.up))) buckets over the run; at most 1,000,000: make it at least \(Quantity.format((runSeconds / 1_000_000).rounded(.up), as: .duration))")]
+        }
+        if runSeconds / root["activity"]["publishPeriod"].value > 10_000 {
+            return [RecordProblem(key: "activity", "publishPeriod: \(Quantity.format(root["activity"]["publishPeriod"].value, as: .duration)) publishes \(Int(runSeconds / root["activity"]["publishPeriod"].value)) times over the run, each a folder of data sets in the report; at most 10,000")]
+        }
+        // The players' buffer against the segments (the player's own rule: at most 31 segments,
+        // room for the startup buffer and a segment).
+        let segment = Int64((root["catalog"]["segmentDuration"].value * 1e6).rounded())
+        let player = PlayerConfiguration(algorithm: .throughput(safety: 0.9), maxBuffer: Int64((root["clients"]["maxBuffer"].value * 1e6).rounded()),
+                                         startupBuffer: Int64((root["clients"]["startupBuffer"].value * 1e6).rounded()))
+        if let problem = player.problem(playing: PlaybackManifest(bitrates: [1], segmentDurations: [segment, segment])) {
+            return [RecordProblem(key: "catalog", "segmentDuration: with clients.maxBuffer \(Quantity.format(root["clients"]["maxBuffer"].value, as: .duration)) and startupBuffer \(Quantity.format(root["clients"]["startupBuffer"].value, as: .duration)), \(problem)")]
+        }
+        // Origin faults strike a region holding a replica; a surge's title is in the catalog; a
+        // fault starts within the run (one that never happens is a mistake, not a no-op).
         let replicas = root["origin"]["regions"].list.map(\.text)
         let firstRegion = root["regions"].list.first?["id"].text
         let titles = Int(root["catalog"]["titles"].value)
         for (i, fault) in root["faults"].list.enumerated() {
             let type = fault["type"].text
+            if fault["at"].value >= runSeconds {
+                return [RecordProblem(key: "faults", "[\(i)].at: \(Quantity.format(fault["at"].value, as: .duration)) is at or after the end of the run (duration \(Quantity.format(runSeconds, as: .duration))): the fault would never happen")]
+            }
             if type.hasPrefix("origin"), !fault["region"].isAbsent,
                !(replicas.isEmpty ? [firstRegion].contains(fault["region"].text) : replicas.contains(fault["region"].text)) {
                 return [RecordProblem(key: "faults", "[\(i)].region: \(fault["region"].text) holds no origin replica (origin.regions)")]
@@ -76,6 +98,31 @@ public enum ScenarioSchema {
         return []
     })
 
+    /// What is valid but probably not what was meant: (key path, message) pairs, printed as
+    /// warnings by `validate` and `run`.
+    static func warnings(_ root: Resolved) -> [(path: KeyPath, message: String)] {
+        var out: [(path: KeyPath, message: String)] = []
+        let regions = root["regions"].list
+        let pops = root["pops"].list
+        let k = Double(root["sampling"].integer)
+        for (i, region) in regions.enumerated() {
+            let id = region["id"].text
+            let path = KeyPath([.key("regions"), .index(i)])
+            if !pops.contains(where: { $0["region"].text == id }) {
+                out.append((path, "no PoP is in region \(id): its users are steered to PoPs in other regions, with the cross-region round trip added"))
+            }
+            let users = region["users"].value
+            if users / k < 1 {
+                out.append((path.appending("users"), "\(Quantity.format(users, as: .count)) users sampled 1 in \(Int(k)) leave \(Quantity.approximate(users / k, as: .number)) of a simulated user: region \(id) is all but empty (lower `sampling`)"))
+            }
+        }
+        let bucket = root["metrics"]["bucket"].value, run = root["duration"].value
+        if bucket > run {
+            out.append((KeyPath([.key("metrics"), .key("bucket")]), "\(Quantity.format(bucket, as: .duration)) is longer than the run (\(Quantity.format(run, as: .duration))): every time series has a single bucket"))
+        }
+        return out
+    }
+
     /// Fills the defaults that depend on other keys, so that the resolved scenario states them.
     static func complete(_ root: Resolved) -> Resolved {
         var result = root
@@ -90,17 +137,17 @@ public enum ScenarioSchema {
         Field("id", .identifier, .required, "Names the region; PoPs and faults refer to it."),
         Field("utcOffset", .quantity(.duration, .range(-12 * 3_600, 14 * 3_600)), .required,
               "Local time minus UTC, e.g. -5 h for New York in winter."),
-        Field("users", .quantity(.count, .positive), .required, "Users (accounts) in the region, e.g. 40M."),
+        Field("users", .quantity(.count, .range(1, 10_000_000_000)), .required, "Users (accounts) in the region, e.g. 40M."),
         Field("demandCurve", .curve, .defaulted("evening"),
               "The shape of session starts over the local day: `evening` (trough near 05:00, peak at 21:00), `flat`, or 24 relative values, one per local hour."),
-        Field("engagement", .quantity(.number, .positive), .defaulted("1"),
+        Field("engagement", .quantity(.number, .above(0, atMost: 1_000)), .defaulted("1"),
               "Demand per user relative to other regions (with peakScope: global), or a multiplier on peakConcurrency (with peakScope: regional)."),
         Field("tasteVariation", .quantity(.number, .range(0, 3)), .defaulted("0.5"),
               "How far the region's title popularity departs from the global ranking: the sigma of a lognormal factor per title (0: the global ranking exactly)."),
     ])
 
     static let rung = Schema([
-        Field("bitrate", .quantity(.dataRate, .positive), .required, "Nominal (average) video bit rate of the rung."),
+        Field("bitrate", .quantity(.dataRate, .range(1_000, 1e9)), .required, "Nominal (average) video bit rate of the rung."),
         Field("resolution", .text, .required, "Width x height, e.g. 1920x1080."),
         Field("codec", .text, .defaulted("avc1.640028"), "RFC 6381 codec string."),
     ], check: { rung in
@@ -112,19 +159,19 @@ public enum ScenarioSchema {
     })
 
     static let catalog = Schema([
-        Field("titles", .quantity(.count, .atLeast(1)), .defaulted("10k"),
+        Field("titles", .quantity(.count, .range(1, 10_000_000)), .defaulted("10k"),
               "Titles in the catalog (seed 000: 10K)."),
-        Field("duration", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 55 min, sigma: 0.45}}"),
+        Field("duration", .distribution(.duration, .above(0, atMost: 86_400)), .defaulted("{lognormal: {median: 55 min, sigma: 0.45}}"),
               "Length of a title (the default averages about 1 h, as seed 000 assumes)."),
         Field("popularity", .zipf, .defaulted("{zipf: 0.9}"), "How demand falls with popularity rank."),
-        Field("segmentDuration", .quantity(.duration, .above(0, atMost: 60)), .defaulted("4 s"),
+        Field("segmentDuration", .quantity(.duration, .range(0.1, 60)), .defaulted("4 s"),
               "Media segment length (2–10 s is typical)."),
         Field("ladder", .records(rung, minimumCount: 1), .defaulted("""
             [{bitrate: 235 kbps, resolution: 320x240}, {bitrate: 1 Mbps, resolution: 640x360}, \
             {bitrate: 2 Mbps, resolution: 854x480}, {bitrate: 5 Mbps, resolution: 1280x720}, \
             {bitrate: 8 Mbps, resolution: 1920x1080}, {bitrate: 25 Mbps, resolution: 3840x2160, codec: hvc1.2.4.L153.B0}]
             """), "The bitrate ladder, lowest rung first (default: seed 002's, with a 235 kbps floor)."),
-        Field("genres", .quantity(.count, .atLeast(1)), .defaulted("20"), "Genres titles are spread over."),
+        Field("genres", .quantity(.count, .range(1, 10_000)), .defaulted("20"), "Genres titles are spread over."),
         Field("newReleases", .object(releases), .defaulted("{}"),
               "Titles released around the simulated period, whose demand is boosted at release and decays."),
         Field("sizeVariation", .quantity(.number, .range(0, 2)), .defaulted("0.25"),
@@ -139,12 +186,12 @@ public enum ScenarioSchema {
     })
 
     static let releases = Schema([
-        Field("perDay", .quantity(.number, .nonNegative), .defaulted("2"),
+        Field("perDay", .quantity(.number, .range(0, 1_000)), .defaulted("2"),
               "Releases per day, spread evenly from 30 days before the start to the end of the run."),
-        Field("boost", .quantity(.number, .nonNegative), .defaulted("0.5"),
+        Field("boost", .quantity(.number, .range(0, 1e6)), .defaulted("0.5"),
               "Demand for a title on its release, relative to the most popular catalog title (the default: at 2 a day fading with a 3-day half-life, recent releases together draw about a quarter of demand)."),
         Field("halfLife", .quantity(.duration, .positive), .defaulted("3 d"), "How fast the boost fades."),
-        Field("announce", .quantity(.duration, .nonNegative), .defaulted("7 d"),
+        Field("announce", .quantity(.duration, .range(0, 366 * 86_400)), .defaulted("7 d"),
               "How long before its release a title is announced: placement plans for it from then."),
         Field("scheduled", .records(scheduledRelease, minimumCount: 0), .defaulted("[]"),
               "Releases at given times (a release night), each a new title, besides the perDay ones."),
@@ -152,7 +199,7 @@ public enum ScenarioSchema {
 
     static let scheduledRelease = Schema([
         Field("at", .dateTime, .required, "When the title is released, in UTC (within 30 days before the start and the end of the run)."),
-        Field("boost", .quantity(.number, .positive), .defaulted("5"),
+        Field("boost", .quantity(.number, .above(0, atMost: 1e6)), .defaulted("5"),
               "Its demand on release, relative to the most popular catalog title."),
     ])
 
@@ -160,7 +207,7 @@ public enum ScenarioSchema {
         Field("plans", .choice(["daily", "off"]), .defaulted("daily"),
               "`daily`: each PoP gets a plan of what to hold, ranked by forecast demand, every day when its fill window opens (Open Connect-style). `off`: storage is an LRU cache."),
         Field("onMiss", .choice(["off", "immediate", "queued"]), .defaulted("off"),
-              "What a miss does besides fetching the segment upstream: `off` nothing (plans decide); `immediate` pulls the whole file in at once, at any hour; `queued` queues a fill job for the window."),
+              "What a miss does besides fetching the segment upstream: `off` nothing (plans decide); `immediate` pulls the whole file in at any hour, as a fill job at the head of the PoP's fill queue (it starts when a fill server is free); `queued` queues a fill job for the window."),
         Field("windowStart", .timeOfDay, .defaulted("02:00"), "Local time the fill window opens (and the day's plan is made)."),
         Field("windowEnd", .timeOfDay, .defaulted("14:00"),
               "Local time the fill window closes; fills still running pause until the next window. Equal to windowStart: always open."),
@@ -168,19 +215,19 @@ public enum ScenarioSchema {
               "Half-life of the demand forecast (an exponentially weighted average of what each PoP was asked for)."),
         Field("planStorage", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("100%"),
               "Share of a PoP's storage plans may use; the rest caches what misses pull in (with onMiss)."),
-        Field("churnMargin", .quantity(.fraction, .nonNegative), .defaulted("5%"),
+        Field("churnMargin", .quantity(.fraction, .range(0, 10)), .defaulted("5%"),
               "A held file stays in the plan unless a newcomer's demand per byte is higher by more than this: fewer fills for the same offload."),
         Field("queueLimit", .integer(minimum: 1, maximum: 100_000_000), .defaulted("100000"),
               "Fill jobs a PoP's queue holds; beyond, new jobs are dropped (and counted) until the next plan."),
         Field("maxReplicas", .integer(minimum: 1, maximum: 64), .defaulted("4"),
               "Most servers of a PoP that hold copies of one file (popular files get more, for their load)."),
-        Field("peakToMean", .quantity(.number, .atLeast(1)), .defaulted("2"),
+        Field("peakToMean", .quantity(.number, .range(1, 1_000)), .defaulted("2"),
               "A file's forecast peak rate over its daily mean, to size its replicas."),
-        Field("holdingBonus", .quantity(.duration, .nonNegative), .defaulted("30 ms"),
+        Field("holdingBonus", .quantity(.duration, .range(0, 60)), .defaulted("30 ms"),
               "Steering: how much farther (round trip) a PoP holding the title may be and still be chosen over one lacking it."),
-        Field("detectionDelay", .quantity(.duration, .nonNegative), .defaulted("30 s"),
+        Field("detectionDelay", .quantity(.duration, .range(0, 86_400)), .defaulted("30 s"),
               "Steering: how long after a PoP fails it stops sending new sessions there (sessions already there fail over at once)."),
-        Field("loadPenalty", .quantity(.duration, .nonNegative), .defaulted("10 ms"),
+        Field("loadPenalty", .quantity(.duration, .range(0, 60)), .defaulted("10 ms"),
               "Steering: round trip added per unit of a PoP's utilisation, so that of two near PoPs the less loaded wins."),
     ])
 
@@ -197,7 +244,7 @@ public enum ScenarioSchema {
         Field("storage", .quantity(.dataSize, .positive), .required,
               "Storage of the whole site, e.g. 280 TB. Not scaled by sampling: what fits depends on the catalog, not on how many users are simulated."),
         Field("egress", .quantity(.dataRate, .positive), .required, "Egress capacity of the whole site, e.g. 400 Gbps (scaled by 1/sampling)."),
-        Field("rtt", .quantity(.duration, .nonNegative), .defaulted("10 ms"), "Round-trip time from the region's users."),
+        Field("rtt", .quantity(.duration, .range(0, 60)), .defaulted("10 ms"), "Round-trip time from the region's users."),
         Field("fillRate", .quantity(.dataRate, .positive), .defaulted("1.2 Gbps"),
               "How fast one server fills a file from upstream (Open Connect: up to 1.2 Gbps per appliance)."),
         Field("healthThreshold", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("90%"),
@@ -214,7 +261,7 @@ public enum ScenarioSchema {
         Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"),
               "Regions holding a replica of the catalog (empty: the first region). A PoP reads from the nearest replica."),
         Field("egress", .quantity(.dataRate, .positive), .defaulted("100 Gbps"), "Egress capacity of each replica (scaled by 1/sampling)."),
-        Field("firstByteLatency", .quantity(.duration, .nonNegative), .defaulted("50 ms"), "Time to first byte of a read."),
+        Field("firstByteLatency", .quantity(.duration, .range(0, 60)), .defaulted("50 ms"), "Time to first byte of a read."),
         Field("onOverload", .choice(["queue", "fail"]), .defaulted("queue"),
               "At full egress, `queue`: reads share the capacity and slow down; `fail`: new reads fail and the player retries after a second."),
     ])
@@ -233,13 +280,13 @@ public enum ScenarioSchema {
     ])
 
     static let clients = Schema([
-        Field("peakConcurrency", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("5%"),
+        Field("peakConcurrency", .quantity(.fraction, .range(1e-6, 1)), .defaulted("5%"),
               "The fraction of users streaming at the peak (seed 000: 5%, 10M of 200M)."),
         Field("peakScope", .choice(["global", "regional"]), .defaulted("global"),
               "`global`: one scale for all regions, so the sum over regions peaks at peakConcurrency of all users (regional peaks do not align). `regional`: each region peaks at peakConcurrency (times its engagement) of its own users."),
-        Field("watchDuration", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 40 min, sigma: 0.8}}"),
+        Field("watchDuration", .distribution(.duration, .above(0, atMost: 30 * 86_400)), .defaulted("{lognormal: {median: 40 min, sigma: 0.8}}"),
               "How long a user means to watch; a session ends there or at the end of the title."),
-        Field("accessBandwidth", .distribution(.dataRate, .positive), .defaulted("{lognormal: {median: 20 Mbps, sigma: 0.8}}"),
+        Field("accessBandwidth", .distribution(.dataRate, .range(10_000, 1e12)), .defaulted("{lognormal: {median: 20 Mbps, sigma: 0.8}}"),
               "Users' last-mile bandwidth (a property of the user)."),
         Field("plans", .records(plan, minimumCount: 1), .defaulted("""
             [{name: basic, share: 30%, maxHeight: 480}, {name: standard, share: 45%, maxHeight: 1080}, {name: premium, share: 25%, maxHeight: 2160}]
@@ -249,24 +296,28 @@ public enum ScenarioSchema {
             """), "Device classes: the manifest format their player reads and the picture they show."),
         Field("abr", .choice(["throughput", "bba", "bola"]), .defaulted("bba"),
               "The adaptation algorithm of the players (BBA: the buffer-based algorithm Netflix published)."),
-        Field("maxBuffer", .quantity(.duration, .positive), .defaulted("30 s"),
+        Field("maxBuffer", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("30 s"),
               "Buffer the player fills before it waits (seed 001: up to 30 s)."),
-        Field("startupBuffer", .quantity(.duration, .positive), .defaulted("4 s"), "Buffer needed before playback starts."),
-        Field("apiLatency", .distribution(.duration, .nonNegative), .defaulted("{lognormal: {median: 80 ms, sigma: 0.5}}"),
+        Field("startupBuffer", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("4 s"), "Buffer needed before playback starts."),
+        Field("apiLatency", .distribution(.duration, .range(0, 60)), .defaulted("{lognormal: {median: 80 ms, sigma: 0.5}}"),
               "The playback API's response time: manifest and ranked PoP list."),
-        Field("startupPatience", .distribution(.duration, .positive), .defaulted("{lognormal: {median: 12 s, sigma: 0.6}}"),
+        Field("startupPatience", .distribution(.duration, .above(0, atMost: 3_600)), .defaulted("{lognormal: {median: 12 s, sigma: 0.6}}"),
               "How long a user waits for the first frame before giving up (abandonment before start)."),
         Field("failoverRetries", .integer(minimum: 0, maximum: 100), .defaulted("5"),
               "A player whose PoP or origin fails tries again (the next PoP in its list) this many times, waiting failoverBackoff, doubled each time; then the session ends, lost."),
-        Field("failoverBackoff", .quantity(.duration, .positive), .defaulted("1 s"), "A player's first wait before it fails over."),
-        Field("crossRegionRtt", .quantity(.duration, .nonNegative), .defaulted("20 ms"),
+        Field("failoverBackoff", .quantity(.duration, .above(0, atMost: 60)), .defaulted("1 s"), "A player's first wait before it fails over."),
+        Field("crossRegionRtt", .quantity(.duration, .range(0, 60)), .defaulted("20 ms"),
               "Round-trip time added when a PoP or origin is in another region, plus crossRegionRttPerHour for each hour of time-zone difference."),
-        Field("crossRegionRttPerHour", .quantity(.duration, .nonNegative), .defaulted("8 ms"),
+        Field("crossRegionRttPerHour", .quantity(.duration, .range(0, 10)), .defaulted("8 ms"),
               "Extra round-trip time per hour of time-zone difference between regions: a stand-in for distance."),
     ], check: { clients in
         var problems: [RecordProblem] = []
-        if !clients["watchDuration"].distribution.distribution.mean.isFinite {
+        let watch = clients["watchDuration"].distribution.distribution.mean
+        if !watch.isFinite {
             problems.append(RecordProblem(key: "watchDuration", "needs a finite mean (a pareto shape above 1), to calibrate demand"))
+        } else if watch < 10 {
+            // Concurrency is calibrated: sessions start at concurrency / mean watch per second.
+            problems.append(RecordProblem(key: "watchDuration", "needs a mean of at least 10 s, got \(Quantity.approximate(watch, as: .duration)): the calibrated demand would start a session per simulated user every few seconds"))
         }
         for key in ["plans", "devices"] {
             let total = clients[key].list.reduce(0) { $0 + $1["share"].value }
@@ -282,42 +333,42 @@ public enum ScenarioSchema {
     })
 
     static let activity = Schema([
-        Field("heartbeatInterval", .quantity(.duration, .positive), .defaulted("10 s"),
+        Field("heartbeatInterval", .quantity(.duration, .range(1, 3_600)), .defaulted("10 s"),
               "How often a playing client reports its position (seed 001: every few seconds)."),
-        Field("batchInterval", .quantity(.duration, .positive), .defaulted("1 min"),
+        Field("batchInterval", .quantity(.duration, .range(1, 86_400)), .defaulted("1 min"),
               "How often a client sends what it gathered (heartbeats travel as one record per batch)."),
         Field("partitions", .integer(minimum: 1, maximum: 65_536), .defaulted("64"),
               "Partitions of the activity log (partitioned by profile), each read by its own aggregator."),
-        Field("partitionThroughput", .quantity(.eventRate, .positive), .defaulted("20k/s"),
+        Field("partitionThroughput", .quantity(.eventRate, .range(1.0 / 3_600, 1e12)), .defaulted("20k/s"),
               "Events per second one partition accepts (scaled by 1/sampling)."),
-        Field("consumerRate", .quantity(.eventRate, .positive), .defaulted("25k/s"),
+        Field("consumerRate", .quantity(.eventRate, .range(1.0 / 3_600, 1e12)), .defaulted("25k/s"),
               "Events per second one partition's aggregator reads (scaled by 1/sampling)."),
         Field("retention", .quantity(.duration, .positive), .defaulted("1 d"),
               "How long the log keeps records; records not read by then are lost (and counted)."),
         Field("clientBuffer", .integer(minimum: 1, maximum: 100_000_000), .defaulted("1000"),
               "Events a client holds while it cannot send; beyond, the oldest are dropped (and counted)."),
-        Field("appendTimeout", .quantity(.duration, .positive), .defaulted("5 s"),
+        Field("appendTimeout", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("5 s"),
               "A partition further behind than this refuses appends, and the client retries."),
-        Field("retryDelay", .quantity(.duration, .positive), .defaulted("2 s"), "A client's first retry; each next one waits twice as long, up to a minute."),
+        Field("retryDelay", .quantity(.duration, .range(0.001, 3_600)), .defaulted("2 s"), "A client's first retry; each next one waits twice as long, up to a minute."),
         Field("ackLoss", .quantity(.fraction, .range(0, 1)), .defaulted("0.1%"),
               "Share of appends whose acknowledgement is lost: the client sends them again (at-least-once delivery)."),
-        Field("allowedLateness", .quantity(.duration, .nonNegative), .defaulted("5 min"),
+        Field("allowedLateness", .quantity(.duration, .range(0, 366 * 86_400)), .defaulted("5 min"),
               "Events older than the watermark by up to this are still applied; later ones are counted as late."),
-        Field("trendingWindow", .quantity(.duration, .positive), .defaulted("1 h"), "Trending per region: tumbling windows of this length."),
+        Field("trendingWindow", .quantity(.duration, .range(60, 366 * 86_400)), .defaulted("1 h"), "Trending per region: tumbling windows of this length."),
         Field("topN", .integer(minimum: 1, maximum: 1_000), .defaulted("10"), "Entries per list in the published data sets."),
-        Field("coWatchWindow", .quantity(.duration, .positive), .defaulted("1 d"),
+        Field("coWatchWindow", .quantity(.duration, .above(0, atMost: 366 * 86_400)), .defaulted("1 d"),
               "Co-watched: two titles count when one profile plays both within this."),
         Field("historyLength", .integer(minimum: 1, maximum: 100_000), .defaulted("50"), "Watch-history entries kept per profile."),
-        Field("publishPeriod", .quantity(.duration, .positive), .defaulted("1 h"),
+        Field("publishPeriod", .quantity(.duration, .range(60, 366 * 86_400)), .defaulted("1 h"),
               "How often the recommendation data sets are published (into the report folder, datasets/)."),
         Field("datasetProfiles", .integer(minimum: 0, maximum: 1_000_000_000), .defaulted("1000"),
               "Profiles listed in each published continue-watching and history file (the lowest ids); the meta file states the total."),
-        Field("pausesPerHour", .quantity(.number, .nonNegative), .defaulted("1"),
+        Field("pausesPerHour", .quantity(.number, .range(0, 3_600)), .defaulted("1"),
               "Pause and resume events per hour of play (events only: playback does not pause in the model)."),
-        Field("seeksPerHour", .quantity(.number, .nonNegative), .defaulted("0.5"),
+        Field("seeksPerHour", .quantity(.number, .range(0, 3_600)), .defaulted("0.5"),
               "Seek events per hour of play (events only: playback does not jump in the model)."),
         Field("ratingShare", .quantity(.fraction, .range(0, 1)), .defaulted("5%"), "Share of sessions that end with a rating."),
-        Field("recordBytes", .quantity(.dataSize, .positive), .defaulted("100 B"),
+        Field("recordBytes", .quantity(.dataSize, .range(1, 1e6)), .defaulted("100 B"),
               "Bytes one record takes in the log (seed 000: 0.1 KB)."),
     ])
 
@@ -331,21 +382,21 @@ public enum ScenarioSchema {
         Field("region", .reference("regions"), .optional,
               "The region: of the origin replica (originDown, originSlow), of the users (linkDegraded, controlPlaneOutage, controlPlaneSlow)."),
         Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"), "surge: the regions whose demand rises (empty: all)."),
-        Field("at", .quantity(.duration, .nonNegative), .required, "When it starts, after the scenario start (random faults: from when they may strike)."),
-        Field("duration", .quantity(.duration, .positive), .optional, "How long it lasts; absent means until the end (required for random faults)."),
+        Field("at", .quantity(.duration, .range(0, 366 * 86_400)), .required, "When it starts, after the scenario start (random faults: from when they may strike)."),
+        Field("duration", .quantity(.duration, .above(0, atMost: 366 * 86_400)), .optional, "How long it lasts; absent means until the end (required for random faults)."),
         Field("lost", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
               "popDegraded: share of the PoP's servers lost, with their egress, fill capacity and the files only they held."),
-        Field("latencyFactor", .quantity(.number, .atLeast(1)), .defaulted("5"), "originSlow: first-byte latency multiplied by this."),
-        Field("rtt", .quantity(.duration, .nonNegative), .defaulted("50 ms"), "linkDegraded: round trip added."),
+        Field("latencyFactor", .quantity(.number, .range(1, 1_000)), .defaulted("5"), "originSlow: first-byte latency multiplied by this."),
+        Field("rtt", .quantity(.duration, .range(0, 60)), .defaulted("50 ms"), "linkDegraded: round trip added."),
         Field("throughput", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
               "linkDegraded: share of each flow's throughput left (less bandwidth, or packet loss)."),
-        Field("latency", .quantity(.duration, .nonNegative), .defaulted("5 s"), "controlPlaneSlow: added to every playback API response."),
+        Field("latency", .quantity(.duration, .range(0, 3_600)), .defaulted("5 s"), "controlPlaneSlow: added to every playback API response."),
         Field("partitions", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("100%"),
               "ingestOutage: share of the log's partitions that refuse appends (the lowest-numbered)."),
         Field("title", .integer(minimum: 0, maximum: 100_000_000), .optional,
               "surge: the title whose demand rises (a release night); absent, all demand rises (a flash crowd)."),
-        Field("multiplier", .quantity(.number, .atLeast(1)), .defaulted("3"), "surge: demand multiplied by this."),
-        Field("perDay", .quantity(.number, .positive), .optional,
+        Field("multiplier", .quantity(.number, .range(1, 1_000)), .defaulted("3"), "surge: demand multiplied by this."),
+        Field("perDay", .quantity(.number, .above(0, atMost: 1_000)), .optional,
               "Strike at random, this many times per day on average (Poisson, from the fault injector's own stream), each lasting `duration`."),
     ], check: { fault in
         let type = fault["type"].text
@@ -364,12 +415,12 @@ public enum ScenarioSchema {
     static let execution = Schema([
         Field("partitions", .choice(["one", "popTrees"]), .defaulted("one"),
               "one: a single event loop, the exact model. popTrees: one partition per PoP tree (a hub, the sites below it and the regions they serve), each with its own event loop on the worker threads; clients are steered within their partition, origin capacity is shared out and the activity log merged at synchronisation points (docs/performance.md). Results depend on this, not on --threads."),
-        Field("syncInterval", .quantity(.duration, .above(0, atMost: 60)), .defaulted("1 s"),
+        Field("syncInterval", .quantity(.duration, .range(0.001, 60)), .defaulted("1 s"),
               "With popTrees: simulated time between synchronisation points (how stale a partition's view of the shared origin and log may be)."),
     ])
 
     static let metrics = Schema([
-        Field("bucket", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("1 min"),
+        Field("bucket", .quantity(.duration, .range(1, 86_400)), .defaulted("1 min"),
               "Width of the report's time-series buckets."),
     ])
 }

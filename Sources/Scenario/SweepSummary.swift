@@ -57,7 +57,45 @@ public struct SweepSummary {
 
     func cell(point: Int, metric: String) -> String {
         guard let s = statistics(point: point, metric: metric) else { return "–" }
-        return SweepSummary.number(s.mean) + (s.halfWidth.map { " ± " + SweepSummary.number($0) } ?? "")
+        guard let hw = s.halfWidth, hw > 0, hw.isFinite else { return SweepSummary.number(s.mean) }
+        return SweepSummary.withInterval(mean: s.mean, halfWidth: hw)
+    }
+
+    /// `mean ± half-width` to the precision the interval supports: the half-width to two
+    /// significant digits, the mean to the same decimal place (`0.9731 ± 0.0042`, `1290 ± 35`).
+    static func withInterval(mean: Double, halfWidth: Double) -> String {
+        let place = Int((log10(halfWidth)).rounded(.down)) - 1  // the second significant digit's power of ten
+        let unit = pow(10, Double(place))
+        func text(_ x: Double) -> String { Quantity.formatDecimal((x / unit).rounded() * unit) }
+        return text(mean) + " ± " + text(halfWidth)
+    }
+
+    /// A metric's path in words, for chart titles: `metrics.experience.startTimeMs.p99` →
+    /// "Experience: start time p99 (ms)".
+    static func title(_ metric: String) -> String {
+        var parts = short(metric).split(separator: ".").map(String.init)
+        var unit: String?
+        for (i, part) in parts.enumerated() {
+            for (suffix, name) in [("Ms", "ms"), ("Kbps", "kbit/s"), ("Gbps", "Gbit/s"), ("Percent", "%"), ("Seconds", "s"), ("TB", "TB"),
+                                   ("GB", "GB"), ("Minutes", "min"), ("PerHour", "per hour")] where part.hasSuffix(suffix) && part.count > suffix.count {
+                parts[i] = String(part.dropLast(suffix.count))
+                unit = name
+                break
+            }
+        }
+        func words(_ camel: String) -> String {
+            var out = ""
+            for c in camel {
+                if c.isUppercase && !out.isEmpty { out += " " }
+                out += c.lowercased()
+            }
+            return out
+        }
+        var phrase = parts.map(words)
+        let section = phrase.count > 1 ? phrase.removeFirst() : nil
+        let body = phrase.joined(separator: " ")
+        let text = (section.map { $0.prefix(1).uppercased() + $0.dropFirst() + ": " + body } ?? body.prefix(1).uppercased() + body.dropFirst())
+        return text + (unit.map { " (\($0))" } ?? "")
     }
 
     public var markdown: String {
@@ -145,16 +183,20 @@ public struct SweepSummary {
         }
         for metric in plan.metrics {
             var series: [LineChart.Series] = []
+            // A metric no run saw below 0 is not drawn below 0 by its interval either.
+            let nonNegative = plan.runs.allSatisfy { (value($0, metric) ?? 0) >= 0 }
             for key in seriesKeys {
                 let stats = xValues.map { x in point(x: x, series: key).flatMap { statistics(point: $0, metric: metric) } }
                 let name = key.isEmpty ? "mean" : key
+                let line = series.count
                 series.append(.init(name, stats.map { $0?.mean ?? .nan }))
                 if plan.replications > 1 && seriesKeys.count == 1 {
-                    series.append(.init("95% CI low", stats.map { s in s.map { $0.mean - ($0.halfWidth ?? 0) } ?? .nan }))
-                    series.append(.init("95% CI high", stats.map { s in s.map { $0.mean + ($0.halfWidth ?? 0) } ?? .nan }))
+                    series.append(.init("95% CI low", stats.map { s in s.map { let low = $0.mean - ($0.halfWidth ?? 0); return nonNegative ? max(0, low) : low } ?? .nan },
+                                        dashed: true, colourOf: line))
+                    series.append(.init("95% CI high", stats.map { s in s.map { $0.mean + ($0.halfWidth ?? 0) } ?? .nan }, dashed: true, colourOf: line))
                 }
             }
-            page += LineChart(title: SweepSummary.short(metric), unit: SweepSummary.unit(metric), labels: xValues, series: series).svg
+            page += LineChart(title: SweepSummary.title(metric), unit: SweepSummary.unit(metric), labels: xValues, series: series).svg
         }
         page += "<h2>Points</h2>\n" + pointsTable.html
         return page + HTMLPage.end

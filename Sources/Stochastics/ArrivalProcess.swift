@@ -114,7 +114,8 @@ public struct ArrivalProcess: Sendable, Equatable {
     }
 
     /// The first arrival after `t` (possibly at `t` itself after rounding to a microsecond), or
-    /// `nil` when the rate is zero all day.
+    /// `nil` when the rate is zero all day or so small that the next arrival is ten million days
+    /// away.
     /// - Complexity: O(24) at most.
     public func nextArrival(after t: SimInstant, _ stream: inout RandomStream) -> SimInstant? {
         let daily = curve.dailyIntegral
@@ -123,6 +124,9 @@ public struct ArrivalProcess: Sendable, Equatable {
         var delta = 0.0  // seconds after t
         if e >= daily {
             let days = (e / daily).rounded(.down)
+            // A rate so small that the next arrival lies beyond any run (and beyond the engine's
+            // clock): there is none.
+            guard days < 1e7 else { return nil }
             e -= days * daily
             delta = days * DailyRateCurve.secondsPerDay
         }

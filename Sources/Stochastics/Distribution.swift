@@ -56,8 +56,21 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     }
 
     public let kind: Kind
+    /// Draws are clamped to these limits (``clamped(to:)``): the range a model can take, so that
+    /// a distribution's far tail cannot produce a value the model cannot represent. Unlimited
+    /// unless set.
+    public private(set) var limits: ClosedRange<Double> = -Double.infinity...Double.infinity
 
     private init(_ kind: Kind) { self.kind = kind }
+
+    /// The same distribution with draws clamped to `limits` (moments and quantiles are those of
+    /// the unclamped one; a scenario allows this only where at most one draw in a million falls
+    /// outside).
+    public func clamped(to limits: ClosedRange<Double>) -> Distribution {
+        var d = self
+        d.limits = limits
+        return d
+    }
 
     // MARK: Validated factories
 
@@ -112,6 +125,11 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     /// - Complexity: O(1); O(log points) for empirical.
     @inlinable @inline(__always)
     public func sample(_ stream: inout RandomStream) -> Double {
+        min(max(unclampedSample(&stream), limits.lowerBound), limits.upperBound)
+    }
+
+    @inlinable @inline(__always) @usableFromInline
+    func unclampedSample(_ stream: inout RandomStream) -> Double {
         switch kind {
         case let .constant(v): return v
         case let .uniform(low, high): return low + (high - low) * stream.nextDouble()
@@ -162,7 +180,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         let below = cdf(threshold)
         let u = stream.nextOpenDouble()
         guard below < 1 - 1e-15 else { return threshold }
-        return max(threshold, quantile(below + u * (1 - below)))
+        return min(max(threshold, quantile(below + u * (1 - below))), max(threshold, limits.upperBound))
     }
 
     /// The value below which a fraction `p` of draws fall.

@@ -79,6 +79,9 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
             UncheckedBox(World(configuration: c, shard: plan.shard(p), titles: titles.value))
         }
         worlds = built.map(\.value) + [log]
+        // The plays of sessions in progress at the start go to the aggregators, in the log's world.
+        log.history = worlds.prefix(plan.count).flatMap(\.history)
+        for p in 0..<plan.count { worlds[p].history = [] }
         let initial = worlds.reduce(0.0) { $0 + Double($1.global.initial) }
         concurrency = Gauge(initial)
         concurrencySeries = TimeWeightedSeries(bucketWidth: c.metricsBucket, initial: initial)

@@ -55,6 +55,9 @@ public struct PipelineMetrics: Sendable {
     public var appended: Int64 = 0
     /// Events re-sent after a lost acknowledgement (already in the log once).
     public var resent: Int64 = 0
+    /// Plays sessions in progress at the start sent before it: the aggregators' state from before
+    /// the run (not produced, appended or aggregated in it).
+    public var history: Int64 = 0
     /// Appends refused (partition down or too far behind), each followed by a retry.
     public var refused: Int64 = 0
     public var aggregated: Int64 = 0
@@ -87,6 +90,7 @@ public struct PipelineMetrics: Sendable {
     /// every figure is a sum.
     mutating func merge(_ o: PipelineMetrics) {
         produced += o.produced
+        history += o.history
         appended += o.appended
         resent += o.resent
         refused += o.refused
@@ -151,10 +155,31 @@ extension World {
 
     /// A warm session plays from the start: heartbeats from a random point of the first interval,
     /// no play event (it started before the run).
-    func resumeClient(_ s: UInt32, position: Int64, stream: inout RandomStream) {
+    /// A session in progress at the start: its client sent its play when it started playing, `age`
+    /// before the run (it joins `history`), and reports on from `position`.
+    func resumeClient(_ s: UInt32, position: Int64, age: Double, stream: inout RandomStream) {
         let i = Int(s)
+        let started = unixMicros(.zero) - Int64((age * 1e6).rounded())
+        history.append(ActivityEvent(client: sessions.client[i], sequence: sessions.sequence[i], count: 1, profile: UInt64(sessions.user[i]),
+                                     region: sessions.region[i], title: Int32(sessions.title[i]), type: .play, eventTime: started,
+                                     sendTime: started, position: 0, endPosition: nil, interval: 0, rating: 0, completed: false))
+        sessions.sequence[i] += 1
         sessions.reportedPosition[i] = position
         sessions.nextBeat[i] = Int64(stream.nextInt(below: UInt64(activity.heartbeatInterval.microseconds)))
+    }
+
+    /// Applies `history` to the aggregators, oldest first, as the state they had when the run began:
+    /// the plays of the sessions in progress, so that they are in watch history and co-watched as
+    /// in continue watching. Not through the log (they were read long ago: no lag, no storage, no
+    /// freshness), but in `--export-activity`, first, so that the data sets can be recomputed.
+    func applyHistory() {
+        history.sort { ($0.eventTime, $0.client) < ($1.eventTime, $1.client) }
+        for record in history {
+            let outcome = aggregator.applyHistory(record, partition: partition(of: record.profile))
+            pipeline.history += Int64(outcome.applied)
+            activityLog?(record, outcome, nil, false)
+        }
+        history = []
     }
 
     /// Playback started: a play to report, and heartbeats from one interval on.

@@ -56,8 +56,11 @@ final class TitleLibrary {
 
     /// Loads every title not loaded yet, on `threads` threads. Where a title's data sit in `loaded`
     /// changes, nothing else: each title's data are a pure function of the catalog.
-    func preloadAll(threads: Int) {
-        let missing = index.indices.filter { index[$0] < 0 }
+    func preloadAll(threads: Int) { preload(titles: index.indices, threads: threads) }
+
+    /// Loads the titles of `titles` not loaded yet, on `threads` threads.
+    func preload(titles: Range<Int>, threads: Int) {
+        let missing = titles.filter { index[$0] < 0 }
         let catalog = self.catalog
         let made = Parallel.map(count: missing.count, threads: threads) { TitleLibrary.make(missing[$0], catalog: catalog) }
         for (title, data) in zip(missing, made) {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ABR
 import Activity
 import Metrics
@@ -142,7 +147,8 @@ public final class World {
     @exclusivity(unchecked) public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)?
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
-    @exclusivity(unchecked) public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ bytes: Double, _ hit: Bool) -> Void)?
+    @exclusivity(unchecked) public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ fileBytes: Double, _ hit: Bool,
+                                                     _ requestBytes: Double) -> Void)?
     // A partitioned run (see `PartitionedWorld`).
     /// A partition's appends since the last synchronisation, in the order made.
     @exclusivity(unchecked) var outbox: [Landing] = []
@@ -157,6 +163,9 @@ public final class World {
     /// Whether this world runs the activity log and its aggregators (else its clients' appends go
     /// to the outbox).
     var runsLog: Bool { shard?.isLog ?? true }
+    /// The records sessions in progress at the start sent before it (their plays): the aggregators'
+    /// state from before the run, applied before its first event (see `applyHistory`).
+    @exclusivity(unchecked) var history: [ActivityEvent] = []
 
     struct RegionState {
         var arrivalStream: RandomStream
@@ -261,20 +270,24 @@ public final class World {
             algorithm: ABRAlgorithm.named(c.clients.abr, maxBufferSeconds: c.clients.maxBuffer.seconds) ?? .bola(gammaP: 5),
             maxBuffer: c.clients.maxBuffer.microseconds, startupBuffer: c.clients.startupBuffer.microseconds)
         library = TitleLibrary(catalog: catalog, configuration: playerConfiguration)
-        // With worker threads, every title's manifests are built and parsed up front, in parallel;
-        // alone, a title loads when a session first asks for it. The results are the same.
+        // With worker threads, the titles sessions will probably ask for are built and parsed up
+        // front, in parallel; the rest (and everything, alone) load when a session first asks.
+        // Where a title's data sit changes, nothing else: the results are the same.
         if let titles {
             library.adopt(titles)
         } else if c.threads > 1 {
-            library.preloadAll(threads: c.threads)
+            let sessions = World.ownRegions(c, shard).reduce(0.0) { r, region in
+                r + calibration.expectedConcurrency(region: region, at: .zero)
+                    + calibration.arrivals[region].expectedArrivals(from: .zero, to: .zero + c.duration)
+            }
+            library.preload(titles: 0..<World.likelyTitles(sessions: sessions, catalog: c.catalog), threads: c.threads)
         }
         let arrivalStreams = StreamFamily(seed: c.seed, label: "region.arrivals")
         regions = c.regions.indices.map { r in
             RegionState(arrivalStream: arrivalStreams.stream(UInt64(r)), aggregate: Aggregate(bucket: c.metricsBucket))
         }
         global = Aggregate(bucket: c.metricsBucket)
-        let ownRegions = c.regions.indices.filter { shard?.ownsRegion[$0] ?? true }
-        let expected = ownRegions.reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
+        let expected = World.ownRegions(c, shard).reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
         activityStreams = StreamFamily(seed: c.seed, label: "activity")
         // Client ids stay unique across partitions (the aggregators deduplicate by client).
@@ -283,7 +296,8 @@ public final class World {
         aggregator = Aggregator(configuration: AggregationConfiguration(
             partitions: c.activity.partitions, regions: c.regions.count, titles: c.catalog.titles,
             allowedLateness: c.activity.allowedLateness.microseconds, trendingWindow: c.activity.trendingWindow.microseconds,
-            topN: c.activity.topN, coWatchWindow: c.activity.coWatchWindow.microseconds, historyLength: c.activity.historyLength))
+            topN: c.activity.topN, coWatchWindow: c.activity.coWatchWindow.microseconds, historyLength: c.activity.historyLength,
+            trendingFrom: c.startUnixSeconds * 1_000_000))
         pipeline = PipelineMetrics(bucket: c.metricsBucket)
         initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
         settled = World.settledRungs(configuration: c, catalog: catalog, player: playerConfiguration)
@@ -326,6 +340,7 @@ public final class World {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
+        if runsLog && !history.isEmpty { applyHistory() }
         // Twelve events ahead rather than the engine's eight: at full scale the misses of the
         // chains record → context → arrays take longer than eight events' work to overlap
         // (peak-10m's first 30 s, k = 1: 2.2M → 2.6M events/s; k = 10 unchanged).
@@ -759,7 +774,7 @@ public final class World {
         } else {
             pops[pop].metrics.contentMisses.increment()
         }
-        requestLog?(now, pop, file, fileBytes(file), hit)
+        requestLog?(now, pop, file, fileBytes(file), hit, bytes)
     }
 
     // MARK: Links
@@ -986,6 +1001,22 @@ public final class World {
     /// Sessions already in progress at the epoch (M_t/G/∞: a Poisson count with the right ages),
     /// placed mid-title (at a random point of a segment) with a full buffer at the rung their
     /// bandwidth sustains, so their requests are spread over a segment's duration. Their startup happened before the run and is not measured.
+    /// The regions whose sessions this world runs (all, or a partition's).
+    static func ownRegions(_ c: WorldConfiguration, _ shard: Shard?) -> [Int] { c.regions.indices.filter { shard?.ownsRegion[$0] ?? true } }
+
+    /// How many of the most popular titles `sessions` sessions are more likely than not to ask for
+    /// at least once, under the catalog's Zipf law: 1 − (1 − pᵢ)^sessions > ½. Releases and
+    /// regional taste move a few titles in or out; those load on demand.
+    static func likelyTitles(sessions: Double, catalog: CatalogConfiguration) -> Int {
+        let s = catalog.popularityExponent
+        let weights = (1...catalog.titles).map { pow(Double($0), -s) }
+        let total = weights.reduce(0, +)
+        // pᵢ falls with i: count while the title is still likely.
+        var n = 0
+        while n < weights.count && sessions * log1p(-min(weights[n] / total, 1 - 1e-12)) < -log(2.0) { n += 1 }
+        return n
+    }
+
     func startInSteadyState() {
         let initialStreams = StreamFamily(seed: configuration.seed, label: "region.initial")
         for r in configuration.regions.indices where owns(region: r) {
@@ -1037,7 +1068,7 @@ public final class World {
         sessions.warm[i] = true
         sessions.started[i] = true
         var clientStream = activityStreams.subfamily(sessions.client[i]).stream(0)
-        resumeClient(s, position: position, stream: &clientStream)
+        resumeClient(s, position: position, age: age, stream: &clientStream)
         sessions.accounted[i] = (sessions.player[i].qoe.playTime, 0, sessions.player[i].qoe.bitsPlayed, 0, 0)
         if sessions.player[i].nextSegment > Int(sessions.lastSegment[i]) {
             let left = max(0, sessions.watchUntil[i] - positionPlayed(s))

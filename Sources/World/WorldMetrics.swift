@@ -92,21 +92,22 @@ public struct Aggregate: Sendable {
     }
 
     /// Sessions that started playing, over those that did and those that ended before their first
-    /// frame (whatever the cause: a platform failure, or a user who stopped waiting).
-    public var availability: Double {
+    /// frame (whatever the cause: a platform failure, or a user who stopped waiting); nil when
+    /// there was no attempt (nothing to be available for is not 100%).
+    public var availability: Double? {
         let attempts = playbackStarts.value + abandonedBeforeStart.value
-        return attempts > 0 ? Double(playbackStarts.value) / Double(attempts) : 1
+        return attempts > 0 ? Double(playbackStarts.value) / Double(attempts) : nil
     }
     /// Sessions the platform ended after they had started playing.
     public var lostSessions = Counter()
 
-    /// Stalled over stalled plus played time.
-    public var rebufferRatio: Double { play + rebuffer > 0 ? Double(rebuffer) / Double(play + rebuffer) : 0 }
-    /// Bits per second of media played.
-    public var averageBitrate: Double { play > 0 ? bits / (Double(play) / 1e6) : 0 }
-    /// Stalls per hour of playback.
-    public var rebuffersPerHour: Double { play > 0 ? Double(rebufferEvents) / (Double(play) / 3.6e9) : 0 }
-    public var switchesPerHour: Double { play > 0 ? Double(switches) / (Double(play) / 3.6e9) : 0 }
+    /// Stalled over stalled plus played time; nil (no data) when nothing played or stalled.
+    public var rebufferRatio: Double? { play + rebuffer > 0 ? Double(rebuffer) / Double(play + rebuffer) : nil }
+    /// Bits per second of media played; nil when nothing played.
+    public var averageBitrate: Double? { play > 0 ? bits / (Double(play) / 1e6) : nil }
+    /// Stalls per hour of playback; nil when nothing played.
+    public var rebuffersPerHour: Double? { play > 0 ? Double(rebufferEvents) / (Double(play) / 3.6e9) : nil }
+    public var switchesPerHour: Double? { play > 0 ? Double(switches) / (Double(play) / 3.6e9) : nil }
 
     /// Closes the series at `end`.
     mutating func close(at end: SimInstant) { concurrencySeries.advance(to: end) }

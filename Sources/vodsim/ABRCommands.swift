@@ -13,8 +13,8 @@ struct ManifestCommand: ParsableCommand {
         abstract: "Write a title's HLS playlists or DASH MPD, as the simulated players receive them."
     )
 
-    @Argument(help: "The scenario whose catalog holds the title (default: \(defaultScenario)).")
-    var scenario: String = defaultScenario
+    @Argument(help: "The scenario whose catalog holds the title (default: the built-in smoke scenario).")
+    var scenario: String?
 
     @Option(help: "The title, from 0 to the catalog's size - 1.")
     var title: Int

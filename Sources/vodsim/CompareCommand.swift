@@ -75,7 +75,8 @@ struct CompareCommand: ParsableCommand {
         switch format {
         case .text:
             print(ReportComparison.table(rows).plain, terminator: "")
-            print(regressed ? "regressed: \(rows.filter { $0.verdict == .regressed }.count) metric(s) beyond tolerance" : "no regression")
+            let beyond = rows.filter { $0.verdict == .regressed }.count, lost = rows.filter { $0.verdict == .lostData }.count
+            print(regressed ? "regressed: \(beyond) metric(s) beyond tolerance" + (lost > 0 ? ", \(lost) without data now" : "") : "no regression")
         case .markdown:
             print(ReportComparison.table(rows).markdown, terminator: "")
         case .json:

@@ -6,8 +6,9 @@ import Scenario
 import SimCore
 import World
 
-/// The scenario file `vodsim run` uses when given none.
-let defaultScenario = "Scenarios/smoke.yaml"
+/// What `vodsim run` and `vodsim validate` use when given no scenario: the built-in copy of
+/// Scenarios/smoke.yaml, so that they work from any folder.
+let defaultScenario = BuiltInScenario.name
 
 /// Options shared by the commands that read a scenario.
 struct ScenarioOptions: ParsableArguments {
@@ -16,20 +17,40 @@ struct ScenarioOptions: ParsableArguments {
         valueName: "key.path=value"))
     var overrides: [String] = []
 
-    @Option(help: "Override the scenario's seed.")
-    var seed: UInt64?
+    // Taken as text, and whatever follows it: `--seed -5` is a bad seed, not a missing one.
+    @Option(parsing: .unconditional, help: "Override the scenario's seed (a whole number from 0 to 2^63 - 1).")
+    var seed: String?
 
     var allOverrides: [String] { overrides + (seed.map { ["seed=\($0)"] } ?? []) }
 
-    /// Loads the scenario, or prints every problem and exits with status 1.
-    func load(_ path: String) throws -> ResolvedScenario {
+    func validate() throws {
+        if let seed, UInt64(seed).map({ $0 <= UInt64(Int64.max) }) != true {
+            throw ValidationError("--seed \(seed): a seed is a whole number from 0 to \(Int64.max)")
+        }
+    }
+
+    /// Loads the scenario (the built-in one for nil), or prints every problem and exits with
+    /// status 1.
+    func load(_ file: String?) throws -> ResolvedScenario {
+        let resolved: ResolvedScenario
+        let path = file ?? BuiltInScenario.name
         do {
-            return try ScenarioLoader.load(path: path, overrides: allOverrides)
+            if let file {
+                resolved = try ScenarioLoader.load(path: file, overrides: allOverrides)
+            } else {
+                resolved = try ScenarioLoader.loadBuiltIn(overrides: allOverrides)
+            }
         } catch {
             for problem in error.problems { Terminal.error(problem.description) }
             if error.problems.count > 1 { Terminal.error("\(error.problems.count) problems in \(path)") }
             throw ExitCode(1)
         }
+        for warning in resolved.warnings { Terminal.warning(warning.description) }
+        if let problem = MemoryEstimate(resolved).problem(available: Machine.memoryBytes) {
+            Terminal.error("\(path): \(problem)")
+            throw ExitCode(1)
+        }
+        return resolved
     }
 }
 
@@ -38,11 +59,14 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Simulate a scenario and write its report.",
-        discussion: "With no scenario, runs \(defaultScenario). The report goes to Reports/<scenario name>/ unless --out says otherwise."
+        discussion: "With no scenario, runs the built-in default (a copy of Scenarios/smoke.yaml; --scenario-template prints it). The report goes to Reports/<scenario name>/ unless --out says otherwise."
     )
 
-    @Argument(help: "The scenario file (YAML).")
-    var scenario: String = defaultScenario
+    @Argument(help: "The scenario file (YAML; default: the built-in smoke scenario).")
+    var scenario: String?
+
+    @Flag(name: .customLong("scenario-template"), help: "Print the built-in scenario, with its comments, to start a new scenario file from; run nothing.")
+    var template = false
 
     @OptionGroup var options: ScenarioOptions
 
@@ -52,11 +76,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
-    @Option(help: "Worker threads (default 1). The report is byte-identical whatever the number.")
+    @Option(parsing: .unconditional, help: "Worker threads (default 1). The report is byte-identical whatever the number.")
     var threads: Int = 1
 
     @Option(name: .customLong("export-requests"), help: ArgumentHelp(
-        "Also write every PoP request as CSV (time_us,pop,object_id,size_bytes,hit), for other cache simulators.",
+        "Also write every PoP request as CSV (time_us,pop,object_id,size_bytes,hit,request_bytes), for other cache simulators.",
         valueName: "file"))
     var exportRequests: String?
 
@@ -66,9 +90,13 @@ struct RunCommand: ParsableCommand {
     var exportActivity: String?
 
     func run() throws {
+        if template {
+            print(BuiltInScenario.text, terminator: "")
+            return
+        }
         let resolved = try options.load(scenario)
         if !quiet {
-            print("vodsim \(VodsimVersion.string): \(resolved.name) (\(scenario)), seed \(resolved.seed), resolved scenario sha256 \(resolved.hash.prefix(16))")
+            print("vodsim \(VodsimVersion.string): \(resolved.name) (\(scenario ?? defaultScenario)), seed \(resolved.seed), resolved scenario sha256 \(resolved.hash.prefix(16))")
             fflush(nil)  // seen at once through a pipe, even if the run is then interrupted
             for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
         }
@@ -273,16 +301,18 @@ enum ActivityExport {
 ///
 /// Columns: `time_us` (microseconds since the scenario's start), `pop` (the PoP's id),
 /// `object_id` (the file: title × rungs + rung), `size_bytes` (the whole file's size, as cache
-/// simulators size objects), `hit` (1 if the PoP held it). A miss that goes on to a parent PoP is
-/// also a row at the parent. With sampling 1 in k, these are the sampled users' requests.
+/// simulators size objects), `hit` (1 if the PoP held it), `request_bytes` (the bytes this
+/// request moved: its segment, which the report's byte hit ratio counts). A miss that goes on to a
+/// parent PoP is also a row at the parent. With sampling 1 in k, these are the sampled users'
+/// requests.
 enum RequestExport {
-    static let header = "time_us,pop,object_id,size_bytes,hit\n"
+    static let header = "time_us,pop,object_id,size_bytes,hit,request_bytes\n"
 
     static func start(path: String, world: World) throws -> StreamedFile {
         let file = try StreamedFile(path: path)
         file.write(header)
         let ids = world.configuration.pops.map { Array(($0.id + ",").utf8) }
-        world.requestLog = { time, pop, object, bytes, hit in
+        world.requestLog = { time, pop, object, bytes, hit, moved in
             file.write(decimal: time.microseconds)
             file.write(byte: UInt8(ascii: ","))
             ids[pop].withUnsafeBufferPointer { file.write($0) }
@@ -291,6 +321,8 @@ enum RequestExport {
             file.write(decimal: Int64(bytes.rounded()))
             file.write(byte: UInt8(ascii: ","))
             file.write(byte: hit ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+            file.write(byte: UInt8(ascii: ","))
+            file.write(decimal: Int64(moved.rounded()))
             file.write(byte: UInt8(ascii: "\n"))
         }
         return file
@@ -304,16 +336,38 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check a scenario and print it with every default filled in (YAML)."
     )
 
-    @Argument(help: "The scenario file (YAML).")
-    var scenario: String
+    @Argument(help: "The scenario file (YAML; default: the built-in smoke scenario).")
+    var scenario: String?
 
     @OptionGroup var options: ScenarioOptions
 
+    @Flag(name: .customLong("scenario-template"), help: "Print the built-in scenario, with its comments, to start a new scenario file from.")
+    var template = false
+
     func run() throws {
+        if template {
+            print(BuiltInScenario.text, terminator: "")
+            return
+        }
         let resolved = try options.load(scenario)
         for key in resolved.notModelled { Terminal.note("\(key) is accepted but not modelled yet") }
         print("# \(resolved.name): resolved by vodsim \(VodsimVersion.string), sha256 \(resolved.hash)")
         print(resolved.yaml, terminator: "")
+    }
+}
+
+/// The machine a run is on: what limits the scenarios it can take.
+enum Machine {
+    /// Physical memory, or the control group's limit when it is lower (a container's).
+    static var memoryBytes: Double {
+        var bytes = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8),
+               let limit = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
+                bytes = min(bytes, limit)
+            }
+        }
+        return bytes
     }
 }
 

@@ -75,6 +75,7 @@ struct ScenarioBenchCommand: ParsableCommand {
         let simulated = Double((limit - SimInstant.zero).microseconds) / 1e6
         let rate = simulation > 0 ? Double(events) / simulation : 0
         let rss = ProcessStats.peakResidentBytes()
+        let estimate = MemoryEstimate(resolved).total
         let sessions = world.peakSessions
         let partitions = (world as? PartitionedWorld)?.plan.count ?? 1
         if json {
@@ -85,7 +86,7 @@ struct ScenarioBenchCommand: ParsableCommand {
                 ("wallSeconds", .rounded(setup + simulation, digits: 3)), ("simulatedSeconds", .rounded(simulated, digits: 0)),
                 ("events", .integer(Int64(events))), ("eventsPerSecond", .rounded(rate, digits: 0)),
                 ("simulatedToWall", .rounded(simulation > 0 ? simulated / simulation : 0, digits: 3)),
-                ("peakRSSBytes", .integer(Int64(rss))), ("sessionRecordBytes", .integer(Int64(World.sessionRecordBytes))),
+                ("peakRSSBytes", .integer(Int64(rss))), ("estimatedMemoryBytes", .integer(Int64(estimate))), ("sessionRecordBytes", .integer(Int64(World.sessionRecordBytes))),
                 ("queuedEventBytes", .integer(Int64(World.queuedEventBytes))), ("peakSessions", .integer(Int64(sessions))),
                 ("sampling", .integer(Int64(resolved.worldConfiguration.sampling))), ("partitions", .integer(Int64(partitions))),
             ])
@@ -100,7 +101,7 @@ struct ScenarioBenchCommand: ParsableCommand {
                 events/s:         \(fixed(rate / 1e6, 2))M
                 simulated/wall:   \(fixed(simulation > 0 ? simulated / simulation : 0, 2))x
                 peak sessions:    \(sessions) simulated at once
-                peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB
+                peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB (validation estimated \(fixed(estimate / 1_073_741_824, 2)) GiB for the whole run)
                 layout:           \(World.sessionRecordBytes) bytes per session record, \(World.queuedEventBytes) per pending event
                 event queue:      \(world.queueDiagnostics)
                 """)

@@ -20,6 +20,29 @@ func event(_ type: ActivityEventType, client: UInt64 = 1, sequence: UInt32, prof
 
 @Suite("Activity aggregation")
 struct AggregatorTests {
+    @Test("History from before the aggregator's start reaches watch history, co-watched and continue watching, not trending or freshness")
+    func historyBeforeTheStart() {
+        let start = 10 * hour
+        var a = Aggregator(configuration: AggregationConfiguration(partitions: 1, regions: 2, titles: 10, trendingWindow: hour, topN: 3,
+                                                                   historyLength: 3, trendingFrom: start))
+        // Played 20 minutes before the start, still playing: the heartbeats come after it.
+        #expect(a.applyHistory(event(.play, sequence: 0, title: 4, at: start - 1_200 * second), partition: 0) == ApplyOutcome(applied: 1))
+        #expect(a.apply(event(.play, client: 2, sequence: 0, title: 5, at: start + 60 * second), partition: 0) == ApplyOutcome(applied: 1))
+        let beats = event(.heartbeat, sequence: 1, title: 4, at: start - 20 * second, position: 1_180 * second, count: 4, interval: 10 * second,
+                          endPosition: 1_210 * second)
+        #expect(a.apply(beats, partition: 0) == ApplyOutcome(applied: 4))
+        a.observe(partition: 0, upTo: start + 2 * hour)
+        let (data, freshness) = a.publish(at: start + 2 * hour)
+        #expect(data.history.map(\.title) == [5, 4])
+        #expect(data.coWatched.map { [$0.title, $0.other] } == [[4, 5], [5, 4]])
+        #expect(data.continueWatching.map(\.title) == [5, 4])
+        // Trending from the start only: the play before it and the two beats before it are not there.
+        #expect(data.trending.map { [$0.title, Int($0.plays), Int($0.watchMicroseconds / second)] } == [[4, 0, 20], [5, 1, 0]])
+        #expect(data.trending.allSatisfy { $0.windowStart >= start })
+        // Freshness: the play from history is not news.
+        #expect(freshness.reduce(0) { $0 + $1.count } == 1 + 4)
+    }
+
     @Test("A record delivered twice is applied once")
     func duplicates() {
         var a = aggregator()

@@ -62,7 +62,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try CLI.run(["run"], in: dir)
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        #expect(r.stdout.hasPrefix("vodsim 0.1.0: smoke (Scenarios/smoke.yaml), seed 42, resolved scenario sha256 "))
+        #expect(r.stdout.hasPrefix("vodsim 0.1.0: smoke (built-in Scenarios/smoke.yaml), seed 42, resolved scenario sha256 "))
         #expect(r.stdout.contains("peak concurrent sessions"))
         #expect(r.stdout.hasSuffix("report: Reports/smoke/report.html, Reports/smoke/report.json, Reports/smoke/summary.md\n"))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/report.json").path))
@@ -128,9 +128,25 @@ struct CLITests {
         let missing = try CLI.run(["validate", "nope.yaml"], in: dir)
         #expect(missing.status == 1)
         #expect(missing.stderr == "error: nope.yaml: no such file\n")
-        let noDefault = try CLI.run(["run"], in: FileManager.default.temporaryDirectory)
-        #expect(noDefault.status == 1)
-        #expect(noDefault.stderr == "error: Scenarios/smoke.yaml: no such file\n")
+    }
+
+    @Test("With no scenario, run and validate use the built-in one from any folder; --scenario-template prints it")
+    func builtInScenario() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try CLI.run(["run", "--set", "duration=5 min", "--quiet"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Reports/smoke/report.json").path))
+        let validate = try CLI.run(["validate"], in: dir)
+        #expect(validate.status == 0)
+        #expect(validate.stdout.hasPrefix("# smoke: resolved by vodsim"))
+        let shipped = try String(contentsOf: repositoryRoot.appendingPathComponent("Scenarios/smoke.yaml"), encoding: .utf8)
+        for command in ["run", "validate"] {
+            let template = try CLI.run([command, "--scenario-template"], in: dir)
+            #expect(template.status == 0)
+            #expect(template.stdout == shipped, "the built-in scenario is Scenarios/smoke.yaml, byte for byte")
+        }
     }
 
     @Test("Usage errors exit 64")
@@ -138,7 +154,8 @@ struct CLITests {
         let r = try CLI.run(["run", "--bogus"])
         #expect(r.status == 64)
         #expect(r.stderr.hasPrefix("Error: Unknown option '--bogus'"))
-        #expect(try CLI.run(["validate"]).status == 64)
+        #expect(try CLI.run(["validate", "a.yaml", "b.yaml"]).status == 64)
+        #expect(try CLI.run(["run", "--seed", "-5"]).status == 64)
         #expect(try CLI.run(["frobnicate"]).status == 64)
     }
 
@@ -160,18 +177,22 @@ struct CLITests {
         #expect(r.stdout.hasSuffix("report: r/report.html, r/report.json, r/summary.md, requests: requests.csv\n"))
         let csv = try String(contentsOf: dir.appendingPathComponent("requests.csv"), encoding: .utf8)
         var lines = csv.split(separator: "\n")
-        #expect(lines.removeFirst() == "time_us,pop,object_id,size_bytes,hit")
-        var requests: [String: Int] = [:], hits: [String: Int] = [:]
+        #expect(lines.removeFirst() == "time_us,pop,object_id,size_bytes,hit,request_bytes")
+        var requests: [String: Int] = [:], hits: [String: Int] = [:], moved: [String: Int] = [:], hitBytes: [String: Int] = [:]
         var lastTime = 0
         for line in lines {
             let f = line.split(separator: ",")
-            try #require(f.count == 5, "\(line)")
+            try #require(f.count == 6, "\(line)")
             let time = try #require(Int(f[0]))
             #expect(time >= lastTime)
             lastTime = time
             #expect(Int(f[2]) != nil && Int(f[3])! > 0 && (f[4] == "0" || f[4] == "1"))
             requests[String(f[1]), default: 0] += 1
-            if f[4] == "1" { hits[String(f[1]), default: 0] += 1 }
+            moved[String(f[1]), default: 0] += Int(f[5])!
+            if f[4] == "1" {
+                hits[String(f[1]), default: 0] += 1
+                hitBytes[String(f[1]), default: 0] += Int(f[5])!
+            }
         }
         #expect(lastTime < 20 * 60 * 1_000_000)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
@@ -183,6 +204,9 @@ struct CLITests {
             #expect(pop["requests"] as? Int == n, "\(id)")
             let ratio = Double(hits[id, default: 0]) / Double(n)
             #expect(abs(ratio - (pop["hitRatio"] as? Double ?? -1)) < 1e-5, "\(id): \(ratio)")
+            // The byte hit ratio, from the bytes each request moved.
+            let byteRatio = Double(hitBytes[id, default: 0]) / Double(moved[id]!)
+            #expect(abs(byteRatio - (pop["byteHitRatio"] as? Double ?? -1)) < 1e-5, "\(id): \(byteRatio)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") } == [])
         // A folder that does not exist: an error before anything runs, and no report.

@@ -37,6 +37,12 @@ struct SchemaValidator {
             problems.append("\(path): expected \(type), got \(value.serialized(pretty: false).prefix(40))")
             return
         }
+        // A list of types: any of them (`["number", "null"]` for a figure that may have no data).
+        if case let .array(types)? = schema["type"],
+           !types.contains(where: { if case let .string(t) = $0 { SchemaValidator.has(value, type: t) } else { false } }) {
+            problems.append("\(path): expected one of \(types.map { $0.serialized(pretty: false) }.joined(separator: ", ")), got \(value.serialized(pretty: false).prefix(40))")
+            return
+        }
         if case let .string(pattern)? = schema["pattern"], case let .string(s) = value,
            s.range(of: pattern, options: .regularExpression) == nil {
             problems.append("\(path): '\(s)' does not match \(pattern)")

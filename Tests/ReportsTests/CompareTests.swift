@@ -161,4 +161,33 @@ struct ChartTests {
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
         // Well-formedness is checked by xmllint on whole report pages (CLITests.runOutputs).
     }
+
+    /// The tick labels of a chart's y axis, bottom to top.
+    func ticks(_ svg: String) -> [String] {
+        svg.components(separatedBy: "class=\"tick\" text-anchor=\"end\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+    }
+
+    @Test("Y-axis ticks carry the decimals their step needs: a small rebuffer ratio reads 0.002, 0.004, not 0.00")
+    func tickPrecision() {
+        let small = LineChart(title: "Rebuffer ratio", unit: "%", labels: ["a", "b"], series: [.init("r", [0.001, 0.0093])])
+        #expect(ticks(small.svg) == ["0.000", "0.002", "0.004", "0.006", "0.008", "0.010"])
+        let large = LineChart(title: "Sessions", unit: "sessions", labels: ["a", "b"], series: [.init("s", [0, 1_353])])
+        #expect(ticks(large.svg) == ["0", "500", "1000", "1500"])
+        #expect(LineChart.decimals(0.25) == 2 && LineChart.decimals(0.5) == 1 && LineChart.decimals(2) == 0)
+    }
+
+    @Test("A numeric x axis places points by value and labels the ticks it is given; bounds draw dashed in their line's colour")
+    func numericAxisAndDashedBounds() {
+        let chart = LineChart(title: "By percentile", unit: "ms", labels: [],
+                              series: [.init("all", [100, 200, 400]), .init("low", [90, 180, 350], dashed: true, colourOf: 0)],
+                              x: .init(positions: [0, 1, 4], ticks: [(0, "p0"), (1, "p90"), (4, "max")]))
+        let svg = chart.svg
+        #expect(svg.contains(">max</text>") && svg.contains(">p90</text>"))
+        // Positions 0, 1, 4 of 0...4 over the plot's 674 px from x = 70: 70, 238.5, 744.
+        #expect(svg.contains("points=\"70.0,"))
+        #expect(svg.contains(" 238.5,"))
+        #expect(svg.contains(" 744.0,"))
+        #expect(svg.contains("stroke-dasharray=\"5 3\""))
+        #expect(svg.components(separatedBy: "stroke=\"#1f77b4\"").count - 1 == 3)  // the line, the bound, the bound's legend
+    }
 }

@@ -101,7 +101,7 @@ struct ScenarioErrorTests {
     @Test("Malformed YAML is reported at the place the parser stopped")
     func malformed() {
         #expect(problems("name: t\nregions: [a, b\n") ==
-            ["s.yaml:3:1: malformed YAML: did not find expected ',' or ']' while parsing a flow sequence"])
+            ["s.yaml:3:1: malformed YAML: a list opened with '[' is not closed with ']'"])
         #expect(problems("name: t\nname: u\n") == ["s.yaml:1:1: duplicated key 'name' in one mapping"])
         #expect(problems("- a\n- b\n") ==
             ["s.yaml:1:1: a scenario is a mapping of keys (name, start, duration, regions, ...), not a list"])
@@ -160,6 +160,8 @@ struct ScenarioErrorTests {
         #expect(with("{uniform: {low: -1 min, high: 3 min}}") ==
             ["s.yaml:11:18: clients.watchDuration: every value must be > 0, but this distribution can give -1 min"])
         #expect(with("{pareto: {shape: 0.9, minimum: 1 min}}") ==
+            ["s.yaml:11:18: clients.watchDuration: at most one draw in a million may exceed 30 d, but this distribution gives 3220 d or more that often; narrow it"])
+        #expect(with("{pareto: {shape: 1, minimum: 1 s}}") ==
             ["s.yaml:11:18: clients.watchDuration: needs a finite mean (a pareto shape above 1), to calibrate demand"])
         #expect(with("{exponential: {mean: 30 s, extra: 1}}") ==
             ["s.yaml:11:45: clients.watchDuration.exponential.extra: unknown key 'extra' (keys here: mean)"])
@@ -205,7 +207,7 @@ struct ScenarioErrorTests {
     @Test("A wrong --set is reported as the override, not as the file")
     func overrideErrors() {
         #expect(problems(minimal, overrides: ["regions[0].users=-2"]) ==
-            ["--set regions[0].users=-2: regions[0].users: must be > 0, got -2"])
+            ["--set regions[0].users=-2: regions[0].users: must be >= 1, got -2"])
         #expect(problems(minimal, overrides: ["regions[3].users=2"]) ==
             ["--set regions[3].users=2: regions: has 1 element; there is no [3]"])
         #expect(problems(minimal, overrides: ["regions[eu].users=2"]) ==

@@ -181,7 +181,7 @@ struct RunReportTests {
     func reportShape() throws {
         let text = try report()
         let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(json["schemaVersion"] as? Int == 1)
+        #expect(json["schemaVersion"] as? Int == 2)
         #expect(json["vodsim"] as? String == VodsimVersion.string)
         #expect(json["seed"] as? Int == 42)
         #expect((json["scenario"] as? [String: Any])?["hash"] as? String != nil)

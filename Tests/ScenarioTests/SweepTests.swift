@@ -53,6 +53,32 @@ struct SweepTests {
         #expect(SweepSummary(plan: plan, reports: reports).csv.hasSuffix("p0000-r03,0,3,3,8\n"))
     }
 
+    @Test("sweep.html: metric titles in words, intervals dashed and not below 0 for a metric never negative, means rounded to their interval")
+    func sweepPage() throws {
+        var plan = Sweep.Plan(scenario: "s.yaml", name: "s", baseSeed: 1, keys: ["k"], replications: 3,
+                              metrics: ["metrics.experience.rebufferRatioPercent", "metrics.experience.startTimeMs.p99"])
+        plan.addPoint([Sweep.Setting(key: "k", value: "1")])
+        plan.addPoint([Sweep.Setting(key: "k", value: "2")])
+        var reports: [String: JSONValue] = [:]
+        let rebuffer: [Double] = [0.0001, 0.0002, 0.009, 0.3, 0.31, 0.305]
+        for (run, x) in zip(plan.runs, rebuffer) {
+            reports[run.id] = .object([("metrics", .object([("experience", .object([
+                ("rebufferRatioPercent", .number(x)), ("startTimeMs", .object([("p99", .number(1_000 + x * 100))])),
+            ]))]))])
+        }
+        let summary = SweepSummary(plan: plan, reports: reports)
+        let html = summary.html
+        #expect(html.contains(">Experience: rebuffer ratio (%)</text>"))
+        #expect(html.contains(">Experience: start time p99 (ms)</text>"))
+        #expect(!html.contains(">experience.rebufferRatioPercent</text>"))
+        #expect(html.contains("stroke-dasharray"))
+        // The first point's interval, 0.003 ± 0.013, would reach below 0: drawn from 0.
+        #expect(!html.contains(",-") && !html.contains("\"-"))
+        #expect(summary.markdown.contains(" 0.003 ± 0.013 |"))
+        #expect(SweepSummary.withInterval(mean: 1_234.5678, halfWidth: 35.2) == "1235 ± 35")
+        #expect(SweepSummary.withInterval(mean: 0.97312, halfWidth: 0.00421) == "0.9731 ± 0.0042")
+    }
+
     @Test("Bisection finds the known threshold of a monotone synthetic metric, both ways, to the resolution")
     func bisectionThreshold() throws {
         // hit ratio rising with storage: 0.95 is crossed at 7.3 TB.

@@ -24,6 +24,27 @@ func expectConserved(_ m: PipelineMetrics, sourceLocation: SourceLocation = #_so
 
 @Suite("Activity pipeline")
 struct PipelineTests {
+    /// Sessions in progress at the start sent their play before it: the aggregators hold it, so a
+    /// title someone is watching is in their watch history, as it is in continue watching.
+    @Test("The data sets agree: every title in continue watching is in that profile's watch history, sessions in progress at the start included")
+    func datasetsAgree() throws {
+        var c = pipelineWorld(hours: 0.25) { $0.datasetProfiles = 1_000_000; $0.historyLength = 1_000 }
+        c.demand.watchDuration = try .lognormal(median: 3_600, sigma: 0.5)  // most sessions outlast the run
+        let world = World(configuration: c)
+        try world.run(until: world.end)
+        let m = world.results().pipeline
+        #expect(m.history == Int64(world.results().global.initial))
+        expectConserved(m)
+        let files = try #require(m.publications.last).files
+        func rows(_ name: String) -> [[Substring]] {
+            files.first { $0.name == name }!.text.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        }
+        let watching = Set(rows("continue_watching.csv").map { "\($0[0]),\($0[2])" })
+        let history = Set(rows("watch_history.csv").map { "\($0[0]),\($0[1])" })
+        #expect(watching.count > 50)
+        #expect(watching.isSubset(of: history), "\(watching.subtracting(history).count) titles watched but not in history")
+    }
+
     @Test("Every event is accounted for, and re-sent records count once")
     func conservation() throws {
         let world = World(configuration: pipelineWorld())

@@ -89,7 +89,7 @@ struct PlatformTests {
             let world = World(configuration: c)
             try world.run(until: world.end)
             let r = world.results()
-            return (r.pops[0].metrics.healthMisses.value, r.global.startTime.percentile(90), r.global.rebufferRatio)
+            return (r.pops[0].metrics.healthMisses.value, r.global.startTime.percentile(90), try #require(r.global.rebufferRatio))
         }
         let saturated = try run(egress: 50e6)
         let ample = try run(egress: 10e9)
@@ -179,7 +179,7 @@ struct PlatformTests {
                               watch: try .constant(3_000), hours: 0.01)
         let world = World(configuration: c)
         var bins = [Int](repeating: 0, count: 16)  // half seconds over the first 8 s
-        world.requestLog = { time, _, _, _, _ in
+        world.requestLog = { time, _, _, _, _, _ in
             let b = Int(time.microseconds / 500_000)
             if b < bins.count { bins[b] += 1 }
         }
@@ -195,7 +195,7 @@ struct PlatformTests {
         let world = World(configuration: c)
         var rows = 0, hits = 0
         var lastTime = SimInstant.zero
-        world.requestLog = { time, _, _, bytes, hit in
+        world.requestLog = { time, _, _, bytes, hit, _ in
             rows += 1
             if hit { hits += 1 }
             precondition(time >= lastTime && bytes > 0)

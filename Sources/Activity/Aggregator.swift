@@ -125,25 +125,34 @@ public struct Aggregator: Sendable {
         partitionTime[partition] = max(partitionTime[partition], eventTime)
     }
 
+    /// Makes room for `clients` clients and `profiles` profiles, ahead of applying that many
+    /// (history at start-up): the tables grow once instead of rehashing as they fill.
+    public mutating func reserveCapacity(clients: Int, profiles: Int) {
+        self.clients.reserveCapacity(self.clients.count + clients)
+        self.profiles.reserveCapacity(self.profiles.count + profiles)
+    }
+
     /// Applies a record from before this aggregator started: the state it would have had (the play
     /// of a session already in progress, say). Applied like any record, except that it does not
-    /// count towards freshness (it was published long ago) and, before `trendingFrom`, not to
-    /// trending.
+    /// count towards freshness (it was published long ago), not to trending before `trendingFrom`,
+    /// and it says nothing of how far `partition` has been read (the watermark stays where it is).
+    /// History is applied before any other record, each profile's in event time.
     public mutating func applyHistory(_ e: ActivityEvent, partition: Int) -> ApplyOutcome {
-        apply(e, partition: partition, fresh: false)
+        apply(e, partition: partition, fresh: false, advances: false)
     }
 
     /// Applies one record read from `partition`.
     public mutating func apply(_ e: ActivityEvent, partition: Int) -> ApplyOutcome {
-        apply(e, partition: partition, fresh: true)
+        apply(e, partition: partition, fresh: true, advances: true)
     }
 
-    /// `fresh`: the record counts towards freshness (it is news to the data sets).
-    mutating func apply(_ e: ActivityEvent, partition: Int, fresh: Bool) -> ApplyOutcome {
+    /// `fresh`: the record counts towards freshness (it is news to the data sets); `advances`: it
+    /// moves its partition's time on.
+    mutating func apply(_ e: ActivityEvent, partition: Int, fresh: Bool, advances: Bool) -> ApplyOutcome {
         precondition(Int(e.title) >= 0 && Int(e.title) < configuration.titles && Int(e.region) < configuration.regions, "event out of range")
         var outcome = ApplyOutcome()
         let mark = watermark
-        partitionTime[partition] = max(partitionTime[partition], e.lastEventTime)
+        if advances { partitionTime[partition] = max(partitionTime[partition], e.lastEventTime) }
 
         // Exactly once: skip what this client already delivered.
         var state = clients[e.client] ?? (0, nil)

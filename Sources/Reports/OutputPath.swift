@@ -118,7 +118,7 @@ public final class Staging: @unchecked Sendable {
     /// This process's tag in staging names: host and process id.
     public static let owner: String = {
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "host"
+        let host = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
         let safe = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
         return "\(safe)-\(getpid())"
     }()

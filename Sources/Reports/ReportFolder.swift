@@ -61,7 +61,7 @@ public struct ReportFolder {
         case .missing:
             try OutputPath.checkWritableFolder(path.deletingLastPathComponent().path, for: text, create: true)
         case .folder:
-            if let stranger = try foreignEntry(in: path) {
+            if let stranger = foreignEntry(in: path) {
                 throw ReportWriteError(path: text, reason: "holds \(stranger), which vodsim did not write; vodsim replaces only a folder it wrote (one with its \(markerName) marker). Choose another folder, or move what is yours out of it")
             }
             try OutputPath.checkWritableFolder(path.deletingLastPathComponent().path, for: text, create: false)
@@ -71,7 +71,7 @@ public struct ReportFolder {
     }
 
     /// The first entry of `folder` (relative path) that vodsim did not write, if any.
-    static func foreignEntry(in folder: URL) throws(ReportWriteError) -> String? {
+    static func foreignEntry(in folder: URL) -> String? {
         let entries = listing(folder)
         guard !entries.isEmpty else { return nil }
         let marker = folder.appendingPathComponent(markerName)

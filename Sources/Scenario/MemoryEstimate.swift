@@ -4,14 +4,15 @@ import Foundation
 /// large for the machine fails at validation with the key that would fix it rather than with an
 /// out-of-memory abort after minutes.
 ///
-/// A model fitted to measured peak RSS (release build; docs/scenarios.md, "Memory"), not an
-/// accounting: a session in progress costs about 700 bytes (its 416-byte record, its pending
-/// events, the session table's growth room, its activity client); a title about 1 KB of tables at
-/// every PoP and region, plus its manifests and file sizes once a session asks for it (about 2.5
-/// bytes per segment and rung); a metrics bucket about 5.5 KB per start-time histogram (the world
-/// and each region) and 24 bytes per other series. Measured against it: smoke 55 MB (estimate
-/// 57 MB), 1-second buckets 179 MB (183 MB), peak-10m at k = 1 6.3 GiB (7.3 GiB), global-day at
-/// k = 1,000 0.27 GiB (0.28 GiB).
+/// A model fitted to measured peak RSS (release build; docs/scenarios.md, "Too large for the
+/// machine"), not an accounting: a session in progress costs about 800 bytes (its 416-byte record,
+/// its pending events, the session table's growth room, its activity client and its profile's state
+/// in the aggregators); a user who watches about 150 bytes of activity state; a title about 1 KB of
+/// tables at every PoP and region, plus its manifests and file sizes once a session asks for it
+/// (about 2.5 bytes per segment and rung); a metrics bucket about 5.5 KB per start-time histogram
+/// (the world and each region) and 24 bytes per other series. It errs on the large side: smoke
+/// measures 0.05 GiB (estimated 0.07), with 1-second buckets 0.15 GiB (0.19), peak-10m at k = 10
+/// 1.11 GiB after its first minute (1.09 for the whole run) and at k = 1 8.3 GiB after 30 s (9.2).
 public struct MemoryEstimate: Sendable {
     /// One part of the estimate and the scenario key that scales it.
     public struct Part: Sendable {
@@ -25,8 +26,8 @@ public struct MemoryEstimate: Sendable {
     public var total: Double { parts.reduce(0) { $0 + $1.bytes } }
 
     static let processBytes = 40e6
-    static let bytesPerSession = 700.0
-    static let bytesPerUser = 100.0
+    static let bytesPerSession = 800.0
+    static let bytesPerUser = 150.0
     static let bytesPerTitleTables = 40.0  // per PoP and rung
     static let bytesPerSegmentRung = 2.5
     static let bytesPerHistogramBucket = 5_500.0

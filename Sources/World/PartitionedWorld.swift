@@ -79,9 +79,6 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
             UncheckedBox(World(configuration: c, shard: plan.shard(p), titles: titles.value))
         }
         worlds = built.map(\.value) + [log]
-        // The plays of sessions in progress at the start go to the aggregators, in the log's world.
-        log.history = worlds.prefix(plan.count).flatMap(\.history)
-        for p in 0..<plan.count { worlds[p].history = [] }
         let initial = worlds.reduce(0.0) { $0 + Double($1.global.initial) }
         concurrency = Gauge(initial)
         concurrencySeries = TimeWeightedSeries(bucketWidth: c.metricsBucket, initial: initial)
@@ -108,12 +105,27 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         let interval = configuration.execution.syncInterval.microseconds
+        if clock == .zero { applyHistory() }
         while clock < stop {
             let nextSync = min(end, SimInstant(microseconds: (clock.microseconds / interval + 1) * interval))
             let t = min(stop, nextSync)
             try runPartitions(until: t)
             clock = t
             if t == nextSync { try synchronise(at: t) }
+        }
+    }
+
+    /// Before the first event: the plays of the partitions' sessions in progress at the start go
+    /// to the aggregators, in the log's world, partition by partition, each in event time. A
+    /// profile is in one partition, and history does not move the watermark, so the aggregators'
+    /// state is what one world's global order gives.
+    func applyHistory() {
+        let plays = worlds.reduce(0) { $0 + $1.history.count }
+        log.aggregator.reserveCapacity(clients: plays, profiles: plays)
+        for p in 0..<plan.count {
+            worlds[p].sortHistory()
+            for k in worlds[p].history.indices { log.applyHistory(worlds[p].historyRecord(k)) }
+            worlds[p].history = []
         }
     }
 

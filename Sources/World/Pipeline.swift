@@ -48,6 +48,13 @@ struct ClientBuffer {
     var live = true
 }
 
+/// The play of a session in progress at the start, sent before the run.
+struct HistoryPlay {
+    var session: UInt32
+    /// Its event time, microseconds since the epoch.
+    var time: Int64
+}
+
 /// What the pipeline did, for the report.
 public struct PipelineMetrics: Sendable {
     /// Events clients created, and events appended to the log (re-sent ones included).
@@ -159,27 +166,41 @@ extension World {
     /// before the run (it joins `history`), and reports on from `position`.
     func resumeClient(_ s: UInt32, position: Int64, age: Double, stream: inout RandomStream) {
         let i = Int(s)
-        let started = unixMicros(.zero) - Int64((age * 1e6).rounded())
-        history.append(ActivityEvent(client: sessions.client[i], sequence: sessions.sequence[i], count: 1, profile: UInt64(sessions.user[i]),
-                                     region: sessions.region[i], title: Int32(sessions.title[i]), type: .play, eventTime: started,
-                                     sendTime: started, position: 0, endPosition: nil, interval: 0, rating: 0, completed: false))
+        precondition(sessions.sequence[i] == 0, "a session in progress at the start has sent nothing in the run")
+        history.append(HistoryPlay(session: s, time: unixMicros(.zero) - Int64((age * 1e6).rounded())))
         sessions.sequence[i] += 1
         sessions.reportedPosition[i] = position
         sessions.nextBeat[i] = Int64(stream.nextInt(below: UInt64(activity.heartbeatInterval.microseconds)))
     }
 
-    /// Applies `history` to the aggregators, oldest first, as the state they had when the run began:
-    /// the plays of the sessions in progress, so that they are in watch history and co-watched as
-    /// in continue watching. Not through the log (they were read long ago: no lag, no storage, no
-    /// freshness), but in `--export-activity`, first, so that the data sets can be recomputed.
-    func applyHistory() {
-        history.sort { ($0.eventTime, $0.client) < ($1.eventTime, $1.client) }
-        for record in history {
-            let outcome = aggregator.applyHistory(record, partition: partition(of: record.profile))
-            pipeline.history += Int64(outcome.applied)
-            activityLog?(record, outcome, nil, false)
-        }
+    /// Orders `history` oldest first (ties by session): each profile's plays reach the aggregators
+    /// in event time (its watch history is in the order played).
+    func sortHistory() { history.sort { ($0.time, $0.session) < ($1.time, $1.session) } }
+
+    /// The record of `history[k]`, built from its session's.
+    func historyRecord(_ k: Int) -> ActivityEvent {
+        let i = Int(history[k].session)
+        return ActivityEvent(client: sessions.client[i], sequence: 0, count: 1, profile: UInt64(sessions.user[i]), region: sessions.region[i],
+                             title: Int32(sessions.title[i]), type: .play, eventTime: history[k].time, sendTime: history[k].time, position: 0,
+                             endPosition: nil, interval: 0, rating: 0, completed: false)
+    }
+
+    /// Applies this world's own `history` (a world that runs the log and its sessions).
+    func applyOwnHistory() {
+        sortHistory()
+        aggregator.reserveCapacity(clients: history.count, profiles: history.count)
+        for k in history.indices { applyHistory(historyRecord(k)) }
         history = []
+    }
+
+    /// Applies a play from before the run to the aggregators, as the state they had when the run
+    /// began: so that sessions in progress are in watch history and co-watched as in continue
+    /// watching. Not through the log (read long ago: no lag, no storage, no freshness), but in
+    /// `--export-activity`, first, so that the data sets can be recomputed.
+    func applyHistory(_ record: ActivityEvent) {
+        let outcome = aggregator.applyHistory(record, partition: partition(of: record.profile))
+        pipeline.history += Int64(outcome.applied)
+        activityLog?(record, outcome, nil, false)
     }
 
     /// Playback started: a play to report, and heartbeats from one interval on.

@@ -123,12 +123,12 @@ struct RunCommand: ParsableCommand {
             Terminal.error("--export-requests needs one event loop (execution.partitions: one): a partitioned run's PoP requests are not in one time order")
             throw ExitCode(64)
         }
-        var exports: [StreamedFile] = []
+        var requests: StreamedFile?, activity: StreamedFile?
         do {
-            if let exportRequests, let single { exports.append(try RequestExport.start(path: exportRequests, world: single)) }
-            if let exportActivity { exports.append(try ActivityExport.start(path: exportActivity, world: world)) }
+            if let exportRequests, let single { requests = try RequestExport.start(path: exportRequests, world: single) }
+            if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
         } catch {
-            for file in exports { file.abandon() }
+            requests?.abandon()
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
@@ -150,9 +150,9 @@ struct RunCommand: ParsableCommand {
         } else {
             try simulate(world, label: nil)
         }
-        if exportActivity != nil, let activity = exports.last { ActivityExport.finish(activity, world: world) }
+        if let activity { ActivityExport.finish(activity, world: world) }
         let report = RunReport(scenario: resolved, results: world.results(), comparison: comparison)
-        try write(report, to: folder, exports: exports)
+        try write(report, to: folder, exports: [requests, activity].compactMap { $0 })
         if !quiet {
             print()
             print(report.terminalSummary)

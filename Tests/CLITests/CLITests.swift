@@ -16,7 +16,9 @@ struct CLI {
         return repositoryRoot.appendingPathComponent(".build/debug/vodsim")
     }
 
-    static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> CLI {
+    /// Starts `vodsim arguments` in `directory` with its output on pipes, for a test that acts
+    /// on the process while it runs.
+    static func start(_ arguments: [String], in directory: URL = repositoryRoot) throws -> (process: Process, out: Pipe, err: Pipe) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -25,6 +27,11 @@ struct CLI {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> CLI {
+        let (process, out, err) = try start(arguments, in: directory)
         // Read before waiting, so a full pipe cannot block the child.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()

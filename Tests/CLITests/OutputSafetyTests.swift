@@ -100,13 +100,8 @@ struct OutputSafetyTests {
         #expect(try CLI.run(["run", "--set", "duration=5 min", "--out", "r", "--quiet"], in: dir).status == 0)
         let previous = try Data(contentsOf: dir.appendingPathComponent("r/report.json"))
         // The export's destination turns into a folder while the run goes on: its rename fails at the end.
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["run", "--set", "duration=40 min", "--set", "seed=7", "--out", "r", "--quiet", "--export-requests", "q.csv"]
-        process.currentDirectoryURL = dir
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
+        let (process, _, err) = try CLI.start(["run", "--set", "duration=40 min", "--set", "seed=7", "--out", "r", "--quiet",
+                                               "--export-requests", "q.csv"], in: dir)
         // Once the export's temporary file exists, the checks are behind it.
         for _ in 0..<600 where !files(dir).contains(where: { $0.hasPrefix(".q.csv.partial-") }) { Thread.sleep(forTimeInterval: 0.05) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("q.csv/inside"), withIntermediateDirectories: true)
@@ -125,14 +120,7 @@ struct OutputSafetyTests {
         #expect(try CLI.run(["run", "--set", "duration=5 min", "--out", "r", "--quiet"], in: dir).status == 0)
         let previous = try Data(contentsOf: dir.appendingPathComponent("r/report.json"))
         for (sig, status) in [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] {
-            let process = Process()
-            process.executableURL = CLI.binary
-            process.arguments = ["run", "Scenarios/global-day.yaml", "--out", "r", "--export-activity", "a.csv"]
-            process.currentDirectoryURL = dir
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
+            let (process, out, err) = try CLI.start(["run", "Scenarios/global-day.yaml", "--out", "r", "--export-activity", "a.csv"], in: dir)
             // The header is flushed at once though stdout is a pipe: it says the run is under way.
             let header = out.fileHandleForReading.availableData
             #expect(String(decoding: header, as: UTF8.self).hasPrefix("vodsim "))

@@ -7,12 +7,13 @@ import Foundation
 /// A model fitted to measured peak RSS (release build; docs/scenarios.md, "Too large for the
 /// machine"), not an accounting: a session in progress costs about 800 bytes (its 416-byte record,
 /// its pending events, the session table's growth room, its activity client and its profile's state
-/// in the aggregators); a user who watches about 150 bytes of activity state; a title about 1 KB of
+/// in the aggregators); a user who watches about 300 bytes of activity state; a title about 1 KB of
 /// tables at every PoP and region, plus its manifests and file sizes once a session asks for it
 /// (about 2.5 bytes per segment and rung); a metrics bucket about 5.5 KB per start-time histogram
 /// (the world and each region) and 24 bytes per other series. It errs on the large side: smoke
-/// measures 0.05 GiB (estimated 0.07), with 1-second buckets 0.15 GiB (0.19), peak-10m at k = 10
-/// 1.11 GiB after its first minute (1.09 for the whole run) and at k = 1 8.3 GiB after 30 s (9.2).
+/// measures 0.05 GiB (estimated 0.07), with 1-second buckets 0.15 GiB (0.19), global-day 0.27 GiB
+/// (0.26), peak-10m at k = 10 1.11 GiB after its first minute (1.24 for the whole run) and at k = 1
+/// 8.3 GiB after 30 s (10.7).
 public struct MemoryEstimate: Sendable {
     /// One part of the estimate and the scenario key that scales it.
     public struct Part: Sendable {
@@ -27,7 +28,7 @@ public struct MemoryEstimate: Sendable {
 
     static let processBytes = 40e6
     static let bytesPerSession = 800.0
-    static let bytesPerUser = 150.0
+    static let bytesPerUser = 300.0
     static let bytesPerTitleTables = 40.0  // per PoP and rung
     static let bytesPerSegmentRung = 2.5
     static let bytesPerHistogramBucket = 5_500.0

@@ -86,9 +86,9 @@ struct InputLimitTests {
         #expect(MemoryEstimate(small).problem(available: 8 * 1_073_741_824) == nil)
         let huge = try ScenarioLoader.parse(text: minimal, file: "s.yaml", overrides: ["regions[0].users=5B"])
         let problem = try #require(MemoryEstimate(huge).problem(available: 8 * 1_073_741_824))
-        #expect(problem == "this run needs about 224 GiB of memory and the machine has 8.0 GiB (224 GiB for 250M simulated concurrent sessions and 272M users' activity); to fit, simulate fewer users: set `sampling` to 36 or more (now 1)")
+        #expect(problem == "this run needs about 263 GiB of memory and the machine has 8.0 GiB (262 GiB for 250M simulated concurrent sessions and 272M users' activity); to fit, simulate fewer users: set `sampling` to 43 or more (now 1)")
         // The suggestion fits.
-        let fixed = try ScenarioLoader.parse(text: minimal, file: "s.yaml", overrides: ["regions[0].users=5B", "sampling=36"])
+        let fixed = try ScenarioLoader.parse(text: minimal, file: "s.yaml", overrides: ["regions[0].users=5B", "sampling=43"])
         #expect(MemoryEstimate(fixed).problem(available: 8 * 1_073_741_824) == nil)
         let fine = try ScenarioLoader.parse(text: minimal, file: "s.yaml", overrides: ["duration=11 d", "metrics.bucket=1 s"])
         #expect(MemoryEstimate(fine).problem(available: 8 * 1_073_741_824)?.hasSuffix("to fit, set `metrics.bucket` to 2 s or more") == true)

@@ -12,7 +12,7 @@ public enum HTMLPage {
         <style>
         body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 800px; color: #222; }
         h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-        table { border-collapse: collapse; margin: 8px 0; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
+        table { border-collapse: collapse; margin: 8px 0; display: block; max-width: 100%; overflow-x: auto; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
         td.num { text-align: right; font-variant-numeric: tabular-nums; } .met { color: #2a7a2a; } .missed { color: #b22222; font-weight: 600; } .nodata { color: #777; font-style: italic; }
         svg { display: block; margin: 12px 0; } svg .title { font-weight: 600; font-size: 13px; } svg .tick, svg .legend { font-size: 11px; fill: #444; }
         svg .axis { font-size: 11px; fill: #444; } svg .grid { stroke: #eee; } svg .axisline { stroke: #888; }

@@ -1,14 +1,14 @@
 // swift-tools-version: 6.0
 // vodsim: a deterministic discrete-event simulator of a global video-on-demand platform.
-// Module map and import rules: ../shared/DESIGN.md and README.md (imports point downward only).
+// Module map and import rules: docs/architecture.md (imports point downward only).
 import PackageDescription
 
 /// Expensive invariant audits (queue structure walks, cross-checks) compile into debug builds, the
 /// ones the tests use, through `VODSIM_CHECKS`; cheap preconditions are always on.
 ///
-/// The simulation modules are optimised in debug builds too: the tests run whole scenarios, tens of
-/// times slower unoptimised, and the audits above stay on.
-let optimisedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
+/// The tests run whole scenarios, tens of times slower unoptimised: the scripts build debug with
+/// `-Xswiftc -O` (optimised, audits on). The flag is given on the command line, not here, so that
+/// the package has no unsafe flags and its library products can be depended on.
 
 let package = Package(
     name: "vodsim",
@@ -41,43 +41,37 @@ let package = Package(
         // Processor hints (prefetch) for the event loop; header-only C.
         .target(name: "CHints"),
         // Clock, event queue, run loop, random streams. Knows nothing of video.
-        .target(name: "SimCore", dependencies: ["CHints"], swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug)), optimisedInDebug]),
+        .target(name: "SimCore", dependencies: ["CHints"], swiftSettings: [.define("VODSIM_CHECKS", .when(configuration: .debug))]),
         // Distributions and arrival processes over SimCore's random streams, GSL-backed.
-        .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"], swiftSettings: [optimisedInDebug]),
+        .target(name: "Stochastics", dependencies: ["SimCore", "CGSL"]),
         // Counters, gauges, HdrHistogram latency recorders, fixed-bucket time series.
-        .target(
-            name: "Metrics",
-            dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")],
-            swiftSettings: [optimisedInDebug]
-        ),
-        // Real code: imports nothing of the simulator (time and randomness arrive as plain values).
+        .target(name: "Metrics", dependencies: ["SimCore", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        // Real code: imports nothing of the simulator (time and randomness arrive as plain values),
+        // no unsafe flags, each a library product another package can depend on.
         // HLS (RFC 8216) and DASH (ISO/IEC 23009-1) manifests: build, serialise, parse.
-        .target(name: "Manifests", swiftSettings: [optimisedInDebug]),
+        .target(name: "Manifests"),
         // Adaptation algorithms (throughput, BBA, BOLA), the player state machine, QoE, trace replay.
-        .target(name: "ABR", swiftSettings: [optimisedInDebug]),
-        // Real code: per-site placement plans from forecast demand, rendezvous hashing across a
-        // site's servers, steering ranks.
-        .target(name: "Placement", swiftSettings: [optimisedInDebug]),
-        // Real code: the activity event schema and the aggregation jobs (exactly once, event-time
-        // windows with a watermark, the recommendation data sets).
-        .target(name: "Activity", swiftSettings: [optimisedInDebug]),
-        // The simulated platform: regions, demand, catalog, sessions (PoPs, origin, pipeline to come).
-        .target(name: "World", dependencies: ["CHints", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"],
-                swiftSettings: [optimisedInDebug]),
-        // The report value, its writers, hashing and atomic output.
-        .target(name: "Reports", dependencies: ["Metrics"]),
-        // The scenario language: YAML, units, validation with file:line:key errors, defaults,
-        // overrides, building a World and assembling its report.
-        .target(
-            name: "Scenario",
-            dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR",
-                           .product(name: "Yams", package: "Yams")]
-        ),
+        .target(name: "ABR"),
+        // Per-site placement plans from forecast demand, rendezvous hashing across a site's
+        // servers, steering ranks.
+        .target(name: "Placement"),
+        // The activity event schema and the aggregation jobs (exactly once, event-time windows with
+        // a watermark, the recommendation data sets).
+        .target(name: "Activity"),
+        // The simulated platform: components (sites, links, origin, fills, activity clients and log,
+        // faults) around the event dispatch and the session lifecycle. docs/architecture.md.
+        .target(name: "World", dependencies: ["CHints", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"]),
+        // The report value's writers (JSON, CSV, Markdown, HTML and SVG), comparison, atomic output.
+        .target(name: "Reports"),
+        // The scenario language (YAML, units, validation with file:line:key errors, defaults,
+        // overrides), building a World, running a scenario, assembling its report; sweeps.
+        .target(name: "Scenario", dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "ABR",
+                                                 .product(name: "Yams", package: "Yams")]),
         // The command-line tool: argument parsing, progress, exit codes; no model logic.
         .executableTarget(
             name: "vodsim",
             dependencies: [
-                "SimCore", "Stochastics", "Metrics", "World", "Reports", "Scenario", "Manifests", "ABR", "Activity",
+                "SimCore", "Stochastics", "World", "Reports", "Scenario", "Manifests", "ABR", "Activity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,19 +79,16 @@ let package = Package(
         .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "SimCore", "CGSL"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "SimCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
+        .testTarget(name: "ManifestsTests", dependencies: ["Manifests"], exclude: ["Schemas"]),
         .testTarget(name: "ABRTests", dependencies: ["ABR"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ActivityTests", dependencies: ["Activity"]),
-        .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics"],
-                    swiftSettings: [.unsafeFlags(["-O"])]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore", "Stochastics"]),
+        .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Activity"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore", "Stochastics", "Metrics"]),
         // Runs the built `vodsim` binary and checks what users see: output, errors, exit codes.
-        .testTarget(name: "CLITests", dependencies: ["vodsim"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["vodsim", "Reports"], exclude: ["Golden"]),
         // Queueing models run on the engine and checked against theory (M/M/1, Erlang C, Little).
-        // Optimised even in debug builds: these runs simulate millions of events.
-        .testTarget(name: "ValidationTests", dependencies: ["SimCore", "Stochastics", "Metrics"],
-                    swiftSettings: [.unsafeFlags(["-O"])]),
+        .testTarget(name: "ValidationTests", dependencies: ["SimCore", "Stochastics", "Metrics"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vodsim=".build/debug/vodsim"
-swift build --product vodsim >/dev/null
+swift build --product vodsim -Xswiftc -O >/dev/null  # the tests' build (scripts/test.sh)
 scenarios=(Scenarios/smoke.yaml Scenarios/faults/pop-outage.yaml Scenarios/faults/origin-outage.yaml
            Scenarios/faults/release-surge.yaml Scenarios/faults/ingest-outage.yaml)
 work=$(mktemp -d)

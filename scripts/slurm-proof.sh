@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
-swift build --product vodsim >/dev/null
+swift build --product vodsim -Xswiftc -O >/dev/null  # the tests' build (scripts/test.sh)
 vodsim="$PWD/.build/debug/vodsim"
 work=$(mktemp -d /tmp/vodsim-slurm.XXXXXX)
 chmod 755 "$work"

@@ -128,7 +128,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         min(max(unclampedSample(&stream), limits.lowerBound), limits.upperBound)
     }
 
-    @inlinable @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     func unclampedSample(_ stream: inout RandomStream) -> Double {
         switch kind {
         case let .constant(v): return v

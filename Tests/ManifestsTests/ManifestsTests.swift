@@ -208,14 +208,14 @@ struct DASHTests {
         #expect(mpd.segmentDurations == [4_000_000, 4_000_000, 2_000_000])
     }
 
-    /// Validates generated MPDs against the DASH schema shipped in ../shared (ISO/IEC 23009-1),
-    /// offline, with xmllint.
+    /// Validates generated MPDs against the DASH schema (ISO/IEC 23009-1, with local copies of the
+    /// W3C schemas it imports and a catalog: Tests/ManifestsTests/Schemas), offline, with xmllint.
     @Test("Generated MPDs validate against the DASH MPD schema", arguments: [1, 2, 3])
     func schemaValidation(seed: Int) throws {
-        let schemas = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/schemas/dash")
+        let schemas = repositoryRoot.appendingPathComponent("Tests/ManifestsTests/Schemas")
         let xmllint = ["/usr/bin/xmllint", "/usr/local/bin/xmllint"].first { FileManager.default.isExecutableFile(atPath: $0) }
         try #require(xmllint != nil, "xmllint is missing: scripts/setup.sh installs libxml2-utils")
-        try #require(FileManager.default.fileExists(atPath: schemas.appendingPathComponent("DASH-MPD.xsd").path), "../shared/schemas/dash is missing")
+        try #require(FileManager.default.fileExists(atPath: schemas.appendingPathComponent("DASH-MPD.xsd").path), "Tests/ManifestsTests/Schemas is missing")
         let title = sampleTitle(segments: 5 + seed * 100, lastMicroseconds: Int64(seed) * 1_000_001, seed: seed)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-\(UUID().uuidString).mpd")
         defer { try? FileManager.default.removeItem(at: file) }

@@ -13,9 +13,8 @@ public struct PlaybackManifest: Sendable, Equatable {
     public let segmentDurations: [Int64]
     public let segmentCount: Int
     /// The duration of every segment but the last when they all have one, else 0. Players read
-    /// it at every step of play: the array is one more cache miss per event when millions of
-    /// players share thousands of titles' manifests, and a title's segments are nearly always
-    /// uniform.
+    /// it at every step of play, and a title's segments are nearly always uniform: the common
+    /// case reads one number instead of the array.
     public let uniformDuration: Int64
 
     public init(bitrates: [Double], segmentDurations: [Int64]) {

@@ -86,14 +86,14 @@ public final class PlayerContext: Sendable {
     /// book the encoding's nominal rate instead, so that DASH's peak @bandwidth and HLS's average
     /// are reported alike.
     public let reportingBitrates: [Double]
-    /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`. Last: what
-    /// play reads at every step comes first (within the object's first two cache lines).
+    /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`, worked out once
+    /// per context rather than per player.
     public let latencyDecay: (fast: Double, slow: Double)
 
     public init(manifest: PlaybackManifest, configuration: PlayerConfiguration, reportingBitrates: [Double]? = nil) {
         precondition(reportingBitrates.map { $0.count == manifest.rungs } ?? true, "a reporting bit rate per rung")
         // Checked once per context rather than per player: it walks every segment's duration, and
-        // a full-scale run makes millions of players from a few thousand contexts.
+        // many players share a context.
         if let problem = configuration.problem(playing: manifest) { preconditionFailure(problem) }
         precondition(manifest.segmentCount < Int(Int32.max), "too many segments")
         self.manifest = manifest
@@ -113,11 +113,11 @@ public struct SegmentRequest: Sendable, Equatable {
 }
 
 /// One adaptive-streaming player: a state machine of startup, playing, stalled and ended, driven
-/// by whoever simulates the network (the trace replay, or the world).
+/// by whoever moves the bytes (a trace replay, a simulator, a real HTTP client).
 ///
 /// Time is plain microseconds (`Int64`); the player holds no clock or network of its own. Its
-/// state is compact, with no per-player allocation, so that millions of sessions fit in flat
-/// arrays: the title and configuration come in a shared ``PlayerContext`` on every call, and the
+/// state is a fixed-size value with no allocation of its own, so that a process can hold very
+/// many players: the title and configuration come in a shared ``PlayerContext`` on every call, and the
 /// rungs of buffered segments live in a fixed ring of 32, so a buffer holds at most 31 segments
 /// (e.g. 2 s segments up to 62 s).
 ///

@@ -10,8 +10,7 @@ public enum ActivityEventType: String, Codable, Sendable, CaseIterable {
 /// one record for `count` consecutive heartbeats `interval` apart, the first at `eventTime` and
 /// `position`, the last at `position` `endPosition`; they hold sequences `sequence ..< sequence +
 /// count` and are applied as if they came one by one (a client batches its heartbeats so that a
-/// platform of millions of players sends records, not every heartbeat, which is how they are
-/// simulated too). Every other type has `count` 1. Times are microseconds since the Unix epoch;
+/// platform of millions of players sends records, not every heartbeat). Every other type has `count` 1. Times are microseconds since the Unix epoch;
 /// positions are microseconds into the title.
 public struct ActivityEvent: Codable, Sendable, Equatable {
     public static let schemaVersion = 1

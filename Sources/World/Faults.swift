@@ -111,11 +111,11 @@ extension World {
         case .popDegraded:
             degrade(incident.pop!)
         case .originDown:
-            let o = replicaIndex(region: incident.region!)
-            origins[o].downs += 1
-            if origins[o].downs == 1 { originFailed(o) }
+            let o = origin.index(region: incident.region!)
+            origin.replicas[o].downs += 1
+            if origin.replicas[o].downs == 1 { originFailed(o) }
         case .originSlow:
-            origins[replicaIndex(region: incident.region!)].latencyFactor *= f.latencyFactor
+            origin.replicas[origin.index(region: incident.region!)].latencyFactor *= f.latencyFactor
         case .linkDegraded:
             updateLinks()
         case .controlPlaneOutage:
@@ -140,14 +140,14 @@ extension World {
             pops[p].downs -= 1
             if pops[p].downs == 0 {
                 pumpFills(p)
-                admitWaiting(p)
+                admitWaiting(links.pop(p))
             }
         case .popDegraded:
             degrade(incident.pop!)
         case .originDown:
-            origins[replicaIndex(region: incident.region!)].downs -= 1
+            origin.replicas[origin.index(region: incident.region!)].downs -= 1
         case .originSlow:
-            origins[replicaIndex(region: incident.region!)].latencyFactor /= f.latencyFactor
+            origin.replicas[origin.index(region: incident.region!)].latencyFactor /= f.latencyFactor
         case .linkDegraded:
             updateLinks()
         case .controlPlaneOutage:
@@ -159,10 +159,6 @@ extension World {
         case .surge:
             faults.surges[i] = nil
         }
-    }
-
-    func replicaIndex(region r: Int) -> Int {
-        origins.firstIndex { $0.region == r }!
     }
 
     // MARK: PoPs
@@ -179,12 +175,12 @@ extension World {
             let d = sessions.download[s]
             if Int(sessions.pop[s]) == p {
                 failDownload(UInt32(s), backoff: true)
-            } else if Int(d.servedBy) == p {
+            } else if d.servedBy == links.pop(p) {
                 failDownload(UInt32(s), backoff: false)
             }
         }
         for f in fills.pop.indices where fills.state[f] == .linkWait || fills.state[f] == .transferring {
-            if Int(fills.pop[f]) == p || Int(fills.source[f]) == p { requeueFill(UInt32(f)) }
+            if Int(fills.pop[f]) == p || fills.source[f] == links.pop(p) { requeueFill(UInt32(f)) }
         }
     }
 
@@ -197,12 +193,12 @@ extension World {
         }
         let servers = pops[p].baseServers
         let share = Double(lost.count) / Double(servers)
-        pops[p].egress = pops[p].baseEgress * (1 - share)
+        links.setCapacity(links.pop(p), links[links.pop(p)].baseCapacity * (1 - share))
         pops[p].servers = servers - lost.count
         guard !lost.isEmpty else {
             pops[p].lostFiles = nil
             pumpFills(p)
-            admitWaiting(p)
+            admitWaiting(links.pop(p))
             return
         }
         var unavailable = [Bool](repeating: false, count: pops[p].observed.count)
@@ -213,7 +209,7 @@ extension World {
         }
         pops[p].lostFiles = unavailable
         // Downloads of files that just became unavailable are asked for again (now misses).
-        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && Int(sessions.download[s].servedBy) == p {
+        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && sessions.download[s].servedBy == links.pop(p) {
             let title = Int(sessions.title[s])
             let file = library.file(title: title, rendition: library.rendition(context: sessions.context[s], rung: Int(sessions.download[s].rung)))
             if unavailable[file] { failDownload(UInt32(s), backoff: false) }
@@ -223,17 +219,13 @@ extension World {
 
     /// An origin replica went down: what it was sending is asked for again from the next replica.
     func originFailed(_ o: Int) {
-        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && Int(sessions.download[s].servedBy) == -1 - o {
+        let link = links.replica(o)
+        for s in 0..<sessions.capacity where sessions.isLive[s] && sessions.download[s].active && sessions.download[s].servedBy == link {
             failDownload(UInt32(s), backoff: false)
         }
-        for f in fills.pop.indices where (fills.state[f] == .linkWait || fills.state[f] == .transferring) && Int(fills.source[f]) == -1 - o {
+        for f in fills.pop.indices where (fills.state[f] == .linkWait || fills.state[f] == .transferring) && fills.source[f] == link {
             requeueFill(UInt32(f))
         }
-    }
-
-    /// The nearest replica up from PoP `p`'s region, if any.
-    func replica(for p: Int) -> Int? {
-        replicaOrder[p].first { origins[$0].downs == 0 }
     }
 
     func updateLinks() {
@@ -257,7 +249,7 @@ extension World {
         let i = Int(s)
         let d = sessions.download[i]
         let now = sim.now
-        let received = d.waiting ? 0 : min(d.bits, max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6)))
+        let received = d.waiting ? 0 : min(d.bits, max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAtUs) / 1e6)))
         releaseDownload(s, delivered: received)
         let context = library.contexts[Int(sessions.context[i])]
         sessions.player[i].downloadFailed(segment: Int(d.segment), bitsReceived: received, at: now.microseconds, context)
@@ -355,8 +347,8 @@ extension World {
             }
             // A download waiting for room on a link moves when a transfer there ends (auditLinks
             // checks that one is under way); otherwise something must have happened lately.
-            if sim.now.microseconds - sessions.touched[s] > idle.microseconds && !(d.active && d.waiting) {
-                problems.append("session \(s): nothing has happened to it since \(sessions.touched[s]) us")
+            if sim.now.microseconds - sessions.touchedUs[s] > idle.microseconds && !(d.active && d.waiting) {
+                problems.append("session \(s): nothing has happened to it since \(sessions.touchedUs[s]) us")
             }
         }
         return problems
@@ -365,21 +357,19 @@ extension World {
     /// Links with a live transfer waiting but none running (nothing would ever admit it).
     func auditQueues() -> [String] {
         var problems: [String] = []
-        for link in (-origins.count..<pops.count) where !(link >= 0 && isDown(link)) {
-            let active = link >= 0 ? pops[link].flows.active : origins[-1 - link].flows.active
-            guard active == 0 else { continue }
-            var queue = waitQueue(link)
+        for link in links.ids where !(links.site(of: link).map { isDown($0) } ?? false) {
+            guard links[link].flows.active == 0 else { continue }
+            var queue = links[link].waiting
             while let entry = queue.first {
                 queue.removeFirst()
-                if entry & World.downloadEntry != 0 {
-                    let i = Int(UInt32(truncatingIfNeeded: entry >> 16))
-                    let d = sessions.download[i]
-                    if sessions.isLive[i] && sessions.generation[i] == UInt16(truncatingIfNeeded: entry) && d.active && d.waiting
-                        && d.epoch == UInt8(truncatingIfNeeded: entry >> 48) {
-                        problems.append("link \(link): session \(i) waits with nothing running")
+                switch entry {
+                case let .download(s, generation, epoch):
+                    let i = Int(s), d = sessions.download[i]
+                    if sessions.isLive[i] && sessions.generation[i] == generation && d.active && d.waiting && d.epoch == epoch {
+                        problems.append("link \(link.index): session \(i) waits with nothing running")
                     }
-                } else if fills.state[Int(UInt32(truncatingIfNeeded: entry >> 16))] == .linkWait {
-                    problems.append("link \(link): a fill waits with nothing running")
+                case let .fill(f):
+                    if fills.state[Int(f)] == .linkWait { problems.append("link \(link.index): a fill waits with nothing running") }
                 }
             }
         }

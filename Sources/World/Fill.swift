@@ -26,9 +26,9 @@ struct FillTable {
     var file: [Int32] = []
     var kind: [FillKind] = []
     var state: [FillState] = []
-    /// The serving tier: a PoP index, or -1 - replica; chosen when the job starts (fixed at
-    /// creation for pull-through fills: the tier the miss went to).
-    var source: [Int32] = []
+    /// The serving tier's link: a peer, a tier above or an origin replica; chosen when the job
+    /// starts (fixed at creation for pull-through fills: the tier the miss went to).
+    var source: [LinkID] = []
     var rate: [Double] = []
     /// The whole file (with its replicas), and what of it has arrived in earlier attempts.
     var bytes: [Double] = []
@@ -44,7 +44,7 @@ struct FillTable {
 
     mutating func allocate() -> UInt32 {
         if let f = free.popLast() { return f }
-        pop.append(0); file.append(0); kind.append(.planned); state.append(.free); source.append(0); rate.append(0)
+        pop.append(0); file.append(0); kind.append(.planned); state.append(.free); source.append(LinkID(index: 0)); rate.append(0)
         bytes.append(0); bytesDone.append(0); priority.append(0); enqueuedAt.append(0); startedAt.append(0); epoch.append(0)
         reserved.append(false)
         return UInt32(pop.count - 1)
@@ -131,7 +131,7 @@ extension World {
 
     /// Creates a fill job for `file` at PoP `pop` unless one exists, and tries to start it.
     /// Pull-through jobs come first in the queue and ignore the window; `source` is theirs.
-    func requestFill(file: Int, at pop: Int, kind: FillKind, priority: Double, source: Int = 0) {
+    func requestFill(file: Int, at pop: Int, kind: FillKind, priority: Double, source: LinkID = LinkID(index: 0)) {
         guard pops[pop].filling[file] == nil else { return }
         if pops[pop].fillQueue.count >= configuration.placement.queueLimit {
             pops[pop].metrics.fillJobsDropped.increment()
@@ -143,7 +143,7 @@ extension World {
         fills.file[i] = Int32(file)
         fills.kind[i] = kind
         fills.state[i] = .queued
-        fills.source[i] = Int32(source)
+        fills.source[i] = source
         fills.rate[i] = 0
         fills.bytes[i] = 0
         fills.bytesDone[i] = 0
@@ -188,10 +188,12 @@ extension World {
             dropFill(f)
             return
         }
-        if fills.kind[i] != .pullThrough { fills.source[i] = Int32(fillSource(file: file, for: pop)) }
-        guard fills.source[i] != Int32.min else {
-            dropFill(f)  // nowhere to fill from (every origin replica down): the next plan or miss asks again
-            return
+        if fills.kind[i] != .pullThrough {
+            guard let source = fillSource(file: file, for: pop) else {
+                dropFill(f)  // nowhere to fill from (every origin replica down): the next plan or miss asks again
+                return
+            }
+            fills.source[i] = source
         }
         // The server is taken first: evictions below may cancel other fills, which starts more.
         pops[pop].fillsRunning += 1
@@ -209,57 +211,58 @@ extension World {
             fills.bytes[i] = bytes
             evicted.forEach { fileLeft(pop, $0) }
         }
-        let source = Int(fills.source[i])
-        if firstWaiting(source) != nil {
-            enqueue(UInt64(f) << 16, on: source)
+        let source = fills.source[i]
+        if links.firstWaiting(source) != nil {
+            links.enqueue(.fill(f), on: source)
         } else if let link = transmitFill(f) {
-            enqueue(UInt64(f) << 16, on: link)
+            links.enqueue(.fill(f), on: link)
         }
     }
 
     /// Where a site fills a file from: a peer in its region holding it, else the first tier up
     /// that holds it, else the origin replica nearest the top of its tier chain.
-    /// (`Int32.min` when every origin replica is down.)
-    func fillSource(file: Int, for pop: Int) -> Int {
-        for peer in peers[pop] where pops[peer].serves(file) { return peer }
+    /// (Nil when every origin replica is down.)
+    func fillSource(file: Int, for pop: Int) -> LinkID? {
+        for peer in peers[pop] where pops[peer].serves(file) { return links.pop(peer) }
         var tier = pop
         while let parent = pops[tier].parent {
-            if pops[parent].serves(file) { return parent }
+            if pops[parent].serves(file) { return links.pop(parent) }
             tier = parent
         }
-        return replica(for: tier).map { -1 - $0 } ?? Int(Int32.min)
+        return origin.nearestUp(from: tier).map { links.replica($0) }
     }
 
     /// Starts the transfer of fill `f` if its source has room, and returns nil; else returns the
     /// source. With the origin full and `onOverload: fail`, the fill fails and its space is freed.
-    func transmitFill(_ f: UInt32) -> Int? {
+    func transmitFill(_ f: UInt32) -> LinkID? {
         let i = Int(f)
         guard fills.state[i] == .linkWait else { return nil }  // cut or cancelled while it waited
-        let pop = Int(fills.pop[i]), source = Int(fills.source[i])
-        if (source >= 0 && isDown(source)) || (source < 0 && origins[-1 - source].downs > 0) {
+        let pop = Int(fills.pop[i]), source = fills.source[i]
+        let sourceDown = links.site(of: source).map { isDown($0) } ?? !origin.replicas[links.replica(of: source)!].isUp
+        if sourceDown {
             requeueFill(f)  // its source went down while it waited: it will pick another
             return nil
         }
         let now = sim.now
         let cap = pops[pop].fillRate
-        let due = fairShare(source, cap: cap)
-        if headroom(source) < FlowSet.admission * due {
-            if source < 0 && configuration.origin.onOverload == .fail {
-                origins[-1 - source].failures.increment()
+        let due = links.fairShare(source, cap: cap)
+        if !links.admits(source, due: due) {
+            if let replica = links.replica(of: source), configuration.origin.onOverload == .fail {
+                origin.replicas[replica].failures.increment()
                 cancelFill(f)
                 return nil
             }
             return source
         }
-        let rate = max(1, min(due, headroom(source)))
+        let rate = max(1, min(due, links.headroom(source)))
         fills.rate[i] = rate
         fills.state[i] = .transferring
         fills.startedAt[i] = now.microseconds
-        addFlow(source, cap: cap, rate: rate, now: now)
+        links.add(source, cap: cap, rate: rate, now: now)
         let left = fills.bytes[i] - fills.bytesDone[i]
         let speed = rate * sampling
         sim.schedule(.fillDone(fill: f, epoch: fills.epoch[i]), after: SimDuration(microseconds: Int64(left * 8 * 1e6 / speed) + 1))
-        fillLog?(FillRecord(pop: pop, file: Int(fills.file[i]), kind: fills.kind[i], source: source, event: .started, time: now,
+        fillLog?(FillRecord(pop: pop, file: Int(fills.file[i]), kind: fills.kind[i], source: tier(source), event: .started, time: now,
                             rate: speed))
         return nil
     }
@@ -272,9 +275,9 @@ extension World {
     /// Takes a transferring fill off its source's link, booking the bytes that flowed.
     func stopTransfer(_ f: UInt32, completed: Bool, paused: Bool = false) {
         let i = Int(f)
-        let pop = Int(fills.pop[i]), source = Int(fills.source[i])
+        let pop = Int(fills.pop[i]), source = fills.source[i]
         let now = sim.now
-        removeFlow(source, cap: pops[pop].fillRate, rate: fills.rate[i], now: now)
+        links.remove(source, cap: pops[pop].fillRate, rate: fills.rate[i], now: now)
         let left = fills.bytes[i] - fills.bytesDone[i]
         let speed = fills.rate[i] * sampling
         let moved = completed ? left : min(left, speed * Double(now.microseconds - fills.startedAt[i]) / 8e6)
@@ -282,15 +285,11 @@ extension World {
         // The link's books are in sampled units, like the users' bytes on it.
         let booked = moved / sampling
         let from = SimInstant(microseconds: fills.startedAt[i])
-        if source >= 0 {
-            pops[source].metrics.egress.addSpread(booked, from: from, to: now)
-        } else {
-            origins[-1 - source].bytes.addSpread(booked, from: from, to: now)
-            origins[-1 - source].totalBytes += booked
-        }
-        let fromPeer = source >= 0 && pops[source].region == pops[pop].region && !isAncestor(source, of: pop)
-        pops[pop].metrics.fillBytes[source < 0 ? 2 : fromPeer ? 0 : 1] += moved
-        fillLog?(FillRecord(pop: pop, file: Int(fills.file[i]), kind: fills.kind[i], source: source,
+        links.book(booked, on: source, from: from, to: now)
+        // By source: a peer in the region (0), a tier above (1), the origin (2).
+        let kind = links.site(of: source).map { pops[$0].region == pops[pop].region && !isAncestor($0, of: pop) ? 0 : 1 } ?? 2
+        pops[pop].metrics.fillBytes[kind] += moved
+        fillLog?(FillRecord(pop: pop, file: Int(fills.file[i]), kind: fills.kind[i], source: tier(source),
                             event: completed ? .completed : paused ? .paused : .cancelled, time: now, rate: speed))
         fills.epoch[i] &+= 1
         fills.rate[i] = 0
@@ -308,7 +307,7 @@ extension World {
     func completeFill(_ f: UInt32, epoch: UInt16) {
         let i = Int(f)
         guard fills.state[i] == .transferring, fills.epoch[i] == epoch else { return }
-        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
+        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = fills.source[i]
         stopTransfer(f, completed: true)
         pops[pop].filling[file] = nil
         pops[pop].metrics.fills.increment()
@@ -323,7 +322,7 @@ extension World {
     /// and so is its reserved space.
     func pauseFill(_ f: UInt32) {
         let i = Int(f)
-        let pop = Int(fills.pop[i]), source = Int(fills.source[i])
+        let pop = Int(fills.pop[i]), source = fills.source[i]
         let wasTransferring = fills.state[i] == .transferring
         if wasTransferring { stopTransfer(f, completed: false, paused: true) }
         fills.state[i] = .queued
@@ -358,7 +357,7 @@ extension World {
     /// transfer, frees its server and space.
     func cancelFill(_ f: UInt32) {
         let i = Int(f)
-        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = Int(fills.source[i])
+        let pop = Int(fills.pop[i]), file = Int(fills.file[i]), source = fills.source[i]
         switch fills.state[i] {
         case .free:
             return
@@ -404,6 +403,9 @@ extension World {
         return oldest
     }
 
+    /// The tier whose link `link` is.
+    func tier(_ link: LinkID) -> Tier { links.site(of: link).map { .pop($0) } ?? .origin(replica: links.replica(of: link)!) }
+
     // MARK: What a site holds
 
     /// `file` is complete at `pop`: it serves hits, and counts for steering by title.
@@ -438,12 +440,18 @@ public struct FillRecord: Sendable {
     public var pop: Int
     public var file: Int
     var kind: FillKind
-    /// A PoP index, or -1 - replica.
-    public var source: Int
+    /// The tier it comes from.
+    public var source: Tier
     public var event: Event
     public var time: SimInstant
     /// Bits per second the file arrives at (full scale).
     public var rate: Double
     /// Whether the fill window bound it (a plan or a queued miss; not a pull-through).
     public var windowed: Bool { kind != .pullThrough }
+}
+
+/// A tier content comes from: a PoP (the serving site, a peer or a tier above) or an origin replica.
+public enum Tier: Hashable, Sendable {
+    case pop(Int)
+    case origin(replica: Int)
 }

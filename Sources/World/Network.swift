@@ -17,7 +17,7 @@ import SimCore
 /// sharing); true processor sharing would re-rate every flow at every arrival and departure, which
 /// costs O(flows) per event. To keep a link from serving more than its capacity, a new transfer
 /// gets at most the link's headroom (capacity minus the rates already committed), and waits in the
-/// link's ``WaitQueue`` while the headroom is under half its fair share; departures admit waiting
+/// link's wait queue (``Links``) while the headroom is under half its fair share; departures admit waiting
 /// transfers first come, first served. So a saturated link serves exactly its capacity, the fair
 /// share is what a new transfer gets once there is room, and congestion shows as waiting (time to
 /// first byte) rather than as slower transfers. While the flow count is steady the two models agree.
@@ -121,10 +121,6 @@ struct FIFO<Element> {
         }
     }
 }
-
-/// Transfers waiting for room on a saturated link, oldest first. Entries are opaque to the queue
-/// (the world packs a kind, an id and a generation into them); stale ones are skipped by the reader.
-typealias WaitQueue = FIFO<UInt64>
 
 /// Round-trip times between regions: a stand-in for distance, from the time-zone difference.
 public struct RegionDistances: Sendable {

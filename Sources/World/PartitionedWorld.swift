@@ -201,20 +201,22 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     /// failover) can start a transfer before the next synchronisation point.
     func apportionOrigins(initial: Bool) {
         let n = plan.count
-        for o in log.origins.indices {
+        for o in 0..<log.origin.count {
             let weights: [Double] = (0..<n).map { p in
                 let world = worlds[p]
-                if initial { return Double(world.replicaOf.indices.filter { world.owns(pop: $0) && world.replicaOf[$0] == o }.count) }
-                return Double(world.origins[o].flows.active + world.origins[o].waiting.count)
+                if initial { return Double(world.pops.indices.filter { world.owns(pop: $0) && world.origin.preferred(for: $0) == o }.count) }
+                let link = world.links[world.links.replica(o)]
+                return Double(link.flows.active + link.waiting.count)
             }
             let total = weights.reduce(0, +)
             let floor = max(total, 1) * 0.01 / Double(n)
             let shares = weights.map { max($0, floor) }
             let sum = shares.reduce(0, +)
-            let full = log.origins[o].egress
+            let full = log.links[log.links.replica(o)].capacity
             for p in 0..<n {
-                worlds[p].origins[o].egress = full * shares[p] / sum
-                if !initial { worlds[p].admitWaiting(-1 - o) }
+                let link = worlds[p].links.replica(o)
+                worlds[p].links.setCapacity(link, full * shares[p] / sum)
+                if !initial { worlds[p].admitWaiting(link) }
             }
         }
     }

@@ -150,10 +150,10 @@ extension World {
         sessions.client[i] = nextClient
         nextClient += 1
         sessions.sequence[i] = 0
-        sessions.playStart[i] = -1
-        sessions.nextBeat[i] = .max
-        sessions.reportedAt[i] = sim.now.microseconds
-        sessions.reportedPosition[i] = 0
+        sessions.playStartUs[i] = -1
+        sessions.nextBeatUs[i] = .max
+        sessions.reportedAtUs[i] = sim.now.microseconds
+        sessions.reportedPositionUs[i] = 0
         sessions.buffer[i] = -1
         let interval = activity.batchInterval.microseconds
         let first = warm ? 1 + Int64(stream.nextInt(below: UInt64(interval))) : interval
@@ -169,8 +169,8 @@ extension World {
         precondition(sessions.sequence[i] == 0, "a session in progress at the start has sent nothing in the run")
         history.append(HistoryPlay(session: s, time: unixMicros(.zero) - Int64((age * 1e6).rounded())))
         sessions.sequence[i] += 1
-        sessions.reportedPosition[i] = position
-        sessions.nextBeat[i] = Int64(stream.nextInt(below: UInt64(activity.heartbeatInterval.microseconds)))
+        sessions.reportedPositionUs[i] = position
+        sessions.nextBeatUs[i] = Int64(stream.nextInt(below: UInt64(activity.heartbeatInterval.microseconds)))
     }
 
     /// Orders `history` oldest first (ties by session): each profile's plays reach the aggregators
@@ -207,10 +207,10 @@ extension World {
     func clientStartedPlaying(_ s: UInt32) {
         let i = Int(s)
         let now = sim.now.microseconds
-        sessions.playStart[i] = now
-        sessions.nextBeat[i] = now + activity.heartbeatInterval.microseconds
-        sessions.reportedAt[i] = now
-        sessions.reportedPosition[i] = positionPlayed(s)
+        sessions.playStartUs[i] = now
+        sessions.nextBeatUs[i] = now + activity.heartbeatInterval.microseconds
+        sessions.reportedAtUs[i] = now
+        sessions.reportedPositionUs[i] = positionPlayed(s)
     }
 
     /// The client reports what happened since its last report: the play, heartbeats, pauses and
@@ -240,21 +240,21 @@ extension World {
                                          rating: rating, completed: completed))
             sessions.sequence[i] += count
         }
-        if sessions.playStart[i] >= 0 {
-            add(.play, at: sessions.playStart[i], position: sessions.reportedPosition[i])
-            sessions.playStart[i] = -1
+        if sessions.playStartUs[i] >= 0 {
+            add(.play, at: sessions.playStartUs[i], position: sessions.reportedPositionUs[i])
+            sessions.playStartUs[i] = -1
         }
-        let from = sessions.reportedAt[i], fromPosition = sessions.reportedPosition[i]
+        let from = sessions.reportedAtUs[i], fromPosition = sessions.reportedPositionUs[i]
         let beat = activity.heartbeatInterval.microseconds
         func positionAt(_ t: Int64) -> Int64 {
             now > from ? fromPosition + (position - fromPosition) * (t - from) / (now - from) : position
         }
-        if sessions.nextBeat[i] <= now {
-            let first = sessions.nextBeat[i]
+        if sessions.nextBeatUs[i] <= now {
+            let first = sessions.nextBeatUs[i]
             let count = (now - first) / beat + 1
             let last = first + (count - 1) * beat
             add(.heartbeat, at: first, position: positionAt(first), count: UInt32(count), end: positionAt(last), interval: beat)
-            sessions.nextBeat[i] = last + beat
+            sessions.nextBeatUs[i] = last + beat
         }
         if sessions.started[i] && now > from {
             let hours = Double(now - from) / 3.6e9
@@ -279,8 +279,8 @@ extension World {
                 add(.rating, at: now, position: position, rating: UInt8(cumulative.firstIndex { u < $0 }! + 1))
             }
         }
-        sessions.reportedAt[i] = now
-        sessions.reportedPosition[i] = position
+        sessions.reportedAtUs[i] = now
+        sessions.reportedPositionUs[i] = position
         guard !scratch.isEmpty else { return }
         pipeline.produced += scratch.reduce(0) { $0 + Int64($1.count) }
         let p = partition(of: profile)

@@ -188,7 +188,8 @@ public struct PopMetrics: Sendable {
     /// Per fill window that closed: whether the plan's fills were all done by then.
     public var nights: [NightRecord] = []
     public var startTime = LatencyRecorder()
-    /// Bytes served per bucket.
+    /// Bytes served per bucket. This, `utilisation` and `waited` are the PoP's link's (``Links``),
+    /// copied in by `World.results()`.
     public var egress: TimeSeries
     /// Egress committed to active downloads over capacity, per bucket (time-weighted).
     public var utilisation: TimeWeightedSeries
@@ -225,9 +226,6 @@ public struct NightRecord: Sendable, Equatable {
 struct PopState {
     let index: Int
     let region: Int
-    /// Egress capacity, bits/s, after sampling: as built, and as degradations leave it.
-    let baseEgress: Double
-    var egress: Double
     /// Fill rate of one server, bits/s, after sampling.
     let fillRate: Double
     let healthThreshold: Double
@@ -242,8 +240,6 @@ struct PopState {
     let parent: Int?
     let rtt: SimDuration
     var cache: LRUCache
-    var flows = FlowSet()
-    var waiting = WaitQueue()
     /// Files with a fill job (queued or running), and the job.
     var filling: FillJobs
     /// Fills holding a server (transferring, or waiting for room upstream).
@@ -262,9 +258,6 @@ struct PopState {
     /// Per title: complete files held (steering by title).
     var titleFiles: [UInt16]
     var metrics: PopMetrics
-
-    var utilisation: Double { flows.committed / egress }
-    var healthy: Bool { utilisation < healthThreshold }
 
     /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
     /// Inlined: an outlined call on `pops[p]` copied the whole state (776 bytes and a retain of
@@ -308,23 +301,6 @@ struct FillJobs {
             jobs[file] = newValue ?? FillJobs.none
         }
     }
-}
-
-/// An origin replica's state.
-struct OriginState {
-    let region: Int
-    /// Its egress; in a partitioned run, this partition's share of it.
-    var egress: Double
-    var flows = FlowSet()
-    var waiting = WaitQueue()
-    var bytes: TimeSeries
-    var failures = Counter()
-    /// Transfers (downloads and fills) that waited for room on its egress.
-    var waited = Counter()
-    /// Down faults in force; first-byte latency multiplier of slow faults.
-    var downs = 0
-    var latencyFactor = 1.0
-    var totalBytes = 0.0
 }
 
 extension Array {

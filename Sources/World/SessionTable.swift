@@ -9,11 +9,11 @@ struct Download: Sendable {
     /// Counts the session's downloads (wrapping), so that the events and link-queue entries of one
     /// that failed are recognised as stale.
     var epoch: UInt8 = 0
-    /// The tier that serves it: a PoP index, or -1 - replica for the origin.
-    var servedBy: Int16 = 0
-    var requestedAt: Int64 = 0
+    /// The tier that serves it: its PoP, a tier above, or an origin replica.
+    var servedBy = LinkID(index: 0)
+    var requestedAtUs: Int64 = 0
     /// While waiting for a link: the latency to add once it starts; then when its first byte came.
-    var firstByteAt: Int64 = 0
+    var firstByteAtUs: Int64 = 0
     var bits: Int64 = 0
     /// The flow's rate, bits/s; 0 while it waits for room on a link.
     var rate: Double = 0
@@ -27,7 +27,9 @@ struct Download: Sendable {
 /// One session's state: a fixed-size, trivially copyable record, so that the table is one flat
 /// block of memory. Fields are ordered by use: what every segment event reads first (generation,
 /// links, title, context), then the download and the player, then the QoE already booked, then
-/// the activity client's fields, which only its periodic reports touch.
+/// the activity client's fields, which only its periodic reports touch. Times are microseconds of
+/// simulated time (`…Us`). Its size and the place of its hot fields are pinned by the layout tests
+/// (WorldTests' "Memory layouts"): a change that grows them is a speed change.
 struct SessionRecord {
     var generation: UInt16 = 0
     var region: UInt16 = 0
@@ -44,19 +46,19 @@ struct SessionRecord {
     var lastSegment: Int32 = 0
     var user: UInt32 = 0
     var access: Double = 0
-    var touched: Int64 = 0
-    var watchUntil: Int64 = 0
-    var arrival: Int64 = 0
+    var touchedUs: Int64 = 0
+    var watchUntilUs: Int64 = 0
+    var arrivalUs: Int64 = 0
     var download = Download()
     var player: Player
     var accounted: (play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32) = (0, 0, 0, 0, 0)
     var buffer: Int32 = -1
     var sequence: UInt32 = 0
     var client: UInt64 = 0
-    var playStart: Int64 = -1
-    var nextBeat: Int64 = .max
-    var reportedAt: Int64 = 0
-    var reportedPosition: Int64 = 0
+    var playStartUs: Int64 = -1
+    var nextBeatUs: Int64 = .max
+    var reportedAtUs: Int64 = 0
+    var reportedPositionUs: Int64 = 0
 }
 
 /// One field of every session record, indexed by session id: `sessions.player[i]` reads, writes
@@ -149,9 +151,9 @@ struct SessionTable {
     /// Index of the player context (title, manifest format, rung cap) in the title library.
     var context: SessionColumn<UInt32> { column(\.context) }
     var access: SessionColumn<Double> { column(\.access) }
-    var arrival: SessionColumn<Int64> { column(\.arrival) }
+    var arrivalUs: SessionColumn<Int64> { column(\.arrivalUs) }
     /// Media position at which the user stops, microseconds.
-    var watchUntil: SessionColumn<Int64> { column(\.watchUntil) }
+    var watchUntilUs: SessionColumn<Int64> { column(\.watchUntilUs) }
     /// The last segment the session downloads.
     var lastSegment: SessionColumn<Int32> { column(\.lastSegment) }
     var player: SessionColumn<Player> { column(\.player) }
@@ -166,16 +168,16 @@ struct SessionTable {
     /// and position, for the heartbeats in between), its retry buffer (-1: none).
     var client: SessionColumn<UInt64> { column(\.client) }
     var sequence: SessionColumn<UInt32> { column(\.sequence) }
-    var playStart: SessionColumn<Int64> { column(\.playStart) }
-    var nextBeat: SessionColumn<Int64> { column(\.nextBeat) }
-    var reportedAt: SessionColumn<Int64> { column(\.reportedAt) }
-    var reportedPosition: SessionColumn<Int64> { column(\.reportedPosition) }
+    var playStartUs: SessionColumn<Int64> { column(\.playStartUs) }
+    var nextBeatUs: SessionColumn<Int64> { column(\.nextBeatUs) }
+    var reportedAtUs: SessionColumn<Int64> { column(\.reportedAtUs) }
+    var reportedPositionUs: SessionColumn<Int64> { column(\.reportedPositionUs) }
     var buffer: SessionColumn<Int32> { column(\.buffer) }
     /// Failed attempts in a row (failover, playback API), whether the last failure was the origin's,
     /// and when something last moved the session on (for audits).
     var failures: SessionColumn<UInt8> { column(\.failures) }
     var originFailure: SessionColumn<Bool> { column(\.originFailure) }
-    var touched: SessionColumn<Int64> { column(\.touched) }
+    var touchedUs: SessionColumn<Int64> { column(\.touchedUs) }
 
     /// Starts loading record `i` (every cache line of it; records are not line-aligned).
     @inline(__always)

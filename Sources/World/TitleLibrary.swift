@@ -33,7 +33,7 @@ final class TitleLibrary {
     @exclusivity(unchecked) var loaded: [Loaded] = []
     @exclusivity(unchecked) var contexts: [PlayerContext] = []
     /// The same contexts, unretained (`contexts` keeps them alive, and no context is ever dropped).
-    @exclusivity(unchecked) var unretainedContexts: [Unmanaged<PlayerContext>] = []
+    @exclusivity(unchecked) private var unretainedContexts: [Unmanaged<PlayerContext>] = []
     /// Per context, the rendition of each player rung: `renditions[context * 32 + rung]`.
     @exclusivity(unchecked) var renditions: [UInt8] = []
     @exclusivity(unchecked) var contextKeys: [Int: UInt32] = [:]
@@ -113,11 +113,22 @@ final class TitleLibrary {
         return id
     }
 
-    /// Context `id` for use without retaining it (`_withUnsafeGuaranteedRef`): on the segment path
-    /// a retain and release per event cost ~10% at full scale (an atomic on a shared object that is
-    /// often not in cache).
+    /// Calls `body` with context `id`, not retained: on the segment path a retain and release per
+    /// event cost ~10% at full scale (an atomic on a shared object that is often not in cache). The
+    /// only code that touches an unretained reference (the fast-path layer, World+Prefetch.swift);
+    /// safe because `contexts` keeps every context alive for the library's life. `body` must not
+    /// let the context escape.
     @inline(__always)
-    func unretained(_ id: UInt32) -> Unmanaged<PlayerContext> { unretainedContexts[Int(id)] }
+    func withContext<R>(_ id: UInt32, _ body: (PlayerContext) throws -> R) rethrows -> R {
+        try unretainedContexts[Int(id)]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Where context `id`'s object is in memory, for a prefetch hint (nil if there is no such
+    /// context yet). Reads nothing through it.
+    @inline(__always)
+    func contextAddress(_ id: UInt32) -> UnsafeRawPointer? {
+        Int(id) < unretainedContexts.count ? UnsafeRawPointer(unretainedContexts[Int(id)].toOpaque()) : nil
+    }
 
     /// The rendition a context's rung is.
     func rendition(context: UInt32, rung: Int) -> Int { Int(renditions[Int(context) * 32 + rung]) }
@@ -131,7 +142,7 @@ final class TitleLibrary {
     /// The duration comes from the context's manifest (the same durations), which the player has
     /// just read: the title's own array would be one more cache miss per request at full scale.
     func segmentBits(context: UInt32, title: Int, segment: Int, rendition: Int) -> Int64 {
-        let d = unretained(context)._withUnsafeGuaranteedRef { $0.manifest.duration(of: segment) }
+        let d = withContext(context) { $0.manifest.duration(of: segment) }
         return Int64(catalog.segmentBytes(title: title, segment: segment, rung: rendition, duration: d)) * 8
     }
 

@@ -99,13 +99,13 @@ public final class World {
     /// Per region: PoPs nearest first, and their round trips from the region.
     let ranking: [[Int]]
     let rankingRtt: [[SimDuration]]
-    /// Per PoP: the origin replica it reads from.
-    let replicaOf: [Int]
     @exclusivity(unchecked) var sessions: SessionTable
     let library: TitleLibrary
     @exclusivity(unchecked) var popularity: Popularity
     @exclusivity(unchecked) var pops: [PopState]
-    @exclusivity(unchecked) var origins: [OriginState]
+    /// Every PoP's and origin replica's egress: sharing, headroom, wait queues, bytes carried.
+    @exclusivity(unchecked) var links: Links
+    @exclusivity(unchecked) var origin: Origin
     @exclusivity(unchecked) var regions: [RegionState]
     @exclusivity(unchecked) var global: Aggregate
     @exclusivity(unchecked) var fills = FillTable()
@@ -131,8 +131,6 @@ public final class World {
     /// Incidents in force, ascending.
     @exclusivity(unchecked) var activeIncidents: [Int] = []
     @exclusivity(unchecked) var faults: FaultState
-    /// Per PoP: origin replicas, nearest first.
-    let replicaOrder: [[Int]]
     // The activity pipeline.
     @exclusivity(unchecked) var nextClient: UInt64 = 0
     let activityStreams: StreamFamily
@@ -219,15 +217,8 @@ public final class World {
         let ranking = c.regions.indices.map { distances.nearestFirst(c.pops, among: ownPops, from: $0) }
         self.ranking = ranking
         rankingRtt = c.regions.indices.map { r in ranking[r].map { c.pops[$0].rtt + distances.rtt(from: r, to: c.pops[$0].region) } }
-        let replicaRegions = c.origin.regions.isEmpty ? [0] : c.origin.regions
-        let replicaOrder = c.pops.map { pop in
-            replicaRegions.indices.sorted { a, b in
-                let da = distances.rtt(from: pop.region, to: replicaRegions[a]), db = distances.rtt(from: pop.region, to: replicaRegions[b])
-                return da < db || (da == db && a < b)
-            }
-        }
-        self.replicaOrder = replicaOrder
-        replicaOf = replicaOrder.map { $0[0] }
+        let origin = Origin(regions: c.origin.regions, popRegions: c.pops.map(\.region), distances: distances)
+        self.origin = origin
         incidents = World.incidents(c)
         faults = FaultState(apiDown: Array(repeating: 0, count: c.regions.count), apiExtra: Array(repeating: 0, count: c.regions.count),
                             linkRtt: Array(repeating: 0, count: c.regions.count * c.pops.count),
@@ -235,7 +226,7 @@ public final class World {
         let k = Double(c.sampling)
         let fileCount = c.catalog.titles * c.catalog.ladder.count
         pops = c.pops.enumerated().map { i, p in
-            PopState(index: i, region: p.region, baseEgress: p.egressBitsPerSecond / k, egress: p.egressBitsPerSecond / k,
+            PopState(index: i, region: p.region,
                      fillRate: p.fillBitsPerSecondPerServer / k, healthThreshold: p.healthThreshold, baseServers: p.servers,
                      servers: p.servers, parent: p.parent, rtt: p.rtt,
                      cache: LRUCache(capacityBytes: p.storageBytes, fileCount: fileCount), filling: FillJobs(fileCount: fileCount),
@@ -264,9 +255,8 @@ public final class World {
         for (i, r) in catalog.releases.enumerated() { releaseIndex[r.title] = Int32(i) }
         self.releaseIndex = releaseIndex
         releaseStats = catalog.releases.map { ReleaseStats(title: $0.title, time: SimInstant(microseconds: $0.time)) }
-        origins = replicaRegions.map { r in
-            OriginState(region: r, egress: c.origin.egressBitsPerSecond / k, bytes: TimeSeries(bucketWidth: c.metricsBucket))
-        }
+        links = Links(popCapacity: c.pops.map { $0.egressBitsPerSecond / k },
+                      replicaCapacity: Array(repeating: c.origin.egressBitsPerSecond / k, count: origin.count), bucket: c.metricsBucket)
         let playerConfiguration = PlayerConfiguration(
             algorithm: ABRAlgorithm.named(c.clients.abr, maxBufferSeconds: c.clients.maxBuffer.seconds) ?? .bola(gammaP: 5),
             maxBuffer: c.clients.maxBuffer.microseconds, startupBuffer: c.clients.startupBuffer.microseconds)
@@ -357,47 +347,6 @@ public final class World {
 
     // MARK: Events
 
-    /// Starts loading what a coming event will read (see `Simulation.run(until:prefetch:_:)`):
-    /// at depth 0, its session's record; at 1, the player context named in that record, by then in
-    /// cache; at 2, the context's bit-rate arrays (play and the ABR decision read them), whose
-    /// addresses are by then in cache. Reads only; a stale event just loads something unused.
-    @inline(__always)
-    func prefetch(_ event: Event, depth: Int) {
-        let s: UInt32
-        switch event {
-        case let .request(session, _), let .downloadDone(session, _, _), let .abandon(session, _, _), let .flush(session, _),
-             let .sessionEnd(session, _), let .apiResponse(session, _), let .patience(session, _), let .failover(session, _):
-            s = session
-        default:
-            return
-        }
-        let i = Int(s)
-        guard UInt(bitPattern: i) < UInt(bitPattern: sessions.capacity) else { return }
-        if depth == 0 { return sessions.prefetch(i) }
-        let context = sessions.context[i]
-        guard Int(context) < library.unretainedContexts.count else { return }
-        if depth == 1 {
-            let object = UnsafeRawPointer(library.unretained(context).toOpaque())
-            SimCore.prefetch(object)
-            SimCore.prefetch(object + 64)
-            SimCore.prefetch(object + 128)
-            // A request looks up its rendition, then the file at its PoP.
-            if case .request = event {
-                library.renditions.prefetchElements(Int(context) &* 32 ..< Int(context) &* 32 &+ 1)
-                let p = Int(sessions.pop[i])
-                if p < pops.count {
-                    let first = Int(sessions.title[i]) &* library.rungs
-                    pops[p].prefetch(files: first ..< first &+ library.rungs)
-                }
-            }
-            return
-        }
-        library.unretained(context)._withUnsafeGuaranteedRef { context in
-            context.reportingBitrates.withUnsafeBufferPointer { if let base = $0.baseAddress { SimCore.prefetch(base) } }
-            context.manifest.bitrates.withUnsafeBufferPointer { if let base = $0.baseAddress { SimCore.prefetch(base) } }
-        }
-    }
-
     func handle(_ event: Event) {
         switch event {
         case let .arrival(r):
@@ -449,7 +398,7 @@ public final class World {
             faultEnds(Int(i))
         case let .failover(s, g):
             guard sessions.generation[Int(s)] == g else { return }
-            sessions.touched[Int(s)] = sim.now.microseconds
+            sessions.touchedUs[Int(s)] = sim.now.microseconds
             failover(s)
         case let .surgeArrival(i, k):
             surgeArrival(Int(i), Int(k))
@@ -495,7 +444,7 @@ public final class World {
     func apiResponse(_ s: UInt32) {
         let i = Int(s)
         let r = Int(sessions.region[i])
-        sessions.touched[i] = sim.now.microseconds
+        sessions.touchedUs[i] = sim.now.microseconds
         guard faults.apiDown[r] == 0 else {
             let delay = configuration.clients.failoverBackoff.microseconds << min(Int(sessions.failures[i]), 16)
             sessions.failures[i] &+= 1
@@ -536,16 +485,16 @@ public final class World {
         sessions.user[i] = UInt32(truncatingIfNeeded: userID)
         sessions.context[i] = context
         sessions.access[i] = user.accessBitsPerSecond
-        sessions.arrival[i] = now.microseconds
-        sessions.watchUntil[i] = max(1, min(length, wants))
-        sessions.lastSegment[i] = Int32(segmentIndex(context: context, position: sessions.watchUntil[i] - 1))
+        sessions.arrivalUs[i] = now.microseconds
+        sessions.watchUntilUs[i] = max(1, min(length, wants))
+        sessions.lastSegment[i] = Int32(segmentIndex(context: context, position: sessions.watchUntilUs[i] - 1))
         sessions.download[i] = Download()
         sessions.accounted[i] = (0, 0, 0, 0, 0)
         sessions.warm[i] = false
         sessions.started[i] = false
         sessions.failures[i] = 0
         sessions.originFailure[i] = false
-        sessions.touched[i] = now.microseconds
+        sessions.touchedUs[i] = now.microseconds
         startClient(s, warm: warm, stream: &stream)
         return s
     }
@@ -570,7 +519,7 @@ public final class World {
     /// over the region's PoPs, by distance, whether they hold the title, health and load. If the
     /// nearest is saturated, it counts a health miss.
     func steer(region r: Int, title: Int, excludeDown: Bool = false) -> Int {
-        steer(region: r, title: title, excludeDown: excludeDown, utilisation: { self.pops[$0].utilisation })
+        steer(region: r, title: title, excludeDown: excludeDown, utilisation: { self.links.utilisation(self.links.pop($0)) })
     }
 
     /// Steering with the PoPs' utilisation given (the steady-state start uses the load its
@@ -602,17 +551,16 @@ public final class World {
     func requestNext(_ s: UInt32) {
         let i = Int(s)
         let now = sim.now.microseconds
-        sessions.touched[i] = now
+        sessions.touchedUs[i] = now
         guard sessions.player[i].nextSegment <= Int(sessions.lastSegment[i]) else { return }
-        let player = sessions.player.address(i)
         // A full buffer: the rung is chosen when there is room (the same choice, one decision
         // per segment instead of two), unless the algorithm may add a wait of its own.
-        let next = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> (request: SegmentRequest?, wait: Int64) in
+        let next = withPlayer(i) { player, context -> (request: SegmentRequest?, wait: Int64) in
             if !context.configuration.algorithm.waitsOnItsOwn {
-                let wait = player.pointee.roomDelay(at: now, context)
+                let wait = player.roomDelay(at: now, context)
                 if wait > 0 { return (nil, wait) }
             }
-            let request = player.pointee.nextRequest(at: now, context)
+            let request = player.nextRequest(at: now, context)
             return (request, request?.delay ?? 0)
         }
         if next.wait > 0 {
@@ -642,7 +590,7 @@ public final class World {
         // Find the nearest tier holding the file: the PoP, its parents (past any that are down),
         // or the nearest origin replica up.
         var tier = p
-        var servedBy = 0
+        var servedBy = links.pop(p)
         var missing: [Int] = []
         var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region) + .microseconds(faults.linkRtt[region * pops.count + p])
         while true {
@@ -650,22 +598,22 @@ public final class World {
             record(request: file, at: tier, bits: bits, hit: holds, now: now)
             if holds {
                 pops[tier].cache.touch(file)
-                servedBy = tier
+                servedBy = links.pop(tier)
                 break
             }
             missing.append(tier)
             var next = pops[tier].parent
             while let up = next, isDown(up) { next = pops[up].parent }
             guard let parent = next else {
-                guard let replica = replica(for: tier) else {
+                guard let replica = origin.nearestUp(from: tier) else {
                     // No origin replica is up: the request fails; the player retries elsewhere.
                     sessions.originFailure[i] = true
                     scheduleFailover(s)
                     return
                 }
-                servedBy = -1 - replica
-                latency += SimDuration(seconds: configuration.origin.firstByteLatency.seconds * origins[replica].latencyFactor)
-                    + distances.rtt(from: pops[tier].region, to: origins[replica].region)
+                servedBy = links.replica(replica)
+                latency += SimDuration(seconds: configuration.origin.firstByteLatency.seconds * origin.replicas[replica].latencyFactor)
+                    + distances.rtt(from: pops[tier].region, to: origin.replicas[replica].region)
                 break
             }
             latency += distances.rtt(from: pops[tier].region, to: pops[parent].region) + pops[parent].rtt
@@ -679,7 +627,7 @@ public final class World {
             break
         case .immediate:
             for (k, t) in missing.enumerated() {
-                let source = k + 1 < missing.count ? missing[k + 1] : servedBy
+                let source = k + 1 < missing.count ? links.pop(missing[k + 1]) : servedBy
                 requestFill(file: file, at: t, kind: .pullThrough, priority: .infinity, source: source)
             }
         case .queued:
@@ -690,16 +638,17 @@ public final class World {
         let r = releaseIndex[title]
         if r >= 0 && now.microseconds - releaseStats[Int(r)].time.microseconds < 86_400_000_000 {
             releaseStats[Int(r)].requests += 1
-            if servedBy == p { releaseStats[Int(r)].hits += 1 }
+            if servedBy == links.pop(p) { releaseStats[Int(r)].hits += 1 }
         }
 
         sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), epoch: sessions.download[i].epoch &+ 1,
-                                        servedBy: Int16(servedBy), requestedAt: now.microseconds, firstByteAt: latency.microseconds,
+                                        servedBy: servedBy, requestedAtUs: now.microseconds, firstByteAtUs: latency.microseconds,
                                         bits: bits)
         // First come, first served: behind anything already waiting on its links.
-        if !pops[p].waiting.isEmpty {
-            enqueue(download: s, on: p)
-        } else if servedBy != p && firstWaiting(servedBy) != nil {
+        let atPop = links.pop(p)
+        if links.firstWaiting(atPop) != nil {
+            enqueue(download: s, on: atPop)
+        } else if servedBy != atPop && links.firstWaiting(servedBy) != nil {
             enqueue(download: s, on: servedBy)
         } else if let link = transmit(s) {
             enqueue(download: s, on: link)
@@ -710,22 +659,22 @@ public final class World {
     /// the link that lacks room. The rate: the user's access, the PoP's fair share and headroom,
     /// and the upstream tier's (see `FlowSet`). With the origin full and `onOverload: fail`, the
     /// request fails and the player retries a second later.
-    func transmit(_ s: UInt32) -> Int? {
+    func transmit(_ s: UInt32) -> LinkID? {
         let i = Int(s)
         let now = sim.now
         let d = sessions.download[i]
         let p = Int(sessions.pop[i])
-        let upstream = Int(d.servedBy)
+        let pop = links.pop(p), upstream = d.servedBy
         // A degraded link between the user's region and the PoP leaves a share of the throughput.
         let access = sessions.access[i] * faults.linkThroughput[Int(sessions.region[i]) * pops.count + p]
-        let atPop = fairShare(p, cap: access)
+        let atPop = links.fairShare(pop, cap: access)
         var due = atPop
-        if upstream != p { due = min(due, fairShare(upstream, cap: atPop)) }
-        let room = upstream != p ? min(headroom(p), headroom(upstream)) : headroom(p)
+        if upstream != pop { due = min(due, links.fairShare(upstream, cap: atPop)) }
+        let room = upstream != pop ? min(links.headroom(pop), links.headroom(upstream)) : links.headroom(pop)
         if room < FlowSet.admission * due {
-            let blocked = headroom(p) < FlowSet.admission * due ? p : upstream
-            if blocked < 0 && configuration.origin.onOverload == .fail {
-                origins[-1 - blocked].failures.increment()
+            let blocked = links.admits(pop, due: due) ? upstream : pop
+            if let replica = links.replica(of: blocked), configuration.origin.onOverload == .fail {
+                origin.replicas[replica].failures.increment()
                 sessions.download[i].segment = -1
                 sim.schedule(.request(session: s, generation: sessions.generation[i]), after: World.retryDelay)
                 return nil
@@ -733,22 +682,21 @@ public final class World {
             return blocked
         }
         let rate = max(1, min(due, room))
-        addFlow(p, cap: access, rate: rate, now: now)
-        if upstream != p { addFlow(upstream, cap: atPop, rate: rate, now: now) }
+        links.add(pop, cap: access, rate: rate, now: now)
+        if upstream != pop { links.add(upstream, cap: atPop, rate: rate, now: now) }
 
-        let firstByte = now + .microseconds(d.firstByteAt)
+        let firstByte = now + .microseconds(d.firstByteAtUs)
         let transfer = SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
-        sessions.download[i].firstByteAt = firstByte.microseconds
+        sessions.download[i].firstByteAtUs = firstByte.microseconds
         sessions.download[i].rate = rate
         sessions.download[i].accessCap = access
         sessions.download[i].upstreamCap = atPop
         // Constant rate: if abandonment would trigger, it triggers at the first check, after the
         // grace period (the gap between the time left and the buffer left stays constant).
-        let player = sessions.player.address(i)
-        let abandons = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { context -> SimInstant? in
+        let abandons = withPlayer(i) { player, context -> SimInstant? in
             let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
             guard check < firstByte + transfer else { return nil }
-            let lower = player.pointee.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
+            let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
                                                        bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
                                                        bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
             return lower != nil ? check : nil
@@ -778,90 +726,33 @@ public final class World {
         requestLog?(now, pop, file, fileBytes(file), hit, bytes)
     }
 
-    // MARK: Links
-    // A link is a PoP's egress (the PoP's index) or an origin replica's (-1 - replica).
+    // MARK: Waiting for room on a link
 
-    func fairShare(_ link: Int, cap: Double) -> Double {
-        let bin = FlowSet.bin(cap)
-        return link >= 0 ? pops[link].flows.share(capacity: pops[link].egress, cap: cap, bin: bin)
-            : origins[-1 - link].flows.share(capacity: origins[-1 - link].egress, cap: cap, bin: bin)
-    }
-
-    func headroom(_ link: Int) -> Double {
-        link >= 0 ? pops[link].egress - pops[link].flows.committed
-            : origins[-1 - link].egress - origins[-1 - link].flows.committed
-    }
-
-    func addFlow(_ link: Int, cap: Double, rate: Double, now: SimInstant) {
-        if link >= 0 {
-            pops[link].flows.add(cap: cap, rate: rate)
-            pops[link].metrics.utilisation.set(pops[link].utilisation, at: now)
-        } else {
-            origins[-1 - link].flows.add(cap: cap, rate: rate)
-        }
-    }
-
-    /// Takes a flow off `link`; the caller then calls `admitWaiting` once every link it freed is free.
-    func removeFlow(_ link: Int, cap: Double, rate: Double, now: SimInstant) {
-        if link >= 0 {
-            pops[link].flows.remove(cap: cap, rate: rate)
-            pops[link].metrics.utilisation.set(pops[link].utilisation, at: now)
-        } else {
-            origins[-1 - link].flows.remove(cap: cap, rate: rate)
-        }
-    }
-
-    func waitQueue(_ link: Int) -> WaitQueue {
-        link >= 0 ? pops[link].waiting : origins[-1 - link].waiting
-    }
-
-    /// The oldest entry waiting on `link`, read in place: `waitQueue(link).first` copies the queue
-    /// (a retain and release), and this runs at every download's completion.
-    func firstWaiting(_ link: Int) -> UInt64? {
-        link >= 0 ? pops[link].waiting.first : origins[-1 - link].waiting.first
-    }
-
-    /// Queue entries: a download is (1, download epoch, session, generation), a fill (0, fill slot).
-    static let downloadEntry: UInt64 = 1 << 63
-
-    func enqueue(download s: UInt32, on link: Int) {
-        let epoch = UInt64(sessions.download[Int(s)].epoch)
-        enqueue(World.downloadEntry | epoch << 48 | UInt64(s) << 16 | UInt64(sessions.generation[Int(s)]), on: link)
-    }
-
-    func enqueue(_ entry: UInt64, on link: Int) {
-        if link >= 0 {
-            pops[link].waiting.append(entry)
-            pops[link].metrics.waited.increment()
-        } else {
-            origins[-1 - link].waiting.append(entry)
-            origins[-1 - link].waited.increment()
-        }
-    }
-
-    func dequeue(_ link: Int) {
-        if link >= 0 { pops[link].waiting.removeFirst() } else { origins[-1 - link].waiting.removeFirst() }
+    func enqueue(download s: UInt32, on link: LinkID) {
+        let i = Int(s)
+        links.enqueue(.download(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), on: link)
     }
 
     /// Starts what waits on `link`, oldest first, while there is room; a transfer that now lacks
     /// room on another of its links moves to that link's queue.
-    func admitWaiting(_ link: Int) {
-        while let entry = firstWaiting(link) {
-            let blocked: Int?
-            if entry & World.downloadEntry != 0 {
-                let s = UInt32(truncatingIfNeeded: entry >> 16), i = Int(s)  // bits 16–47
-                guard sessions.generation[i] == UInt16(truncatingIfNeeded: entry), sessions.download[i].active,
-                      sessions.download[i].waiting, sessions.download[i].epoch == UInt8(truncatingIfNeeded: entry >> 48) else {
-                    dequeue(link)  // the session ended, or this download failed, meanwhile
+    func admitWaiting(_ link: LinkID) {
+        while let entry = links.firstWaiting(link) {
+            let blocked: LinkID?
+            switch entry {
+            case let .download(s, generation, epoch):
+                let i = Int(s)
+                guard sessions.generation[i] == generation, sessions.download[i].active, sessions.download[i].waiting,
+                      sessions.download[i].epoch == epoch else {
+                    links.dequeue(link)  // the session ended, or this download failed, meanwhile
                     continue
                 }
                 blocked = transmit(s)
-            } else {
-                blocked = transmitFill(UInt32(truncatingIfNeeded: entry >> 16))
+            case let .fill(f):
+                blocked = transmitFill(f)
             }
             if blocked == link { return }
-            dequeue(link)
-            if let other = blocked { enqueue(entry, on: other) }
+            links.dequeue(link)
+            if let other = blocked { links.enqueue(entry, on: other) }
         }
     }
 
@@ -873,22 +764,17 @@ public final class World {
         sessions.download[i].segment = -1
         guard !d.waiting else { return }  // its queue entry is dropped when reached
         let now = sim.now
-        let p = Int(sessions.pop[i])
-        let upstream = Int(d.servedBy)
-        removeFlow(p, cap: d.accessCap, rate: d.rate, now: now)
-        if upstream != p { removeFlow(upstream, cap: d.upstreamCap, rate: d.rate, now: now) }
+        let pop = links.pop(Int(sessions.pop[i]))
+        let upstream = d.servedBy
+        links.remove(pop, cap: d.accessCap, rate: d.rate, now: now)
+        if upstream != pop { links.remove(upstream, cap: d.upstreamCap, rate: d.rate, now: now) }
         // Bytes flowed from the first byte until now: book them over that span.
         let bytes = Double(delivered / 8)
-        let from = SimInstant(microseconds: min(d.firstByteAt, now.microseconds))
-        pops[p].metrics.egress.addSpread(bytes, from: from, to: now)
-        if upstream >= 0 && upstream != p {
-            pops[upstream].metrics.egress.addSpread(bytes, from: from, to: now)
-        } else if upstream < 0 {
-            origins[-1 - upstream].bytes.addSpread(bytes, from: from, to: now)
-            origins[-1 - upstream].totalBytes += bytes
-        }
-        admitWaiting(p)
-        if upstream != p { admitWaiting(upstream) }
+        let from = SimInstant(microseconds: min(d.firstByteAtUs, now.microseconds))
+        links.book(bytes, on: pop, from: from, to: now)
+        if upstream != pop { links.book(bytes, on: upstream, from: from, to: now) }
+        admitWaiting(pop)
+        if upstream != pop { admitWaiting(upstream) }
     }
 
     func completeDownload(_ s: UInt32) {
@@ -897,11 +783,10 @@ public final class World {
         let now = sim.now
         releaseDownload(s, delivered: d.bits)
         sessions.failures[i] = 0
-        sessions.touched[i] = now.microseconds
-        let player = sessions.player.address(i)
-        library.unretained(sessions.context[i])._withUnsafeGuaranteedRef {
-            player.pointee.complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAt,
-                                    firstByteAt: d.firstByteAt, at: now.microseconds, $0)
+        sessions.touchedUs[i] = now.microseconds
+        withPlayer(i) { player, context in
+            player.complete(segment: Int(d.segment), rung: Int(d.rung), bits: d.bits, requestedAt: d.requestedAtUs,
+                            firstByteAt: d.firstByteAtUs, at: now.microseconds, context)
         }
         if !sessions.started[i], sessions.player[i].phase != .startup {
             playbackStarted(s)
@@ -914,7 +799,7 @@ public final class World {
                 sessions.player[i].startNow(at: now.microseconds, library.contexts[Int(sessions.context[i])])
                 if !sessions.started[i] { playbackStarted(s) }
             }
-            let left = max(0, sessions.watchUntil[i] - positionPlayed(s))
+            let left = max(0, sessions.watchUntilUs[i] - positionPlayed(s))
             sim.schedule(.sessionEnd(session: s, generation: sessions.generation[i]), after: .microseconds(left))
             return
         }
@@ -924,7 +809,7 @@ public final class World {
     /// Media position played so far (the start of the playing segment plus what of it has played).
     func positionPlayed(_ s: UInt32) -> Int64 {
         let i = Int(s)
-        let first = library.unretained(sessions.context[i])._withUnsafeGuaranteedRef { $0.manifest.duration(of: 0) }
+        let first = withContext(of: i) { $0.manifest.duration(of: 0) }
         return Int64(sessions.player[i].playing) * first + sessions.player[i].playedInto
     }
 
@@ -932,11 +817,11 @@ public final class World {
         let i = Int(s)
         let d = sessions.download[i]
         let now = sim.now
-        let received = Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6)
+        let received = Int64(d.rate * Double(now.microseconds - d.firstByteAtUs) / 1e6)
         releaseDownload(s, delivered: received)
         let context = library.contexts[Int(sessions.context[i])]
         let lower = sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received,
-                                                       bitsTotal: d.bits, firstByteAt: d.firstByteAt, at: now.microseconds, context) ?? 0
+                                                       bitsTotal: d.bits, firstByteAt: d.firstByteAtUs, at: now.microseconds, context) ?? 0
         sessions.player[i].abandon(segment: Int(d.segment), bitsReceived: received, toRung: lower, at: now.microseconds, context)
         requestNext(s)
     }
@@ -948,7 +833,7 @@ public final class World {
         sessions.started[i] = true
         if !sessions.warm[i] { clientStartedPlaying(s) }
         guard !sessions.warm[i] else { return }
-        let startTime = SimDuration(microseconds: sim.now.microseconds - sessions.arrival[i])
+        let startTime = SimDuration(microseconds: sim.now.microseconds - sessions.arrivalUs[i])
         let r = Int(sessions.region[i]), p = Int(sessions.pop[i])
         regions[r].aggregate.playbackStarted(startTime, at: sim.now)
         global.playbackStarted(startTime, at: sim.now)
@@ -975,7 +860,7 @@ public final class World {
         let now = sim.now
         if sessions.download[i].active {
             let d = sessions.download[i]
-            let received = d.waiting ? 0 : max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAt) / 1e6))
+            let received = d.waiting ? 0 : max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAtUs) / 1e6))
             releaseDownload(s, delivered: min(d.bits, received))
         }
         if sessions.pop[i] != UInt16.max {
@@ -985,8 +870,8 @@ public final class World {
         flush(s, final: true)
         let r = Int(sessions.region[i])
         let started = sessions.started[i]
-        regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
-        global.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrival[i])
+        regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrivalUs[i])
+        global.sessionEnded(at: now, cause: cause, started: started, length: now.microseconds - sessions.arrivalUs[i])
         if shard != nil { concurrencyChanges.append((now, -1)) }
         sessions.release(s)
     }
@@ -1045,11 +930,11 @@ public final class World {
         let length = m.segmentDurations.reduce(0, +)
         // Position: the age into the title, short of its end; the user stops `remaining` later.
         let position = min(Int64(age * 1e6), max(0, length - m.segmentDurations.last! - 1))
-        sessions.watchUntil[i] = min(length, position + max(1, Int64(remaining * 1e6)))
-        sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntil[i] - 1))
+        sessions.watchUntilUs[i] = min(length, position + max(1, Int64(remaining * 1e6)))
+        sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntilUs[i] - 1))
         let segment = segmentIndex(context: sessions.context[i], position: position)
         // Steered by the load the sessions placed so far will bring (there are no flows yet).
-        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), utilisation: { self.warmLoad[$0] / self.pops[$0].egress })
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), utilisation: { self.warmLoad[$0] / self.links[self.links.pop($0)].capacity })
         sessions.pop[i] = UInt16(p)
         pops[p].metrics.sessions.increment()
         // The rung such a player settles at, at its access bandwidth (replayed at the start).
@@ -1072,7 +957,7 @@ public final class World {
         resumeClient(s, position: position, age: age, stream: &clientStream)
         sessions.accounted[i] = (sessions.player[i].qoe.playTime, 0, sessions.player[i].qoe.bitsPlayed, 0, 0)
         if sessions.player[i].nextSegment > Int(sessions.lastSegment[i]) {
-            let left = max(0, sessions.watchUntil[i] - positionPlayed(s))
+            let left = max(0, sessions.watchUntilUs[i] - positionPlayed(s))
             sim.schedule(.sessionEnd(session: s, generation: sessions.generation[i]), after: .microseconds(left))
         } else {
             // As an event, so that the run (and its request log) sees it.
@@ -1095,29 +980,28 @@ extension World {
     /// flight, and returns where they differ from the links' own books (empty when consistent).
     /// O(sessions); for tests and audits.
     func auditLinks() -> [String] {
-        var rate = [Double](repeating: 0, count: pops.count + origins.count)
-        var count = [Int](repeating: 0, count: pops.count + origins.count)
-        func slot(_ link: Int) -> Int { link >= 0 ? link : pops.count + (-1 - link) }
+        var rate = [Double](repeating: 0, count: links.all.count)
+        var count = [Int](repeating: 0, count: links.all.count)
         for s in 0..<sessions.capacity where sessions.isLive[s] {
             let d = sessions.download[s]
             guard d.active, !d.waiting else { continue }
-            let p = Int(sessions.pop[s])
-            rate[slot(p)] += d.rate
-            count[slot(p)] += 1
-            if Int(d.servedBy) != p {
-                rate[slot(Int(d.servedBy))] += d.rate
-                count[slot(Int(d.servedBy))] += 1
+            let pop = links.pop(Int(sessions.pop[s]))
+            rate[Int(pop.index)] += d.rate
+            count[Int(pop.index)] += 1
+            if d.servedBy != pop {
+                rate[Int(d.servedBy.index)] += d.rate
+                count[Int(d.servedBy.index)] += 1
             }
         }
         for f in fills.pop.indices where fills.state[f] == .transferring {
-            rate[slot(Int(fills.source[f]))] += fills.rate[f]
-            count[slot(Int(fills.source[f]))] += 1
+            rate[Int(fills.source[f].index)] += fills.rate[f]
+            count[Int(fills.source[f].index)] += 1
         }
         var problems: [String] = []
-        for link in rate.indices {
-            let flows = link < pops.count ? pops[link].flows : origins[link - pops.count].flows
-            if flows.active != count[link] || abs(flows.committed - rate[link]) > 1e-6 * max(1, rate[link]) {
-                problems.append("link \(link): books \(flows.active) flows at \(flows.committed) bit/s, in flight \(count[link]) at \(rate[link])")
+        for link in links.ids {
+            let flows = links[link].flows, i = Int(link.index)
+            if flows.active != count[i] || abs(flows.committed - rate[i]) > 1e-6 * max(1, rate[i]) {
+                problems.append("link \(i): books \(flows.active) flows at \(flows.committed) bit/s, in flight \(count[i]) at \(rate[i])")
             }
         }
         return problems

@@ -220,14 +220,19 @@ extension World {
         }
         let popResults = pops.map { p in
             var m = p.metrics
+            let link = links[links.pop(p.index)]
+            m.egress = link.served
+            m.waited = link.waited
+            m.utilisation = link.utilisation
             m.utilisation.advance(to: endTime)
             m.fillQueue.advance(to: endTime)
-            return PopResults(id: configuration.pops[p.index].id, region: configuration.regions[p.region].id, egress: p.egress,
+            return PopResults(id: configuration.pops[p.index].id, region: configuration.regions[p.region].id, egress: link.capacity,
                               metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files)
         }
-        let originResults = origins.map { o in
-            OriginResults(region: configuration.regions[o.region].id, egress: o.egress, bytes: o.bytes,
-                          totalBytes: o.totalBytes, failures: o.failures.value, waited: o.waited.value)
+        let originResults = origin.replicas.enumerated().map { o, replica in
+            let link = links[links.replica(o)]
+            return OriginResults(region: configuration.regions[replica.region].id, egress: link.capacity, bytes: link.served,
+                                 totalBytes: link.servedBytes, failures: replica.failures.value, waited: link.waited.value)
         }
         let expectedGlobal = calibration.expectedGlobalConcurrency
         let peakMinute = expectedGlobal.indices.max { expectedGlobal[$0] < expectedGlobal[$1] } ?? 0

@@ -89,9 +89,9 @@ struct PartitionTests {
         c.origin.egressBitsPerSecond = 2e9  // scarce: transfers wait
         let world = PartitionedWorld(configuration: c)
         try world.run(until: .zero + .minutes(5))
-        let shares = world.worlds.prefix(world.plan.count).map { $0.origins[0].egress }
+        let shares = world.worlds.prefix(world.plan.count).map { $0.links[$0.links.replica(0)].capacity }
         #expect(abs(shares.reduce(0, +) - 2e9) < 1)
-        let load = world.worlds.prefix(world.plan.count).map { Double($0.origins[0].flows.active + $0.origins[0].waiting.count) }
+        let load = world.worlds.prefix(world.plan.count).map { w in Double(w.links[w.links.replica(0)].flows.active + w.links[w.links.replica(0)].waiting.count) }
         #expect(load.reduce(0, +) > 0)
         // Shares follow the load of the last synchronisation point (the run stopped at one).
         let heavier = load[0] > load[1] ? 0 : 1

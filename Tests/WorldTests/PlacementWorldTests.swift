@@ -103,11 +103,11 @@ struct PlacementWorldTests {
         #expect(world.peers[1] == [2] && world.peers[2] == [1] && world.peers[0] == [])
         let file = 399 * 3 + 1  // the least popular title: in no warm cache
         #expect(!world.pops[0].cache.contains(file) && !world.pops[2].cache.contains(file))
-        #expect(world.fillSource(file: file, for: 1) == -1)
+        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .origin(replica: 0))
         _ = world.pops[0].cache.insert(file, size: world.fileBytes(file))
-        #expect(world.fillSource(file: file, for: 1) == 0)
+        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .pop(0))
         _ = world.pops[2].cache.insert(file, size: world.fileBytes(file))
-        #expect(world.fillSource(file: file, for: 1) == 2)
+        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .pop(2))
     }
 
     @Test("A full fill queue refuses new jobs, and counts them")

@@ -1,0 +1,142 @@
+import Metrics
+import SimCore
+
+/// A link: one PoP's egress or one origin replica's. One id space, PoPs first (link `p` is PoP
+/// `p`), then the replicas (link `pops + r` is replica `r`), so that every link's state is one
+/// array element away and a session or a fill names the tier serving it in two bytes.
+struct LinkID: Hashable, Comparable, Sendable {
+    let index: UInt16
+
+    init(index: Int) {
+        precondition(index >= 0 && index < Int(UInt16.max), "link id out of range")
+        self.index = UInt16(truncatingIfNeeded: index)
+    }
+
+    static func < (a: LinkID, b: LinkID) -> Bool { a.index < b.index }
+}
+
+/// What waits on a saturated link: a session's download (named by slot, generation and download
+/// epoch, so that a stale entry is recognised when reached) or a fill job.
+enum WaitEntry: Equatable {
+    case download(session: UInt32, generation: UInt16, epoch: UInt8)
+    case fill(UInt32)
+}
+
+/// One link's state: its capacity, the flows sharing it, what waits for room on it, and what it
+/// carried.
+struct Link {
+    /// Bits per second after sampling: as built, and as it is now (a PoP's lost servers, a
+    /// partition's share of a replica).
+    let baseCapacity: Double
+    var capacity: Double
+    var flows = FlowSet()
+    var waiting = FIFO<WaitEntry>()
+    /// Transfers (downloads, fills) that waited for room on it.
+    var waited = Counter()
+    /// Bytes it carried per bucket (sampled), booked over each transfer's span; and in all.
+    var served: TimeSeries
+    var servedBytes = 0.0
+    /// Committed rate over capacity, time-weighted per bucket.
+    var utilisation: TimeWeightedSeries
+
+    var committedShare: Double { flows.committed / capacity }
+}
+
+/// Every link of the platform and the rules they share by.
+///
+/// Owns: capacities, the max-min fair sharing of each link among its flows (``FlowSet``:
+/// snapshot rates, a new transfer gets at most the headroom), the first-come first-served wait
+/// queues of saturated links, and the bytes, waits and utilisation each link records. Handles no
+/// event itself: the world asks it for a share or for room when a download or a fill starts, books
+/// the flow, and admits what waits when a transfer ends (``World/admitWaiting(_:)``, which knows
+/// how to start each kind of entry).
+struct Links {
+    /// PoPs (their links come first).
+    let popCount: Int
+    private(set) var all: [Link]
+
+    /// Links of `popCapacity.count` PoPs then `replicaCapacity.count` origin replicas, bits/s
+    /// after sampling, recording per bucket of `bucket`.
+    init(popCapacity: [Double], replicaCapacity: [Double], bucket: SimDuration) {
+        precondition(popCapacity.count + replicaCapacity.count < Int(UInt16.max), "too many links")
+        popCount = popCapacity.count
+        all = (popCapacity + replicaCapacity).map {
+            Link(baseCapacity: $0, capacity: $0, served: TimeSeries(bucketWidth: bucket), utilisation: TimeWeightedSeries(bucketWidth: bucket))
+        }
+    }
+
+    /// PoP `p`'s egress.
+    @inline(__always) func pop(_ p: Int) -> LinkID { LinkID(index: p) }
+    /// Origin replica `r`'s egress.
+    @inline(__always) func replica(_ r: Int) -> LinkID { LinkID(index: popCount &+ r) }
+    /// The PoP whose link `link` is, or nil (a replica's).
+    @inline(__always) func site(of link: LinkID) -> Int? { Int(link.index) < popCount ? Int(link.index) : nil }
+    /// The origin replica whose link `link` is, or nil (a PoP's).
+    @inline(__always) func replica(of link: LinkID) -> Int? { Int(link.index) >= popCount ? Int(link.index) - popCount : nil }
+    var ids: [LinkID] { all.indices.map { LinkID(index: $0) } }
+
+    subscript(link: LinkID) -> Link {
+        @inline(__always) get { all[Int(link.index)] }
+        @inline(__always) _modify { yield &all[Int(link.index)] }
+    }
+
+    /// The rate a new flow capped at `cap` would get on `link` (its max-min fair share).
+    @inline(__always)
+    func fairShare(_ link: LinkID, cap: Double) -> Double {
+        let i = Int(link.index)
+        return all[i].flows.share(capacity: all[i].capacity, cap: cap, bin: FlowSet.bin(cap))
+    }
+
+    /// Capacity not committed to flows, bits/s.
+    @inline(__always)
+    func headroom(_ link: LinkID) -> Double {
+        let i = Int(link.index)
+        return all[i].capacity - all[i].flows.committed
+    }
+
+    /// Whether a transfer due `due` bits/s may start on `link` now (see ``FlowSet/admission``).
+    @inline(__always)
+    func admits(_ link: LinkID, due: Double) -> Bool { headroom(link) >= FlowSet.admission * due }
+
+    /// Committed rate over capacity now.
+    @inline(__always)
+    func utilisation(_ link: LinkID) -> Double { all[Int(link.index)].committedShare }
+
+    mutating func setCapacity(_ link: LinkID, _ capacity: Double) { all[Int(link.index)].capacity = capacity }
+
+    /// A flow capped at `cap` starts at `rate`.
+    @inline(__always)
+    mutating func add(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
+        let i = Int(link.index)
+        all[i].flows.add(cap: cap, rate: rate)
+        all[i].utilisation.set(all[i].committedShare, at: now)
+    }
+
+    /// A flow ends; the caller then admits what waits on every link it freed.
+    @inline(__always)
+    mutating func remove(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
+        let i = Int(link.index)
+        all[i].flows.remove(cap: cap, rate: rate)
+        all[i].utilisation.set(all[i].committedShare, at: now)
+    }
+
+    /// Books `bytes` carried between `from` and `to` (spread over the buckets they cover).
+    @inline(__always)
+    mutating func book(_ bytes: Double, on link: LinkID, from: SimInstant, to: SimInstant) {
+        let i = Int(link.index)
+        all[i].served.addSpread(bytes, from: from, to: to)
+        all[i].servedBytes += bytes
+    }
+
+    /// The oldest entry waiting on `link`, read in place.
+    @inline(__always)
+    func firstWaiting(_ link: LinkID) -> WaitEntry? { all[Int(link.index)].waiting.first }
+
+    mutating func enqueue(_ entry: WaitEntry, on link: LinkID) {
+        let i = Int(link.index)
+        all[i].waiting.append(entry)
+        all[i].waited.increment()
+    }
+
+    mutating func dequeue(_ link: LinkID) { all[Int(link.index)].waiting.removeFirst() }
+}

@@ -115,10 +115,8 @@ struct RunCommand: ParsableCommand {
         Interruption.message.set(PathKind(folder.path) == .missing
                                  ? "interrupted; no report was written (\(folderText) does not exist)"
                                  : "interrupted; the previous report at \(folderText) is kept")
-        var configuration = resolved.worldConfiguration
-        configuration.threads = threads
-        let world = makeWorld(configuration: configuration)
-        let single = world as? World
+        let run = ScenarioRun(resolved, threads: threads)
+        let single = run.world as? World
         if exportRequests != nil && single == nil {
             Terminal.error("--export-requests needs one event loop (execution.partitions: one): a partitioned run's PoP requests are not in one time order")
             throw ExitCode(64)
@@ -126,32 +124,16 @@ struct RunCommand: ParsableCommand {
         var requests: StreamedFile?, activity: StreamedFile?
         do {
             if let exportRequests, let single { requests = try RequestExport.start(path: exportRequests, world: single) }
-            if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: world) }
+            if let exportActivity { activity = try ActivityExport.start(path: exportActivity, world: run.world) }
         } catch {
             requests?.abandon()
             Terminal.error("\(error)")
             throw ExitCode(1)
         }
-        var comparison: RunReport.Comparison?
-        if let other = resolved.comparisons.first {
-            let label = resolved.root["compare"]["label"].text
-            var otherConfiguration = other.worldConfiguration
-            otherConfiguration.threads = threads
-            let otherWorld = makeWorld(configuration: otherConfiguration)
-            if threads > 1 {
-                // The two worlds share nothing: the comparison runs on a worker thread meanwhile.
-                try simulateAlongside(world, otherWorld)
-            } else {
-                try simulate(world, label: nil)
-                try simulate(otherWorld, label: label)
-            }
-            comparison = RunReport.Comparison(label: label, overrides: resolved.root["compare"]["set"].list.map(\.text),
-                                              results: otherWorld.results())
-        } else {
-            try simulate(world, label: nil)
-        }
-        if let activity { ActivityExport.finish(activity, world: world) }
-        let report = RunReport(scenario: resolved, results: world.results(), comparison: comparison)
+        defer { Interruption.message.setProgressShown(false) }
+        try run.simulate(progress: quiet ? nil : ProgressLine.callback())
+        if let activity { ActivityExport.finish(activity, world: run.world) }
+        let report = run.report()
         try write(report, to: folder, exports: [requests, activity].compactMap { $0 })
         if !quiet {
             print()
@@ -229,106 +211,6 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-extension RunCommand {
-    /// Runs `world` to its end with a progress line (labelled for a comparison run); the final
-    /// line is printed when it ends.
-    func simulate(_ world: any WorldRun, label: String?) throws {
-        let progress = Progress(end: world.end, enabled: !quiet && Terminal.stderrIsTerminal, label: label)
-        Interruption.message.setProgressShown(progress.enabled)
-        defer { Interruption.message.setProgressShown(false) }
-        // Slices only pace the progress line; the result does not depend on them.
-        let slice = SimDuration(microseconds: max(1, world.configuration.duration.microseconds / 400))
-        var t = SimInstant.zero
-        while t < world.end {
-            t = min(world.end, t + slice)
-            try world.run(until: t)
-            progress.update(now: world.now, events: world.eventsProcessed)
-        }
-        if !quiet { progress.finish(events: world.eventsProcessed) }
-    }
-}
-
-extension RunCommand {
-    /// Runs `other` to its end on a worker thread while `world` runs here with the progress line.
-    func simulateAlongside(_ world: any WorldRun, _ other: any WorldRun) throws {
-        let box = WorldBox(world: other)
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            do { try box.world.run(until: box.world.end) } catch { box.error = error }
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        try simulate(world, label: nil)
-        done.wait()
-        if let error = box.error { throw error }
-    }
-}
-
-/// A world handed to one worker thread, and read again only after it signalled that it finished.
-final class WorldBox: @unchecked Sendable {
-    let world: any WorldRun
-    var error: Error?
-
-    init(world: any WorldRun) { self.world = world }
-}
-
-/// `--export-activity`: every record the activity log accepted, in the order the aggregators read
-/// it (re-sent duplicates included), one CSV line each: the event's columns (see `ActivityEvent`),
-/// then `applied,duplicates,late` (how many of its events the aggregators applied, dropped as
-/// already applied, or found later than the watermark), `expired` (1 if the log's retention
-/// dropped it before it was read) and `watermark_us` (the watermark when it was read; empty before
-/// there was one). Records still unread at the end follow with all four at 0 and no watermark.
-enum ActivityExport {
-    static let header = ActivityEvent.csvHeader + ",applied,duplicates,late,expired,watermark_us\n"
-
-    static func start(path: String, world: any WorldRun) throws -> StreamedFile {
-        let file = try StreamedFile(path: path)
-        file.write(header)
-        world.activityLog = { record, outcome, watermark, expired in
-            file.write(record.csvLine + ",\(outcome.applied),\(outcome.duplicates),\(outcome.late),\(expired ? 1 : 0),"
-                       + (watermark.map(String.init) ?? "") + "\n")
-        }
-        return file
-    }
-
-    static func finish(_ file: StreamedFile, world: any WorldRun) {
-        for record in world.unreadRecords { file.write(record.csvLine + ",0,0,0,0,\n") }
-    }
-}
-
-/// `--export-requests`: every request a PoP sees, one CSV row each, in simulated-time order.
-///
-/// Columns: `time_us` (microseconds since the scenario's start), `pop` (the PoP's id),
-/// `object_id` (the file: title × rungs + rung), `size_bytes` (the whole file's size, as cache
-/// simulators size objects), `hit` (1 if the PoP held it), `request_bytes` (the bytes this
-/// request moved: its segment, which the report's byte hit ratio counts). A miss that goes on to a
-/// parent PoP is also a row at the parent. With sampling 1 in k, these are the sampled users'
-/// requests.
-enum RequestExport {
-    static let header = "time_us,pop,object_id,size_bytes,hit,request_bytes\n"
-
-    static func start(path: String, world: World) throws -> StreamedFile {
-        let file = try StreamedFile(path: path)
-        file.write(header)
-        let ids = world.configuration.pops.map { Array(($0.id + ",").utf8) }
-        world.requestLog = { time, pop, object, bytes, hit, moved in
-            file.write(decimal: time.microseconds)
-            file.write(byte: UInt8(ascii: ","))
-            ids[pop].withUnsafeBufferPointer { file.write($0) }
-            file.write(decimal: Int64(object))
-            file.write(byte: UInt8(ascii: ","))
-            file.write(decimal: Int64(bytes.rounded()))
-            file.write(byte: UInt8(ascii: ","))
-            file.write(byte: hit ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-            file.write(byte: UInt8(ascii: ","))
-            file.write(decimal: Int64(moved.rounded()))
-            file.write(byte: UInt8(ascii: "\n"))
-        }
-        return file
-    }
-}
-
 /// `vodsim validate`: check a scenario and print it resolved.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -385,43 +267,62 @@ enum Terminal {
 }
 
 /// The progress line: simulated time, events per second and an estimate of the time left, redrawn
-/// at most twice a second on a terminal; one final line otherwise. Wall-clock time is used only
-/// here, never in results.
-final class Progress {
-    let end: SimInstant
+/// at most twice a second on a terminal; one final line per run otherwise. Wall-clock time is used
+/// only here, never in results.
+final class ProgressLine {
     let enabled: Bool
     let clock = ContinuousClock()
-    let started: ContinuousClock.Instant
+    var started: ContinuousClock.Instant
     var lastDraw: ContinuousClock.Instant
-    /// Names a comparison run in its lines.
-    let prefix: String
+    /// The run being drawn (nil: the scenario's own; else the comparison's label).
+    var label: String?
 
-    init(end: SimInstant, enabled: Bool, label: String? = nil) {
-        self.end = end
+    init(enabled: Bool) {
         self.enabled = enabled
-        prefix = label.map { "\($0): " } ?? ""
         started = clock.now
         lastDraw = started
     }
 
-    func update(now: SimInstant, events: UInt64) {
+    /// A callback for ``ScenarioRun/simulate(until:progress:)``: draws on a terminal, prints each
+    /// run's final line.
+    static func callback() -> (ScenarioRun.Progress) -> Void {
+        let line = ProgressLine(enabled: Terminal.stderrIsTerminal)
+        Interruption.message.setProgressShown(line.enabled)
+        return { progress in line.show(progress) }
+    }
+
+    func show(_ p: ScenarioRun.Progress) {
+        if p.label != label {
+            label = p.label
+            started = clock.now
+        }
+        if p.finished {
+            finish(p)
+        } else {
+            update(p)
+        }
+    }
+
+    var prefix: String { label.map { "\($0): " } ?? "" }
+
+    func update(_ p: ScenarioRun.Progress) {
         guard enabled else { return }
         let wall = clock.now
         guard (wall - lastDraw) >= .milliseconds(500) else { return }
         lastDraw = wall
         let elapsed = (wall - started).secondsDouble
-        let fraction = now.seconds / max(end.seconds, 1e-9)
+        let fraction = p.now.seconds / max(p.end.seconds, 1e-9)
         let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
-        let line = "  \(prefix)simulated \(Progress.clockText(now.seconds)) of \(Progress.clockText(end.seconds))"
-            + String(format: "  %.2fM events/s  ETA %.0f s", Double(events) / max(elapsed, 1e-9) / 1e6, eta)
+        let line = "  \(prefix)simulated \(ProgressLine.clockText(p.now.seconds)) of \(ProgressLine.clockText(p.end.seconds))"
+            + String(format: "  %.2fM events/s  ETA %.0f s", Double(p.events) / max(elapsed, 1e-9) / 1e6, eta)
         Terminal.write("\r" + line + "   ")
     }
 
-    func finish(events: UInt64) {
+    func finish(_ p: ScenarioRun.Progress) {
         let elapsed = (clock.now - started).secondsDouble
         if enabled { Terminal.write("\r" + String(repeating: " ", count: 78) + "\r") }
         Terminal.write(prefix + String(format: "simulated %@ in %.2f s: %llu events (%.2fM events/s)\n",
-                              Progress.clockText(end.seconds), elapsed, events, Double(events) / max(elapsed, 1e-9) / 1e6))
+                              ProgressLine.clockText(p.end.seconds), elapsed, p.events, Double(p.events) / max(elapsed, 1e-9) / 1e6))
     }
 
     static func clockText(_ seconds: Double) -> String {

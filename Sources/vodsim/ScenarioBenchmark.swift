@@ -48,9 +48,8 @@ struct ScenarioBenchCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        var configuration = resolved.worldConfiguration
-        configuration.threads = threads
-        let world = makeWorld(configuration: configuration)
+        let run = ScenarioRun(resolved, threads: threads)
+        let world = run.world
         let t1 = clock.now
         var limit = world.end
         if let simulate {
@@ -60,18 +59,19 @@ struct ScenarioBenchCommand: ParsableCommand {
             }
             limit = min(world.end, SimInstant.zero + SimDuration(seconds: seconds))
         }
-        try world.run(until: limit)
+        try run.simulate(until: limit)
         let t2 = clock.now
         if let out {
             do {
-                try RunReport(scenario: resolved, results: world.results()).write(to: URL(fileURLWithPath: out))
+                try run.report().write(to: URL(fileURLWithPath: out))
             } catch {
                 Terminal.error("\(error)")
                 throw ExitCode(1)
             }
         }
         let setup = (t1 - t0).secondsDouble, simulation = (t2 - t1).secondsDouble
-        let events = world.eventsProcessed
+        // A scenario with a comparison simulates both runs: both count.
+        let events = world.eventsProcessed + (run.comparisonWorld?.eventsProcessed ?? 0)
         let simulated = Double((limit - SimInstant.zero).microseconds) / 1e6
         let rate = simulation > 0 ? Double(events) / simulation : 0
         let rss = ProcessStats.peakResidentBytes()

@@ -86,7 +86,7 @@ struct FaultScenarioTests {
         let s = try faultScenario("release-surge", ["regions[us-east].users=8k"])
         let world = World(configuration: s.worldConfiguration)
         try runAudited(world)
-        let calm = World(configuration: try #require(s.comparisons.first).worldConfiguration)
+        let calm = World(configuration: try #require(s.comparison).scenario.worldConfiguration)
         try calm.run(until: calm.end)
         let r = world.results(), c = calm.results()
         func starts(_ g: Aggregate) -> Double { (30..<90).reduce(0.0) { $0 + g.startSeries.sums[$1] } }

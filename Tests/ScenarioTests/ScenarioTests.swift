@@ -109,15 +109,15 @@ struct ScenarioFileTests {
     func comparison() throws {
         let s = try ScenarioLoader.parse(text: minimal + "compare:\n  label: pull\n  set: [placement.plans=off, placement.onMiss=immediate]\n",
                                          file: "s.yaml")
-        #expect(s.comparisons.count == 1)
-        let other = try #require(s.comparisons.first)
+        #expect(s.comparison != nil)
+        let other = try #require(s.comparison?.scenario)
         #expect(other.root["placement"]["plans"].text == "off" && other.root["placement"]["onMiss"].text == "immediate")
         #expect(s.root["placement"]["plans"].text == "daily")
         #expect(other.hash != s.hash)
         // Command-line overrides apply to both runs.
         let both = try ScenarioLoader.parse(text: minimal + "compare:\n  label: pull\n  set: [placement.plans=off]\n", file: "s.yaml",
                                             overrides: ["seed=9"])
-        #expect(both.seed == 9 && both.comparisons[0].seed == 9)
+        #expect(both.seed == 9 && both.comparison?.scenario.seed == 9)
     }
 
     @Test("Overrides change the resolved value and the hash")
@@ -209,7 +209,7 @@ struct RunReportTests {
                                         overrides: ["regions[us-east].users=1k", "regions[eu-west].users=1k"])
         let planned = World(configuration: s.worldConfiguration)
         try planned.run(until: planned.end)
-        let other = World(configuration: try #require(s.comparisons.first).worldConfiguration)
+        let other = World(configuration: try #require(s.comparison).scenario.worldConfiguration)
         try other.run(until: other.end)
         let report = RunReport(scenario: s, results: planned.results(),
                                comparison: .init(label: "fill-on-miss", overrides: [], results: other.results()))

@@ -19,17 +19,17 @@ public struct ResolvedScenario: Sendable {
     /// when their hashes agree.
     public let hash: String
 
-    /// The other run of `compare`, if the scenario asks for one (at most one element).
-    public let comparisons: [ResolvedScenario]
+    /// The other run of `compare`, if the scenario asks for one.
+    public let comparison: ScenarioComparison?
 
-    init(root: Resolved, file: String, notModelled: [String], warnings: [ScenarioProblem] = [], comparisons: [ResolvedScenario] = []) {
+    init(root: Resolved, file: String, notModelled: [String], warnings: [ScenarioProblem] = [], comparison: ScenarioComparison? = nil) {
         self.root = root
         self.file = file
         self.notModelled = notModelled.sorted()
         self.warnings = warnings
         canonicalJSON = root.json.serialized(pretty: false)
         hash = SHA256.hex(canonicalJSON)
-        self.comparisons = comparisons
+        self.comparison = comparison
     }
 
     public var name: String { root["name"].text }
@@ -45,6 +45,20 @@ public struct ResolvedScenario: Sendable {
     /// Sections of the scenario language that the model does not simulate yet.
     public static var unmodelledSections: [String] {
         ScenarioSchema.root.fields.filter { !$0.modelled }.map(\.key)
+    }
+}
+
+/// The other run a scenario's `compare:` section asks for: the same scenario with `overrides`
+/// applied, shown beside it under `label`.
+public final class ScenarioComparison: Sendable {
+    public let label: String
+    public let overrides: [String]
+    public let scenario: ResolvedScenario
+
+    init(label: String, overrides: [String], scenario: ResolvedScenario) {
+        self.label = label
+        self.overrides = overrides
+        self.scenario = scenario
     }
 }
 
@@ -122,19 +136,19 @@ public enum ScenarioLoader {
         guard problems.isEmpty, let root else {
             throw ScenarioErrors(problems: problems.sorted(by: ScenarioLoader.fileOrder))
         }
-        let comparisons = try comparison(of: root, node: node, applied: applied, file: file)
+        let comparison = try comparison(of: root, node: node, applied: applied, file: file)
         let warnings = ScenarioSchema.warnings(root).map { w in
             ScenarioProblem(reader.location(Overrides.node(at: w.path, in: node), w.path), w.path.description, w.message)
         }
         return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled,
-                                warnings: warnings, comparisons: comparisons)
+                                warnings: warnings, comparison: comparison)
     }
 
     /// The scenario `compare` asks for: this one with the `compare.set` overrides applied after any
     /// from the command line; validated now, so that a bad override is reported before a run.
     static func comparison(of root: Resolved, node: Node, applied: [(path: KeyPath, text: String)],
-                           file: String) throws(ScenarioErrors) -> [ResolvedScenario] {
-        guard !root["compare"].isAbsent else { return [] }
+                           file: String) throws(ScenarioErrors) -> ScenarioComparison? {
+        guard !root["compare"].isAbsent else { return nil }
         var variant = node
         var variantApplied = applied
         var problems: [ScenarioProblem] = []
@@ -168,7 +182,8 @@ public enum ScenarioLoader {
             }
             throw ScenarioErrors(problems: located.sorted(by: fileOrder))
         }
-        return [ResolvedScenario(root: ScenarioSchema.complete(variantRoot), file: file, notModelled: reader.notModelled)]
+        return ScenarioComparison(label: root["compare"]["label"].text, overrides: root["compare"]["set"].list.map(\.text),
+                                  scenario: ResolvedScenario(root: ScenarioSchema.complete(variantRoot), file: file, notModelled: reader.notModelled))
     }
 
     /// Problems in the order of the file (overrides after), stable otherwise.

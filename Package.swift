@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "vodsim",
             dependencies: [
-                "SimCore", "Stochastics", "World", "Reports", "Scenario", "Manifests", "ABR", "Activity",
+                "SimCore", "Stochastics", "World", "Reports", "Scenario", "Manifests", "ABR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

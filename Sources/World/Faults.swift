@@ -7,95 +7,8 @@ import Placement
 import SimCore
 import Stochastics
 
-/// One strike of a fault: what, where, from when to when.
-public struct Incident: Sendable {
-    /// Index of the fault in the scenario's list.
-    public var fault: Int
-    public var kind: FaultConfiguration.Kind
-    public var pop: Int?
-    public var region: Int?
-    public var start: SimInstant
-    /// Nil: until the end of the run.
-    public var end: SimInstant?
-    /// PoP degradations: the servers lost (indices).
-    var lostServers: [Int] = []
-}
-
-/// Why a session ended.
-public enum EndCause: Int, Sendable, CaseIterable {
-    /// Played to where the user meant to stop.
-    case finished
-    /// The user gave up waiting for the first frame.
-    case gaveUp
-    /// The user gave up while the playback API was down.
-    case apiUnavailable
-    /// The player ran out of failover attempts: no PoP could serve it.
-    case noPop
-    /// The player ran out of failover attempts: no origin replica could serve its PoP.
-    case originUnavailable
-
-    /// Whether the platform, not the user, ended it.
-    public var isFailure: Bool { self == .apiUnavailable || self == .noPop || self == .originUnavailable }
-}
-
-/// Fault state that is not a PoP's or an origin's: per region (playback API) and per region × PoP
-/// (links).
-struct FaultState {
-    var apiDown: [Int]
-    var apiExtra: [Int64]
-    /// Per region × PoP: round trip added (microseconds) and share of throughput left.
-    var linkRtt: [Int64]
-    var linkThroughput: [Double]
-    /// Surges running: per incident, per region, the extra arrival process and its stream.
-    var surges: [Int: [(region: Int, process: ArrivalProcess, stream: RandomStream)]] = [:]
-}
-
 extension World {
-    // MARK: Incidents
-
-    /// The strikes of the scenario's faults: each once at its time, or (random) at Poisson times
-    /// from its `at` to the end, a random PoP each time if none is named, from the fault injector's
-    /// own stream.
-    static func incidents(_ c: WorldConfiguration) -> [Incident] {
-        let family = StreamFamily(seed: c.seed, label: "faults")
-        var out: [Incident] = []
-        for (i, f) in c.faults.enumerated() {
-            var stream = family.stream(UInt64(i))
-            func servers(_ pop: Int) -> [Int] {
-                let n = c.pops[pop].servers
-                let k = min(n, Int((f.lost * Double(n)).rounded(.up)))
-                var all = Array(0..<n)
-                for j in 0..<k { all.swapAt(j, j + Int(stream.nextInt(below: UInt64(n - j)))) }  // partial shuffle
-                return Array(all.prefix(k)).sorted()
-            }
-            func strike(at start: SimDuration) {
-                var pop = f.pop
-                if pop == nil && [.popDown, .popDegraded].contains(f.kind) { pop = Int(stream.nextInt(below: UInt64(c.pops.count))) }
-                var incident = Incident(fault: i, kind: f.kind, pop: pop, region: f.region, start: .zero + start,
-                                        end: f.duration.map { .zero + start + $0 })
-                if f.kind == .popDegraded, let pop { incident.lostServers = servers(pop) }
-                out.append(incident)
-            }
-            if let perDay = f.perDay {
-                var t = f.at.seconds
-                while true {
-                    t += -log(1 - stream.nextDouble()) * 86_400 / perDay
-                    guard t < c.duration.seconds else { break }
-                    strike(at: SimDuration(seconds: t))
-                }
-            } else if f.at < c.duration {
-                strike(at: f.at)
-            }
-        }
-        return out
-    }
-
-    func scheduleFaults() {
-        for (i, incident) in incidents.enumerated() {
-            sim.schedule(.faultStarts(incident: UInt32(i)), at: incident.start)
-            if let end = incident.end, end < self.end { sim.schedule(.faultEnds(incident: UInt32(i)), at: end) }
-        }
-    }
+    // MARK: Incidents: what they do to the rest of the world
 
     func faultStarts(_ i: Int) {
         let incident = incidents[i]
@@ -116,12 +29,8 @@ extension World {
             if origin.replicas[o].downs == 1 { originFailed(o) }
         case .originSlow:
             origin.replicas[origin.index(region: incident.region!)].latencyFactor *= f.latencyFactor
-        case .linkDegraded:
-            updateLinks()
-        case .controlPlaneOutage:
-            faults.apiDown[incident.region!] += 1
-        case .controlPlaneSlow:
-            faults.apiExtra[incident.region!] += f.latency.microseconds
+        case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow:
+            break  // the injector's own state (see `FaultInjector.begin`)
         case .ingestOutage:
             let count = max(1, Int((f.partitions * Double(activity.partitions)).rounded(.up)))
             for p in 0..<min(count, activity.partitions) { partitionOutage(p, until: incident.end ?? end) }
@@ -133,7 +42,6 @@ extension World {
     func faultEnds(_ i: Int) {
         let incident = incidents[i]
         let f = configuration.faults[incident.fault]
-        activeIncidents.removeAll { $0 == i }
         switch incident.kind {
         case .popDown:
             let p = incident.pop!
@@ -148,12 +56,8 @@ extension World {
             origin.replicas[origin.index(region: incident.region!)].downs -= 1
         case .originSlow:
             origin.replicas[origin.index(region: incident.region!)].latencyFactor /= f.latencyFactor
-        case .linkDegraded:
-            updateLinks()
-        case .controlPlaneOutage:
-            faults.apiDown[incident.region!] -= 1
-        case .controlPlaneSlow:
-            faults.apiExtra[incident.region!] -= f.latency.microseconds
+        case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow:
+            break  // the injector's own state (see `FaultInjector.end`)
         case .ingestOutage:
             break  // the partitions' outage ends by itself
         case .surge:
@@ -187,10 +91,7 @@ extension World {
     /// The servers lost to the PoP's degradations now: capacity follows, and so do the files whose
     /// every copy was on a lost server (they serve no hits until their servers return).
     func degrade(_ p: Int) {
-        var lost = Set<Int>()
-        for i in activeIncidents where incidents[i].kind == .popDegraded && incidents[i].pop == p {
-            lost.formUnion(incidents[i].lostServers)
-        }
+        let lost = faults.lostServers(pop: p)
         let servers = pops[p].baseServers
         let share = Double(lost.count) / Double(servers)
         links.setCapacity(links.pop(p), links[links.pop(p)].baseCapacity * (1 - share))
@@ -225,18 +126,6 @@ extension World {
         }
         for f in fills.pop.indices where (fills.state[f] == .linkWait || fills.state[f] == .transferring) && fills.source[f] == link {
             requeueFill(UInt32(f))
-        }
-    }
-
-    func updateLinks() {
-        let n = pops.count
-        faults.linkRtt = Array(repeating: 0, count: regions.count * n)
-        faults.linkThroughput = Array(repeating: 1, count: regions.count * n)
-        for i in activeIncidents where incidents[i].kind == .linkDegraded {
-            let f = configuration.faults[incidents[i].fault]
-            let k = incidents[i].region! * n + incidents[i].pop!
-            faults.linkRtt[k] += f.rtt.microseconds
-            faults.linkThroughput[k] *= f.throughput
         }
     }
 

@@ -14,8 +14,8 @@ public protocol WorldRun: AnyObject {
     /// The most sessions in progress at once so far.
     var peakSessions: Int { get }
     var queueDiagnostics: String { get }
-    /// Receives every record the aggregators read (`--export-activity`; see `World.activityLog`).
-    var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? { get set }
+    /// Receives every record the aggregators read (`--export-activity`; see `World.activityExport`).
+    var activityExport: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? { get set }
     var unreadRecords: [ActivityEvent] { get }
     func run(until limit: SimInstant) throws
     func results() -> WorldResults
@@ -95,9 +95,9 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     public var queueDiagnostics: String {
         "\(plan.count) partitions + the log; " + worlds.indices.map { "[\($0)] \(worlds[$0].queueDiagnostics)" }.joined(separator: "; ")
     }
-    public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? {
-        get { log.activityLog }
-        set { log.activityLog = newValue }
+    public var activityExport: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? {
+        get { log.activityExport }
+        set { log.activityExport = newValue }
     }
     public var unreadRecords: [ActivityEvent] { log.unreadRecords }
 
@@ -120,12 +120,12 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     /// profile is in one partition, and history does not move the watermark, so the aggregators'
     /// state is what one world's global order gives.
     func applyHistory() {
-        let plays = worlds.reduce(0) { $0 + $1.history.count }
-        log.aggregator.reserveCapacity(clients: plays, profiles: plays)
+        let plays = worlds.reduce(0) { $0 + $1.clients.history.count }
+        log.activityLog.aggregator.reserveCapacity(clients: plays, profiles: plays)
         for p in 0..<plan.count {
-            worlds[p].sortHistory()
-            for k in worlds[p].history.indices { log.applyHistory(worlds[p].historyRecord(k)) }
-            worlds[p].history = []
+            worlds[p].clients.sortHistory()
+            for k in worlds[p].clients.history.indices { log.activityLog.applyHistory(worlds[p].clients.historyRecord(k, sessions: worlds[p].sessions)) }
+            worlds[p].clients.history = []
         }
     }
 
@@ -165,22 +165,23 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     func synchronise(at t: SimInstant) throws {
         // 1. The log's world has taken the appends of the interval before: the partitions' view of
         // the append servers moves on to its state then (or stays at their own appends, if later).
-        log.inbox.removeAll(keepingCapacity: true)
+        log.activityLog.inbox.removeAll(keepingCapacity: true)
         for p in 0..<plan.count {
-            for q in log.partitions.indices {
-                worlds[p].partitions[q].appendBusyUntil = max(worlds[p].partitions[q].appendBusyUntil, log.partitions[q].appendBusyUntil)
+            for q in log.activityLog.partitions.indices {
+                worlds[p].activityLog.partitions[q].appendBusyUntil = max(worlds[p].activityLog.partitions[q].appendBusyUntil,
+                                                                       log.activityLog.partitions[q].appendBusyUntil)
             }
         }
         // 2. This interval's appends, merged, for the log's world to take during the next interval
         // (at the end, at once).
-        let landings = PartitionedWorld.merged(worlds.prefix(plan.count).map(\.outbox)) { $0.time }
-        for p in 0..<plan.count { worlds[p].outbox.removeAll(keepingCapacity: true) }
-        log.inbox = landings
+        let landings = PartitionedWorld.merged(worlds.prefix(plan.count).map(\.activityLog.outbox)) { $0.time }
+        for p in 0..<plan.count { worlds[p].activityLog.outbox.removeAll(keepingCapacity: true) }
+        log.activityLog.inbox = landings
         self.landings += UInt64(landings.count)
         for (k, landing) in landings.enumerated() { log.sim.schedule(.land(index: UInt32(k)), at: landing.time) }
         if t == end {
             try log.run(until: t)
-            log.inbox.removeAll(keepingCapacity: true)
+            log.activityLog.inbox.removeAll(keepingCapacity: true)
         } else {
             logDue = t
         }

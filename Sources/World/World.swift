@@ -72,14 +72,6 @@ public final class World {
         var isLog: Bool { index == count }
     }
 
-    /// An append a partition's client made, for the shared log.
-    struct Landing {
-        var time: SimInstant
-        var partition: Int
-        var records: [ActivityEvent]
-        var alreadyInLog: [Bool]?
-    }
-
     /// A retry after a failed origin read.
     static let retryDelay = SimDuration.seconds(1)
 
@@ -127,31 +119,19 @@ public final class World {
     /// Whether the run reached its end (and published its last data sets).
     @exclusivity(unchecked) var finished = false
     // Faults.
-    public let incidents: [Incident]
+    /// The strikes of the scenario's faults.
+    public var incidents: [Incident] { faults.incidents }
     /// Incidents in force, ascending.
-    @exclusivity(unchecked) var activeIncidents: [Int] = []
-    @exclusivity(unchecked) var faults: FaultState
+    @exclusivity(unchecked) var faults: FaultInjector
     // The activity pipeline.
-    @exclusivity(unchecked) var nextClient: UInt64 = 0
-    let activityStreams: StreamFamily
-    @exclusivity(unchecked) var scratch: [ActivityEvent] = []
-    @exclusivity(unchecked) var partitions: [LogPartition]
-    @exclusivity(unchecked) var buffers: [ClientBuffer] = []
-    @exclusivity(unchecked) var freeBuffers: [Int] = []
-    @exclusivity(unchecked) var aggregator: Aggregator
-    @exclusivity(unchecked) var pipeline: PipelineMetrics
-    /// Receives every record the aggregators read, with what became of it and the watermark then
-    /// (nil before there is one), and whether retention had dropped it: `--export-activity`.
-    @exclusivity(unchecked) public var activityLog: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)?
+    @exclusivity(unchecked) var clients: ActivityClients
+    /// The activity log's partitions, the aggregators and the pipeline's figures.
+    @exclusivity(unchecked) var activityLog: ActivityLog
     public var end: SimInstant { .zero + configuration.duration }
     /// Receives every PoP request, when set: `--export-requests`.
     @exclusivity(unchecked) public var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ fileBytes: Double, _ hit: Bool,
                                                      _ requestBytes: Double) -> Void)?
     // A partitioned run (see `PartitionedWorld`).
-    /// A partition's appends since the last synchronisation, in the order made.
-    @exclusivity(unchecked) var outbox: [Landing] = []
-    /// The log's world: the appends of every partition for the current interval, merged.
-    @exclusivity(unchecked) var inbox: [Landing] = []
     /// A partition's changes to the number of sessions in progress since the last
     /// synchronisation (time, ±1), for the global concurrency.
     @exclusivity(unchecked) var concurrencyChanges: [(time: SimInstant, delta: Double)] = []
@@ -161,10 +141,6 @@ public final class World {
     /// Whether this world runs the activity log and its aggregators (else its clients' appends go
     /// to the outbox).
     var runsLog: Bool { shard?.isLog ?? true }
-    /// The plays sessions in progress at the start sent before it: the aggregators' state from
-    /// before the run, applied before its first event (see `applyHistory`). 16 bytes each; the
-    /// records are built from the sessions' own when applied.
-    @exclusivity(unchecked) var history: [HistoryPlay] = []
 
     struct RegionState {
         var arrivalStream: RandomStream
@@ -219,10 +195,7 @@ public final class World {
         rankingRtt = c.regions.indices.map { r in ranking[r].map { c.pops[$0].rtt + distances.rtt(from: r, to: c.pops[$0].region) } }
         let origin = Origin(regions: c.origin.regions, popRegions: c.pops.map(\.region), distances: distances)
         self.origin = origin
-        incidents = World.incidents(c)
-        faults = FaultState(apiDown: Array(repeating: 0, count: c.regions.count), apiExtra: Array(repeating: 0, count: c.regions.count),
-                            linkRtt: Array(repeating: 0, count: c.regions.count * c.pops.count),
-                            linkThroughput: Array(repeating: 1, count: c.regions.count * c.pops.count))
+        faults = FaultInjector(configuration: c)
         let k = Double(c.sampling)
         let fileCount = c.catalog.titles * c.catalog.ladder.count
         pops = c.pops.enumerated().map { i, p in
@@ -280,16 +253,10 @@ public final class World {
         global = Aggregate(bucket: c.metricsBucket)
         let expected = World.ownRegions(c, shard).reduce(0.0) { $0 + calibration.expectedConcurrency(region: $1, at: .zero) }
         sessions = SessionTable(reservingCapacity: Int(expected * 1.2) + 16)
-        activityStreams = StreamFamily(seed: c.seed, label: "activity")
         // Client ids stay unique across partitions (the aggregators deduplicate by client).
-        nextClient = UInt64(shard?.index ?? 0) << 48
-        partitions = Array(repeating: LogPartition(), count: c.activity.partitions)
-        aggregator = Aggregator(configuration: AggregationConfiguration(
-            partitions: c.activity.partitions, regions: c.regions.count, titles: c.catalog.titles,
-            allowedLateness: c.activity.allowedLateness.microseconds, trendingWindow: c.activity.trendingWindow.microseconds,
-            topN: c.activity.topN, coWatchWindow: c.activity.coWatchWindow.microseconds, historyLength: c.activity.historyLength,
-            trendingFrom: c.startUnixSeconds * 1_000_000))
-        pipeline = PipelineMetrics(bucket: c.metricsBucket)
+        clients = ActivityClients(configuration: c.activity, seed: c.seed, firstClient: UInt64(shard?.index ?? 0) << 48)
+        activityLog = ActivityLog(configuration: c.activity, regions: c.regions.count, titles: c.catalog.titles, sampling: c.sampling,
+                                  startUnixSeconds: c.startUnixSeconds, isShared: shard?.isLog ?? true, bucket: c.metricsBucket)
         initialRungShares = World.rungShares(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
         settled = World.settledRungs(configuration: c, catalog: catalog, player: playerConfiguration)
         warmLoad = Array(repeating: 0, count: c.pops.count)
@@ -302,7 +269,7 @@ public final class World {
         }
         sim.schedule(.sample, at: .zero)
         if runsLog && c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
-        scheduleFaults()
+        faults.schedule(end: end) { sim.schedule($0, at: $1) }
     }
 
     /// Loads a title's manifests if needed.
@@ -331,7 +298,7 @@ public final class World {
     public func run(until limit: SimInstant) throws {
         let stop = min(limit, end)
         guard stop > sim.now else { return }
-        if runsLog && !history.isEmpty { applyOwnHistory() }
+        if runsLog && !clients.history.isEmpty { clients.applyHistory(to: &activityLog, sessions: sessions) }
         // Twelve events ahead rather than the engine's eight: at full scale the misses of the
         // chains record → context → arrays take longer than eight events' work to overlap
         // (peak-10m's first 30 s, k = 1: 2.2M → 2.6M events/s; k = 10 unchanged).
@@ -365,7 +332,7 @@ public final class World {
             abandonDownload(s)
         case let .patience(s, g):
             guard sessions.generation[Int(s)] == g, !sessions.started[Int(s)] else { return }
-            let apiFailing = sessions.pop[Int(s)] == UInt16.max && faults.apiDown[Int(sessions.region[Int(s)])] > 0
+            let apiFailing = sessions.pop[Int(s)] == UInt16.max && faults.apiIsDown(region: Int(sessions.region[Int(s)]))
             endSession(s, cause: apiFailing ? .apiUnavailable : .gaveUp)
         case let .sessionEnd(s, g):
             guard sessions.generation[Int(s)] == g else { return }
@@ -384,17 +351,17 @@ public final class World {
             guard sessions.generation[Int(s)] == g else { return }
             flush(s, final: false)
         case let .logRead(p):
-            logRead(Int(p))
+            activityLog.read(Int(p), now: logNow)
         case let .activityRetry(b, g):
-            guard buffers[Int(b)].generation == g else { return }
-            retry(Int(b))
+            guard clients.buffers[Int(b)].generation == g else { return }
+            clients.retry(Int(b), now: sim.now, log: &activityLog, schedule: { sim.schedule($0, at: $1) })
         case .publish:
             publish()
         case let .faultStarts(i):
-            activeIncidents.append(Int(i))
-            activeIncidents.sort()
+            faults.begin(Int(i))
             faultStarts(Int(i))
         case let .faultEnds(i):
+            faults.end(Int(i))
             faultEnds(Int(i))
         case let .failover(s, g):
             guard sessions.generation[Int(s)] == g else { return }
@@ -403,9 +370,54 @@ public final class World {
         case let .surgeArrival(i, k):
             surgeArrival(Int(i), Int(k))
         case let .land(k):
-            let landing = inbox[Int(k)]
-            land(landing.records, alreadyInLog: landing.alreadyInLog, to: landing.partition)
+            let landing = activityLog.inbox[Int(k)]
+            let readAt = activityLog.land(landing.records, alreadyInLog: landing.alreadyInLog, to: landing.partition, now: sim.now)
+            sim.schedule(.logRead(partition: UInt16(landing.partition)), at: readAt)
         }
+    }
+
+    // MARK: The activity pipeline
+
+    var activity: ActivityConfiguration { configuration.activity }
+
+    /// The client of session `s` reports (see ``ActivityClients/report(_:final:now:position:titleLength:sessions:log:schedule:)``),
+    /// with its play brought up to now; unless it is the last report, the next is a batch interval away.
+    func flush(_ s: UInt32, final: Bool) {
+        let i = Int(s)
+        let now = sim.now
+        if !final { sim.schedule(.flush(session: s, generation: sessions.generation[i]), after: activity.batchInterval) }
+        if sessions.started[i] && sessions.pop[i] != UInt16.max && sessions.player[i].now < now.microseconds {
+            sessions.player[i].advance(to: now.microseconds, library.contexts[Int(sessions.context[i])])
+        }
+        let position = sessions.started[i] ? positionPlayed(s) : 0
+        let length = final ? library.loaded[Int(library.index[Int(sessions.title[i])])].length : 0
+        clients.report(s, final: final, now: now, position: position, titleLength: length, sessions: sessions, log: &activityLog,
+                       schedule: { sim.schedule($0, at: $1) })
+    }
+
+    /// The log's clock: the end once the run has finished (its last publication and sample).
+    var logNow: SimInstant { finished ? end : sim.now }
+
+    func publish() {
+        let now = logNow
+        if !finished && now + activity.publishPeriod < end { sim.schedule(.publish, after: activity.publishPeriod) }
+        activityLog.publish(at: now, profileLimit: activity.datasetProfiles)
+    }
+
+    /// At each bucket's start (and at the end): each partition's lag, and idle partitions move the
+    /// watermark on.
+    func sampleLog() { activityLog.sample(now: logNow, heldAtClients: clients.eventsHeld) }
+
+    /// Records still unread in the log (at the end of a run: `--export-activity` lists them as pending).
+    public var unreadRecords: [ActivityEvent] { activityLog.unreadRecords }
+
+    /// Partition `p` refuses appends from now until `until` (an ingest outage).
+    public func partitionOutage(_ p: Int, until: SimInstant) { activityLog.outage(p, until: until) }
+
+    /// Receives every record the aggregators read (`--export-activity`; see ``ActivityLog/export``).
+    public var activityExport: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? {
+        get { activityLog.export }
+        set { activityLog.export = newValue }
     }
 
     // MARK: Arrivals and the playback API
@@ -429,7 +441,7 @@ public final class World {
             regions[r].arrivals += 1
         }
         let s = newSession(region: r, stream: &stream, at: now, title: title)
-        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream))) + .microseconds(faults.apiExtra[r])
+        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream))) + .microseconds(faults.apiExtraUs[r])
         let patience = SimDuration(seconds: configuration.clients.startupPatience.sample(&stream))
         let g = sessions.generation[Int(s)]
         sim.schedule(.apiResponse(session: s, generation: g), after: api)
@@ -445,12 +457,12 @@ public final class World {
         let i = Int(s)
         let r = Int(sessions.region[i])
         sessions.touchedUs[i] = sim.now.microseconds
-        guard faults.apiDown[r] == 0 else {
+        guard !faults.apiIsDown(region: r) else {
             let delay = configuration.clients.failoverBackoff.microseconds << min(Int(sessions.failures[i]), 16)
             sessions.failures[i] &+= 1
             regions[r].apiFailures += 1
             sim.schedule(.apiResponse(session: s, generation: sessions.generation[i]),
-                         after: .microseconds(min(delay, 30_000_000) + faults.apiExtra[r]))
+                         after: .microseconds(min(delay, 30_000_000) + faults.apiExtraUs[r]))
             return
         }
         sessions.failures[i] = 0
@@ -495,7 +507,8 @@ public final class World {
         sessions.failures[i] = 0
         sessions.originFailure[i] = false
         sessions.touchedUs[i] = now.microseconds
-        startClient(s, warm: warm, stream: &stream)
+        let firstReport = clients.start(s, sessions: sessions, warm: warm, now: now, stream: &stream)
+        sim.schedule(.flush(session: s, generation: sessions.generation[i]), after: firstReport)
         return s
     }
 
@@ -534,7 +547,7 @@ public final class World {
             // Steering learns of a failed PoP after the detection delay; a player failing over
             // knows at once (its connection is refused).
             let up = excludeDown ? !isDown(p) : !knownDown(p)
-            let rtt = rankingRtt[r][k].microseconds + faults.linkRtt[r * pops.count + p]
+            let rtt = rankingRtt[r][k].microseconds + faults.linkRttUs(region: r, pop: p)
             let u = utilisation(p)
             candidates.append(SteeringCandidate(site: p, rttMs: Double(rtt) / 1e3, holdsTitle: pops[p].titleFiles[title] > 0,
                                                 utilisation: u, healthy: u < pops[p].healthThreshold, available: up))
@@ -592,7 +605,7 @@ public final class World {
         var tier = p
         var servedBy = links.pop(p)
         var missing: [Int] = []
-        var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region) + .microseconds(faults.linkRtt[region * pops.count + p])
+        var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region) + .microseconds(faults.linkRttUs(region: region, pop: p))
         while true {
             let holds = pops[tier].serves(file)
             record(request: file, at: tier, bits: bits, hit: holds, now: now)
@@ -666,7 +679,7 @@ public final class World {
         let p = Int(sessions.pop[i])
         let pop = links.pop(p), upstream = d.servedBy
         // A degraded link between the user's region and the PoP leaves a share of the throughput.
-        let access = sessions.access[i] * faults.linkThroughput[Int(sessions.region[i]) * pops.count + p]
+        let access = sessions.access[i] * faults.linkThroughput(region: Int(sessions.region[i]), pop: p)
         let atPop = links.fairShare(pop, cap: access)
         var due = atPop
         if upstream != pop { due = min(due, links.fairShare(upstream, cap: atPop)) }
@@ -831,7 +844,7 @@ public final class World {
     func playbackStarted(_ s: UInt32) {
         let i = Int(s)
         sessions.started[i] = true
-        if !sessions.warm[i] { clientStartedPlaying(s) }
+        if !sessions.warm[i] { clients.startedPlaying(s, sessions: sessions, now: sim.now, position: positionPlayed(s)) }
         guard !sessions.warm[i] else { return }
         let startTime = SimDuration(microseconds: sim.now.microseconds - sessions.arrivalUs[i])
         let r = Int(sessions.region[i]), p = Int(sessions.pop[i])
@@ -953,8 +966,8 @@ public final class World {
                                             rung: rung, throughput: sessions.access[i])
         sessions.warm[i] = true
         sessions.started[i] = true
-        var clientStream = activityStreams.subfamily(sessions.client[i]).stream(0)
-        resumeClient(s, position: position, age: age, stream: &clientStream)
+        var clientStream = clients.resumeStream(client: sessions.client[i])
+        clients.resume(s, sessions: sessions, position: position, age: age, startUnixMicros: activityLog.unixMicros(.zero), stream: &clientStream)
         sessions.accounted[i] = (sessions.player[i].qoe.playTime, 0, sessions.player[i].qoe.bitsPlayed, 0, 0)
         if sessions.player[i].nextSegment > Int(sessions.lastSegment[i]) {
             let left = max(0, sessions.watchUntilUs[i] - positionPlayed(s))

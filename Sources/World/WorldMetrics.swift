@@ -245,14 +245,7 @@ extension World {
     }
 
     /// The pipeline's figures with the lag samples and what is still pending.
-    func pipelineResults() -> PipelineMetrics {
-        var m = pipeline
-        m.lagEvents = partitions.map(\.lagEvents)
-        m.lagSeconds = partitions.map(\.lagSeconds)
-        m.pendingAtClients = eventsHeldAtClients
-        m.pendingInLog = partitions.reduce(0) { $0 + $1.appended - $1.read }
-        return m
-    }
+    func pipelineResults() -> PipelineMetrics { activityLog.results(heldAtClients: clients.eventsHeld) }
 
     /// Whether slot `s` holds a session.
     func isLive(_ s: UInt32) -> Bool { sessions.isLive[Int(s)] }

@@ -1,4 +1,3 @@
-import Activity
 import ArgumentParser
 import Foundation
 import Reports

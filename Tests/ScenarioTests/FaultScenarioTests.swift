@@ -130,11 +130,11 @@ struct FaultScenarioTests {
 
             """
         let s = try ScenarioLoader.parse(text: text, file: "s.yaml")
-        let a = World.incidents(s.worldConfiguration), again = World.incidents(s.worldConfiguration)
+        let a = FaultInjector.incidents(s.worldConfiguration), again = FaultInjector.incidents(s.worldConfiguration)
         #expect(a.count > 0 && a.count < 6)  // 2 expected in the hour
         #expect(a.map(\.start) == again.map(\.start) && a.map(\.pop) == again.map(\.pop))
         #expect(a.allSatisfy { $0.pop != nil && $0.end == $0.start + .minutes(5) })
-        let other = World.incidents(try ScenarioLoader.parse(text: text, file: "s.yaml", overrides: ["seed=2"]).worldConfiguration)
+        let other = FaultInjector.incidents(try ScenarioLoader.parse(text: text, file: "s.yaml", overrides: ["seed=2"]).worldConfiguration)
         #expect(other.map(\.start) != a.map(\.start))
     }
 }

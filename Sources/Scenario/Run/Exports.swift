@@ -14,7 +14,7 @@ public enum ActivityExport {
     public static func start(path: String, world: any WorldRun) throws -> StreamedFile {
         let file = try StreamedFile(path: path)
         file.write(header)
-        world.activityLog = { record, outcome, watermark, expired in
+        world.activityExport = { record, outcome, watermark, expired in
             file.write(record.csvLine + ",\(outcome.applied),\(outcome.duplicates),\(outcome.late),\(expired ? 1 : 0),"
                        + (watermark.map(String.init) ?? "") + "\n")
         }

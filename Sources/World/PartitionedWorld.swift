@@ -21,8 +21,6 @@ public protocol WorldRun: AnyObject {
     func results() -> WorldResults
 }
 
-extension World: WorldRun {}
-
 /// The world for a configuration: one event loop, or a partitioned run when the scenario asks for
 /// one and its topology has more than one partition.
 public func makeWorld(configuration c: WorldConfiguration) -> any WorldRun {

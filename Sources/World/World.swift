@@ -21,7 +21,7 @@ import Stochastics
 /// would be in progress at the start time are there, mid-title, with full buffers.
 ///
 /// Drive it with ``run(until:)`` in as many slices as you like; slicing does not change results.
-public final class World {
+public final class World: WorldRun {
     /// Events are at most 8 bytes: a tag, a 4-byte id and a 2-byte generation.
     public enum Event: BitwiseCopyable {
         case arrival(region: UInt16)

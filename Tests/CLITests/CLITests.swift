@@ -58,7 +58,7 @@ func expectGolden(_ actual: String, _ name: String) throws {
         return
     }
     let expected = try String(contentsOf: url, encoding: .utf8)
-    #expect(actual == expected, "differs from Tests/CLITests/Golden/\(name); VODSIM_RECORD=1 swift test re-records it")
+    #expect(actual == expected, "differs from Tests/CLITests/Golden/\(name); VODSIM_RECORD=1 scripts/test.sh --filter CLITests re-records it")
 }
 
 @Suite("Command line", .serialized)

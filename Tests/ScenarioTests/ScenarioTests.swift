@@ -157,7 +157,7 @@ struct ScenarioFileTests {
             try (String(doc[..<begin.upperBound]) + generated + String(doc[end.lowerBound...])).write(to: url, atomically: true, encoding: .utf8)
             return
         }
-        #expect(current == generated, "docs/scenarios.md is out of date: run VODSIM_RECORD=1 swift test --filter referenceInSync")
+        #expect(current == generated, "docs/scenarios.md is out of date: run VODSIM_RECORD=1 scripts/test.sh --filter referenceInSync")
     }
 }
 

@@ -1,7 +1,7 @@
 /// The key reference of docs/scenarios.md, generated from ``ScenarioSchema`` so that it cannot
 /// drift from what the parser accepts (a test compares the two).
 public enum ScenarioReference {
-    public static let beginMarker = "<!-- reference:begin (generated from ScenarioSchema; VODSIM_RECORD=1 swift test rewrites it) -->"
+    public static let beginMarker = "<!-- reference:begin (generated from ScenarioSchema; VODSIM_RECORD=1 scripts/test.sh rewrites it) -->"
     public static let endMarker = "<!-- reference:end -->"
 
     public static var markdown: String {

@@ -68,7 +68,7 @@ public final class ScenarioRun {
 
     /// The report of what was simulated (call after ``simulate(until:progress:)``).
     public func report() -> RunReport {
-        let comparison = zip(scenario.comparison, comparisonWorld).map { c, other in
+        let comparison = both(scenario.comparison, comparisonWorld).map { c, other in
             RunReport.Comparison(label: c.label, overrides: c.overrides, results: other.results())
         }
         return RunReport(scenario: scenario, results: world.results(), comparison: comparison)
@@ -98,7 +98,7 @@ final class WorkerRun: @unchecked Sendable {
     init(world: any WorldRun) { self.world = world }
 }
 
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+private func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
     guard let a, let b else { return nil }
     return (a, b)
 }

@@ -98,6 +98,11 @@ struct Links {
     @inline(__always)
     func admits(_ link: LinkID, due: Double) -> Bool { headroom(link) >= FlowSet.admission * due }
 
+    /// Capacity now, bits/s (read in place: `links[id].capacity` may copy the whole link, with a
+    /// retain of each of its arrays, which the steady-state start would do per session and PoP).
+    @inline(__always)
+    func capacity(_ link: LinkID) -> Double { all[Int(link.index)].capacity }
+
     /// Committed rate over capacity now.
     @inline(__always)
     func utilisation(_ link: LinkID) -> Double { all[Int(link.index)].committedShare }

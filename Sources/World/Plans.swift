@@ -82,7 +82,7 @@ extension World {
     func siteSpecification(_ pop: Int) -> SiteSpecification {
         let p = configuration.placement
         return SiteSpecification(storageBytes: pops[pop].cache.capacityBytes * p.planStorageShare, servers: pops[pop].servers,
-                                 serverEgressBitsPerSecond: links[links.pop(pop)].capacity / Double(pops[pop].servers), churnMargin: p.churnMargin,
+                                 serverEgressBitsPerSecond: links.capacity(links.pop(pop)) / Double(pops[pop].servers), churnMargin: p.churnMargin,
                                  maximumReplicas: p.maximumReplicas)
     }
 

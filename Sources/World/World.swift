@@ -591,7 +591,7 @@ public final class World: WorldRun {
         let rendition = library.rendition(context: sessions.context[i], rung: rung)
         let file = library.file(title: title, rendition: rendition)
         let bits = library.segmentBits(context: sessions.context[i], title: title, segment: segment, rendition: rendition)
-        let p = Int(sessions.pop[i])
+        let p = Int(sessions.pop[i]), atPop = links.pop(p)
         let region = Int(sessions.region[i])
 
         // The session's PoP is down: the request fails, and the player fails over.
@@ -603,7 +603,7 @@ public final class World: WorldRun {
         // Find the nearest tier holding the file: the PoP, its parents (past any that are down),
         // or the nearest origin replica up.
         var tier = p
-        var servedBy = links.pop(p)
+        var servedBy = atPop
         var missing: [Int] = []
         var latency = pops[p].rtt + distances.rtt(from: region, to: pops[p].region) + .microseconds(faults.linkRttUs(region: region, pop: p))
         while true {
@@ -651,14 +651,13 @@ public final class World: WorldRun {
         let r = releaseIndex[title]
         if r >= 0 && now.microseconds - releaseStats[Int(r)].time.microseconds < 86_400_000_000 {
             releaseStats[Int(r)].requests += 1
-            if servedBy == links.pop(p) { releaseStats[Int(r)].hits += 1 }
+            if servedBy == atPop { releaseStats[Int(r)].hits += 1 }
         }
 
         sessions.download[i] = Download(segment: Int32(segment), rung: UInt8(rung), epoch: sessions.download[i].epoch &+ 1,
                                         servedBy: servedBy, requestedAtUs: now.microseconds, firstByteAtUs: latency.microseconds,
                                         bits: bits)
         // First come, first served: behind anything already waiting on its links.
-        let atPop = links.pop(p)
         if links.firstWaiting(atPop) != nil {
             enqueue(download: s, on: atPop)
         } else if servedBy != atPop && links.firstWaiting(servedBy) != nil {
@@ -947,7 +946,7 @@ public final class World: WorldRun {
         sessions.lastSegment[i] = Int32(segmentIndex(context: sessions.context[i], position: sessions.watchUntilUs[i] - 1))
         let segment = segmentIndex(context: sessions.context[i], position: position)
         // Steered by the load the sessions placed so far will bring (there are no flows yet).
-        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), utilisation: { self.warmLoad[$0] / self.links[self.links.pop($0)].capacity })
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), utilisation: { self.warmLoad[$0] / self.links.capacity(self.links.pop($0)) })
         sessions.pop[i] = UInt16(p)
         pops[p].metrics.sessions.increment()
         // The rung such a player settles at, at its access bandwidth (replayed at the start).

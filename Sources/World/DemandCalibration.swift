@@ -25,6 +25,22 @@ public struct DemandCalibration: Sendable {
     public let survivalWeights: [[Double]]
     public let startUnixSeconds: Int64
 
+    /// Calibrated on the titles a run's sessions will choose (`titleLengths`, seconds: their
+    /// lengths cut the watch time), weighted by each region's popularity at the start.
+    init(configuration c: WorldConfiguration, titleLengths lengths: [Double], popularity: Popularity) {
+        self.init(configuration: c, titleLengths: c.regions.indices.map { r in
+            TitleLengthMix(lengths: lengths, weights: lengths.indices.map { popularity.weight(region: r, title: $0, at: .zero) })
+        })
+    }
+
+    /// Sessions of `regions` expected over a run of `duration`: those in progress at the start and
+    /// those arriving after.
+    func expectedSessions(regions: [Int], over duration: SimDuration) -> Double {
+        regions.reduce(0.0) { r, region in
+            r + expectedConcurrency(region: region, at: .zero) + arrivals[region].expectedArrivals(from: .zero, to: .zero + duration)
+        }
+    }
+
     /// - Parameter titleLengths: per region, the lengths of the titles sessions there choose, with
     ///   their popularity: a session ends at its title's end, so these cut the watch time. Without
     ///   them, the catalog's length law (`demand.titleLength`) stands in.

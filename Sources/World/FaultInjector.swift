@@ -43,26 +43,37 @@ public enum EndCause: Int, Sendable, CaseIterable {
 /// Owns: the strikes (`incidents`, drawn from its own random stream), which are in force, and the
 /// fault state no other component has: per region, playback-API outages and added latency; per
 /// region × PoP, a degraded link's added round trip and share of throughput; the arrival
-/// processes of surges in force; the servers a PoP's degradations took. Handles
-/// `.faultStarts`/`.faultEnds` first (``begin(_:)``, ``end(_:)``); the world then applies what a
-/// strike does to PoPs, origin replicas, sessions and the log (Faults.swift).
-struct FaultInjector {
+/// processes of surges in force and the session each brings next; the servers a PoP's
+/// degradations took. Handles `.faultStarts` and `.faultEnds` (``strike(_:now:hitting:)``,
+/// ``clear(_:hitting:)``): its own state, then what the strike does to the components that own
+/// the rest (``FaultTargets``): ``Sites`` (down, servers lost), ``Origin`` (down, slow),
+/// ``Delivery`` (the downloads it cuts), ``FillScheduler`` (the fills it requeues). The world does
+/// the rest (``WorldEffect``): ingest outages in its ``ActivityLog``, and surges' arrivals
+/// (`.surgeArrival`: ``surgeArrival(_:_:)`` says who arrives, the world admits them).
+final class FaultInjector {
     let faults: [FaultConfiguration]
     let incidents: [Incident]
     /// Incidents in force, ascending.
-    private(set) var active: [Int] = []
+    @exclusivity(unchecked) private(set) var active: [Int] = []
     let popCount: Int
     /// Per region: control-plane outages in force, and latency added to the playback API (µs).
-    private(set) var apiDown: [Int]
-    private(set) var apiExtraUs: [Int64]
+    @exclusivity(unchecked) private(set) var apiDown: [Int]
+    @exclusivity(unchecked) private(set) var apiExtraUs: [Int64]
     /// Per region × PoP: round trip added (µs) and share of throughput left.
-    private(set) var linkRttUs: [Int64]
-    private(set) var linkThroughput: [Double]
+    @exclusivity(unchecked) private(set) var linkRttUs: [Int64]
+    @exclusivity(unchecked) private(set) var linkThroughput: [Double]
     /// Surges running: per incident, per region, the extra arrival process and its stream.
-    var surges: [Int: [(region: Int, process: ArrivalProcess, stream: RandomStream)]] = [:]
+    @exclusivity(unchecked) private(set) var surges: [Int: [(region: Int, process: ArrivalProcess, stream: RandomStream)]] = [:]
+    let seed: UInt64
+    let regionCount: Int
+    /// The activity log's partitions (an ingest outage takes a share of them).
+    let logPartitions: Int
 
     init(configuration c: WorldConfiguration) {
         faults = c.faults
+        seed = c.seed
+        logPartitions = c.activity.partitions
+        regionCount = c.regions.count
         incidents = FaultInjector.incidents(c)
         popCount = c.pops.count
         apiDown = Array(repeating: 0, count: c.regions.count)
@@ -117,19 +128,19 @@ struct FaultInjector {
     }
 
     /// Incident `i` strikes: it is in force, and the state it changes here follows.
-    mutating func begin(_ i: Int) {
+    func begin(_ i: Int) {
         active.append(i)
         active.sort()
         apply(i, sign: 1)
     }
 
     /// Incident `i` ends.
-    mutating func end(_ i: Int) {
+    func end(_ i: Int) {
         active.removeAll { $0 == i }
         apply(i, sign: -1)
     }
 
-    private mutating func apply(_ i: Int, sign: Int) {
+    private func apply(_ i: Int, sign: Int) {
         let incident = incidents[i], f = faults[incident.fault]
         switch incident.kind {
         case .linkDegraded:
@@ -145,7 +156,7 @@ struct FaultInjector {
 
     /// The degraded links' added round trip and throughput share, from the incidents in force
     /// (recomputed rather than undone, so that overlapping degradations compose exactly).
-    private mutating func recomputeLinks() {
+    private func recomputeLinks() {
         let n = popCount
         linkRttUs = Array(repeating: 0, count: apiDown.count * n)
         linkThroughput = Array(repeating: 1, count: apiDown.count * n)
@@ -170,4 +181,137 @@ struct FaultInjector {
         for i in active where incidents[i].kind == .popDegraded && incidents[i].pop == p { lost.formUnion(incidents[i].lostServers) }
         return lost
     }
+
+    // MARK: Surges
+
+    /// Surge `i` starts: extra arrivals in its regions at (multiplier − 1) × the calibrated rate,
+    /// times the title's share of the region's demand if it names a title (those sessions play it).
+    /// Returns the surge's processes (numbered as in the whole platform's list, so that each surge
+    /// session draws from the same stream in a partition) and their regions.
+    func startSurge(_ i: Int, now: SimInstant, popularity: Popularity, calibration: DemandCalibration) -> [(k: Int, region: Int)] {
+        let f = faults[incidents[i].fault]
+        let targets = f.regions.isEmpty ? Array(0..<regionCount) : f.regions
+        var running: [(region: Int, process: ArrivalProcess, stream: RandomStream)] = []
+        let family = StreamFamily(seed: seed, label: "surge")
+        for r in targets {
+            var scale = f.multiplier - 1
+            if let title = f.title {
+                scale *= popularity.weight(region: r, title: title, at: now) / popularity.totalWeight(region: r, at: now)
+            }
+            guard scale > 0 else { continue }
+            let base = calibration.arrivals[r]
+            let curve = try! DailyRateCurve(hourly: base.curve.hourly.map { $0 * scale })
+            let process = try! ArrivalProcess(curve: curve, phaseSeconds: base.phaseSeconds)
+            running.append((r, process, family.subfamily(UInt64(i)).stream(UInt64(r))))
+        }
+        surges[i] = running
+        return running.indices.map { ($0, running[$0].region) }
+    }
+
+    /// When process `k` of surge `i` brings its next session after `now` (before the surge's and
+    /// the run's end), if it does.
+    func nextSurgeArrival(_ i: Int, _ k: Int, after now: SimInstant, runEnd: SimInstant) -> SimInstant? {
+        guard var entry = surges[i]?[k] else { return nil }
+        let stop = incidents[i].end.map { min($0, runEnd) } ?? runEnd
+        guard let next = entry.process.nextArrival(after: now, &entry.stream), next < stop else { return nil }
+        surges[i]![k] = entry
+        return next
+    }
+
+    /// The session process `k` of surge `i` brings: its region and the title it plays, if the surge names one.
+    func surgeArrival(_ i: Int, _ k: Int) -> (region: Int, title: Int?)? {
+        guard let entry = surges[i]?[k] else { return nil }
+        return (entry.region, faults[incidents[i].fault].title)
+    }
+
+    // MARK: What a strike does to the components it hits
+
+    /// Incident `i` strikes (``begin(_:)``) and hits `targets`: a PoP goes down (its downloads fail,
+    /// fills into and from it go back to their queues) or loses servers, an origin replica goes
+    /// down (what it was sending is asked of the next) or slows. What the world must do itself it
+    /// is told: an ingest outage's partitions, a surge's start.
+    func strike(_ i: Int, now: SimInstant, hitting targets: FaultTargets) -> WorldEffect? {
+        begin(i)
+        let incident = incidents[i], f = faults[incident.fault]
+        switch incident.kind {
+        case .popDown:
+            let p = incident.pop!
+            guard targets.sites.markDown(p, now: now) else { return nil }
+            targets.delivery.popFailed(p)
+            targets.fills.requeueRunning(into: p, from: targets.links.pop(p))
+        case .popDegraded:
+            degrade(incident.pop!, targets)
+        case .originDown:
+            let o = targets.origin.index(region: incident.region!)
+            targets.origin.replicas[o].downs += 1
+            guard targets.origin.replicas[o].downs == 1 else { return nil }
+            targets.delivery.failServed(by: targets.links.replica(o))
+            targets.fills.requeueRunning(from: targets.links.replica(o))
+        case .originSlow:
+            targets.origin.replicas[targets.origin.index(region: incident.region!)].latencyFactor *= f.latencyFactor
+        case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow:
+            break  // the injector's own state (``begin(_:)``)
+        case .ingestOutage:
+            let count = min(max(1, Int((f.partitions * Double(logPartitions)).rounded(.up))), logPartitions)
+            return .ingestOutage(partitions: 0..<count, until: incident.end)
+        case .surge:
+            return .surge
+        }
+        return nil
+    }
+
+    /// Incident `i` ends (``end(_:)``): what it did to `targets` is undone; a PoP back up admits
+    /// what waited on it.
+    func clear(_ i: Int, hitting targets: FaultTargets) {
+        end(i)
+        let incident = incidents[i], f = faults[incident.fault]
+        switch incident.kind {
+        case .popDown:
+            let p = incident.pop!
+            guard targets.sites.markUp(p) else { return }
+            targets.fills.pump(p)
+            targets.delivery.admitWaiting(targets.links.pop(p))
+        case .popDegraded:
+            degrade(incident.pop!, targets)
+        case .originDown:
+            targets.origin.replicas[targets.origin.index(region: incident.region!)].downs -= 1
+        case .originSlow:
+            targets.origin.replicas[targets.origin.index(region: incident.region!)].latencyFactor /= f.latencyFactor
+        case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow, .ingestOutage:
+            break  // the injector's own state; an ingest outage ends by itself
+        case .surge:
+            surges[i] = nil
+        }
+    }
+
+    /// The servers lost to PoP `p`'s degradations now: its capacity follows, and so do the files
+    /// whose every copy was on a lost server (downloads of them are asked for again, now misses).
+    private func degrade(_ p: Int, _ targets: FaultTargets) {
+        let lost = lostServers(pop: p)
+        let link = targets.links.pop(p)
+        targets.links.setCapacity(link, targets.links[link].baseCapacity * (1 - Double(lost.count) / Double(targets.sites.pops[p].baseServers)))
+        guard let unavailable = targets.sites.loseServers(p, lost) else {
+            targets.fills.pump(p)
+            return targets.delivery.admitWaiting(link)
+        }
+        targets.delivery.failServed(by: link, unavailable: unavailable)
+        targets.fills.pump(p)
+    }
+}
+
+/// The components a fault strikes.
+struct FaultTargets {
+    let sites: Sites
+    let origin: Origin
+    let links: Links
+    let fills: FillScheduler
+    let delivery: Delivery
+}
+
+/// What a strike asks of the world itself.
+enum WorldEffect {
+    /// These log partitions refuse appends until then (nil: the end of the run).
+    case ingestOutage(partitions: Range<Int>, until: SimInstant?)
+    /// A surge started: its arrivals are the world's to schedule (``FaultInjector/startSurge(_:now:popularity:calibration:)``).
+    case surge
 }

@@ -48,12 +48,14 @@ struct Link {
 /// snapshot rates, a new transfer gets at most the headroom), the first-come first-served wait
 /// queues of saturated links, and the bytes, waits and utilisation each link records. Handles no
 /// event itself: the world asks it for a share or for room when a download or a fill starts, books
-/// the flow, and admits what waits when a transfer ends (``World/admitWaiting(_:)``, which knows
+/// the flow, and admits what waits when a transfer ends (``Delivery/admitWaiting(_:)``, which knows
 /// how to start each kind of entry).
-struct Links {
+///
+/// A class: the world's ``Delivery`` and ``FillScheduler`` both start and end transfers on it.
+final class Links {
     /// PoPs (their links come first).
     let popCount: Int
-    private(set) var all: [Link]
+    @exclusivity(unchecked) private(set) var all: [Link]
 
     /// Links of `popCapacity.count` PoPs then `replicaCapacity.count` origin replicas, bits/s
     /// after sampling, recording per bucket of `bucket`.
@@ -65,6 +67,13 @@ struct Links {
         }
     }
 
+    /// The links of `c`'s PoPs and of `replicas` origin replicas, capacities scaled by the sampling factor.
+    convenience init(configuration c: WorldConfiguration, replicas: Int) {
+        let k = Double(c.sampling)
+        self.init(popCapacity: c.pops.map { $0.egressBitsPerSecond / k }, replicaCapacity: Array(repeating: c.origin.egressBitsPerSecond / k, count: replicas),
+                  bucket: c.metricsBucket)
+    }
+
     /// PoP `p`'s egress.
     @inline(__always) func pop(_ p: Int) -> LinkID { LinkID(index: p) }
     /// Origin replica `r`'s egress.
@@ -74,6 +83,8 @@ struct Links {
     /// The origin replica whose link `link` is, or nil (a PoP's).
     @inline(__always) func replica(of link: LinkID) -> Int? { Int(link.index) >= popCount ? Int(link.index) - popCount : nil }
     var ids: [LinkID] { all.indices.map { LinkID(index: $0) } }
+    /// The tier whose link `link` is.
+    func tier(of link: LinkID) -> Tier { site(of: link).map { .pop($0) } ?? .origin(replica: replica(of: link)!) }
 
     subscript(link: LinkID) -> Link {
         @inline(__always) get { all[Int(link.index)] }
@@ -107,11 +118,11 @@ struct Links {
     @inline(__always)
     func utilisation(_ link: LinkID) -> Double { all[Int(link.index)].committedShare }
 
-    mutating func setCapacity(_ link: LinkID, _ capacity: Double) { all[Int(link.index)].capacity = capacity }
+    func setCapacity(_ link: LinkID, _ capacity: Double) { all[Int(link.index)].capacity = capacity }
 
     /// A flow capped at `cap` starts at `rate`.
     @inline(__always)
-    mutating func add(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
+    func add(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
         let i = Int(link.index)
         all[i].flows.add(cap: cap, rate: rate)
         all[i].utilisation.set(all[i].committedShare, at: now)
@@ -119,7 +130,7 @@ struct Links {
 
     /// A flow ends; the caller then admits what waits on every link it freed.
     @inline(__always)
-    mutating func remove(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
+    func remove(_ link: LinkID, cap: Double, rate: Double, now: SimInstant) {
         let i = Int(link.index)
         all[i].flows.remove(cap: cap, rate: rate)
         all[i].utilisation.set(all[i].committedShare, at: now)
@@ -127,7 +138,7 @@ struct Links {
 
     /// Books `bytes` carried between `from` and `to` (spread over the buckets they cover).
     @inline(__always)
-    mutating func book(_ bytes: Double, on link: LinkID, from: SimInstant, to: SimInstant) {
+    func book(_ bytes: Double, on link: LinkID, from: SimInstant, to: SimInstant) {
         let i = Int(link.index)
         all[i].served.addSpread(bytes, from: from, to: to)
         all[i].servedBytes += bytes
@@ -137,11 +148,17 @@ struct Links {
     @inline(__always)
     func firstWaiting(_ link: LinkID) -> WaitEntry? { all[Int(link.index)].waiting.first }
 
-    mutating func enqueue(_ entry: WaitEntry, on link: LinkID) {
+    func enqueue(_ entry: WaitEntry, on link: LinkID) {
         let i = Int(link.index)
         all[i].waiting.append(entry)
         all[i].waited.increment()
     }
 
-    mutating func dequeue(_ link: LinkID) { all[Int(link.index)].waiting.removeFirst() }
+    func dequeue(_ link: LinkID) { all[Int(link.index)].waiting.removeFirst() }
+}
+
+/// A tier content comes from: a PoP (the serving site, a peer or a tier above) or an origin replica.
+public enum Tier: Hashable, Sendable {
+    case pop(Int)
+    case origin(replica: Int)
 }

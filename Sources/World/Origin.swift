@@ -8,7 +8,7 @@ import SimCore
 /// and failed reads (`onOverload: fail`). A replica's egress is a link (``Links``), where its
 /// bytes and waits are recorded. Handles no event itself: the fault injector marks replicas down
 /// and slow, the world asks which replica serves a PoP.
-struct Origin {
+final class Origin {
     struct Replica {
         /// The region it is in.
         let region: Int
@@ -21,7 +21,7 @@ struct Origin {
         var isUp: Bool { downs == 0 }
     }
 
-    var replicas: [Replica]
+    @exclusivity(unchecked) var replicas: [Replica]
     /// Per PoP: the replicas, nearest first (round trip from the PoP's region; ties by index).
     let order: [[Int]]
 

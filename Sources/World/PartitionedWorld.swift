@@ -203,7 +203,7 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
         for o in 0..<log.origin.count {
             let weights: [Double] = (0..<n).map { p in
                 let world = worlds[p]
-                if initial { return Double(world.pops.indices.filter { world.owns(pop: $0) && world.origin.preferred(for: $0) == o }.count) }
+                if initial { return Double(world.sites.indices.filter { world.owns(pop: $0) && world.origin.preferred(for: $0) == o }.count) }
                 let link = world.links[world.links.replica(o)]
                 return Double(link.flows.active + link.waiting.count)
             }
@@ -215,7 +215,7 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
             for p in 0..<n {
                 let link = worlds[p].links.replica(o)
                 worlds[p].links.setCapacity(link, full * shares[p] / sum)
-                if !initial { worlds[p].admitWaiting(link) }
+                if !initial { worlds[p].delivery.admitWaiting(link) }
             }
         }
     }

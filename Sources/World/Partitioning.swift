@@ -59,6 +59,16 @@ public struct PartitionPlan: Sendable, Equatable {
 
     /// What partition `index` of this plan owns, for its world.
     func shard(_ index: Int) -> World.Shard {
-        World.Shard(index: index, count: count, ownsRegion: regionPartition.map { $0 == index }, ownsPop: popPartition.map { $0 == index })
+        WorldShard(index: index, count: count, ownsRegion: regionPartition.map { $0 == index }, ownsPop: popPartition.map { $0 == index })
     }
+}
+
+/// A world's part in a partitioned run: the regions and PoPs it simulates. Partition `count`
+/// owns none: it runs the shared activity log and its aggregators.
+struct WorldShard {
+    var index: Int
+    var count: Int
+    var ownsRegion: [Bool]
+    var ownsPop: [Bool]
+    var isLog: Bool { index == count }
 }

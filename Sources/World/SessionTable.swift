@@ -97,15 +97,15 @@ struct SessionColumn<Value> {
 /// Each slot carries a generation, bumped when the slot is reused; events name (slot, generation),
 /// so an event of a session that has ended is recognised and dropped, with no cancellation.
 ///
-/// The table is a single owner of its memory (a class-free struct held by the world, never
-/// copied): it is freed by ``deallocate()``.
-struct SessionTable {
-    private var rows: UnsafeMutableRawPointer
-    private var reserved: Int
+/// A class, shared by the world and the components that work on sessions (``Delivery``, the
+/// activity clients); the records are its own memory, freed when it goes.
+final class SessionTable {
+    @exclusivity(unchecked) private var rows: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var reserved: Int
     /// Slots ever used (live or free).
-    private(set) var capacity = 0
-    private var freeSlots: [UInt32] = []
-    private(set) var live = 0
+    @exclusivity(unchecked) private(set) var capacity = 0
+    @exclusivity(unchecked) private var freeSlots: [UInt32] = []
+    @exclusivity(unchecked) private(set) var live = 0
 
     static var bytesPerSession: Int { MemoryLayout<SessionRecord>.stride }
 
@@ -130,12 +130,7 @@ struct SessionTable {
         return moved
     }
 
-    /// Frees the records; the table must not be used afterwards.
-    mutating func deallocate() {
-        vodsim_unmap(rows, reserved * MemoryLayout<SessionRecord>.stride)
-        reserved = 0
-        capacity = 0
-    }
+    deinit { vodsim_unmap(rows, reserved * MemoryLayout<SessionRecord>.stride) }
 
     /// The view of one field; `field` is a key path literal, so the offset folds to a constant.
     @inline(__always)
@@ -193,7 +188,7 @@ struct SessionTable {
     }
 
     /// Takes a free slot (the most recently released first); the caller fills every column.
-    mutating func allocate(placeholder player: Player) -> UInt32 {
+    func allocate(placeholder player: Player) -> UInt32 {
         live += 1
         if let id = freeSlots.popLast() {
             generation[Int(id)] &+= 1
@@ -211,8 +206,33 @@ struct SessionTable {
         return UInt32(capacity - 1)
     }
 
+    /// Takes a slot for a new session and fills its record: who, where, what it plays and until
+    /// when; on no PoP yet, nothing downloading, nothing played.
+    func open(player: Player, region: Int, title: Int, user: UInt32, context: UInt32, accessBitsPerSecond: Double, at nowUs: Int64,
+              watchUntilUs: Int64, lastSegment: Int) -> UInt32 {
+        let s = allocate(placeholder: player)
+        let i = Int(s)
+        self.region[i] = UInt16(region)
+        pop[i] = UInt16.max
+        self.title[i] = UInt32(title)
+        self.user[i] = user
+        self.context[i] = context
+        access[i] = accessBitsPerSecond
+        arrivalUs[i] = nowUs
+        self.watchUntilUs[i] = watchUntilUs
+        self.lastSegment[i] = Int32(lastSegment)
+        download[i] = Download()
+        accounted[i] = (0, 0, 0, 0, 0)
+        warm[i] = false
+        started[i] = false
+        failures[i] = 0
+        originFailure[i] = false
+        touchedUs[i] = nowUs
+        return s
+    }
+
     /// Returns slot `id` to the free list.
-    mutating func release(_ id: UInt32) {
+    func release(_ id: UInt32) {
         live -= 1
         generation[Int(id)] &+= 1
         isLive[Int(id)] = false

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ABR
 import Manifests
 import SimCore
@@ -52,6 +57,25 @@ final class TitleLibrary {
         index[title] = Int32(loaded.count)
         loaded.append(data)
         return data
+    }
+
+    /// Makes ready the titles a world's sessions will ask for: a partitioned run's worlds take
+    /// `titles` (loaded once for all); otherwise, with worker threads, the titles `sessions()`
+    /// sessions will probably ask for are built and parsed up front, in parallel; the rest (and
+    /// everything, alone) load when a session first asks. Where a title's data sit changes,
+    /// nothing else: the results are the same.
+    func prepare(adopting titles: TitleLibrary?, threads: Int, sessions: () -> Double) {
+        if let titles {
+            adopt(titles)
+        } else if threads > 1 {
+            preload(titles: 0..<TitleLibrary.likelyTitles(sessions: sessions(), catalog: catalog.configuration), threads: threads)
+        }
+    }
+
+    /// The segment of context `context`'s manifest holding media position `position` (µs).
+    func segment(context: UInt32, position: Int64) -> Int {
+        let manifest = contexts[Int(context)].manifest
+        return min(Int(position / manifest.segmentDurations[0]), manifest.segmentCount - 1)
     }
 
     /// Loads every title not loaded yet, on `threads` threads. Where a title's data sit in `loaded`
@@ -153,5 +177,18 @@ final class TitleLibrary {
         var best = 0
         for (r, rung) in ladder.enumerated() where rung.height <= maxHeight { best = r }
         return best
+    }
+
+    /// How many of the most popular titles `sessions` sessions are more likely than not to ask for
+    /// at least once, under the catalog's Zipf law: 1 − (1 − pᵢ)^sessions > ½. Releases and
+    /// regional taste move a few titles in or out; those load on demand.
+    static func likelyTitles(sessions: Double, catalog: CatalogConfiguration) -> Int {
+        let s = catalog.popularityExponent
+        let weights = (1...catalog.titles).map { pow(Double($0), -s) }
+        let total = weights.reduce(0, +)
+        // pᵢ falls with i: count while the title is still likely.
+        var n = 0
+        while n < weights.count && sessions * log1p(-min(weights[n] / total, 1 - 1e-12)) < -log(2.0) { n += 1 }
+        return n
     }
 }

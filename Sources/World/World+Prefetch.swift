@@ -5,8 +5,8 @@ import SimCore
 /// nets, so that the model code reads as plain Swift.
 ///
 /// Rules, each measured at full scale (docs/performance.md):
-/// - **Player contexts unretained.** ``withContext(of:_:)`` and ``withPlayer(_:_:)`` hand the
-///   model a session's shared `PlayerContext` without a retain and release (an atomic on an object
+/// - **Player contexts unretained.** ``SessionTable/withContext(of:in:_:)`` and
+///   ``SessionTable/withPlayer(_:in:_:)`` (and the world's ``World/withContext(of:_:)``) hand the model a session's shared `PlayerContext` without a retain and release (an atomic on an object
 ///   shared by thousands of sessions: ~10% at full scale). The context must not escape the closure;
 ///   ``TitleLibrary/withContext(_:_:)`` keeps every context alive for the run.
 /// - **Records in place.** A session's player is mutated through its record's address (no copy of
@@ -16,20 +16,26 @@ import SimCore
 ///   random) overlap with other events' work.
 ///
 /// A change here is a speed change: measure it with `vodsim bench scenario` before and after.
-extension World {
-    /// Calls `body` with session slot `i`'s player context, unretained.
+extension SessionTable {
+    /// Calls `body` with session slot `i`'s player context (from `library`), unretained.
     @inline(__always)
-    func withContext<R>(of i: Int, _ body: (PlayerContext) -> R) -> R {
-        library.withContext(sessions.context[i], body)
+    func withContext<R>(of i: Int, in library: TitleLibrary, _ body: (PlayerContext) -> R) -> R {
+        library.withContext(context[i], body)
     }
 
     /// Calls `body` with session slot `i`'s player, mutated in place in its record, and its
-    /// context, unretained.
+    /// context (from `library`), unretained.
     @inline(__always)
-    func withPlayer<R>(_ i: Int, _ body: (inout Player, PlayerContext) -> R) -> R {
-        let player = sessions.player.address(i)
-        return library.withContext(sessions.context[i]) { body(&player.pointee, $0) }
+    func withPlayer<R>(_ i: Int, in library: TitleLibrary, _ body: (inout Player, PlayerContext) -> R) -> R {
+        let player = self.player.address(i)
+        return library.withContext(context[i]) { body(&player.pointee, $0) }
     }
+}
+
+extension World {
+    /// Calls `body` with session slot `i`'s player context, unretained.
+    @inline(__always)
+    func withContext<R>(of i: Int, _ body: (PlayerContext) -> R) -> R { sessions.withContext(of: i, in: library, body) }
 
     /// The session an event is about, if any: what ``prefetch(_:depth:)`` loads ahead. Every kind
     /// is listed (no `default`), so that a new event kind must say whether it names a session.
@@ -66,9 +72,9 @@ extension World {
             if case .request = event {
                 library.renditions.prefetchElements(Int(context) &* 32 ..< Int(context) &* 32 &+ 1)
                 let p = Int(sessions.pop[i])
-                if p < pops.count {
+                if p < sites.count {
                     let first = Int(sessions.title[i]) &* library.rungs
-                    pops[p].prefetch(files: first ..< first &+ library.rungs)
+                    sites.pops[p].prefetch(files: first ..< first &+ library.rungs)
                 }
             }
             return

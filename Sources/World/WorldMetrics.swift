@@ -196,57 +196,66 @@ public struct WorldResults: Sendable {
     public var incidents: [Incident]
 }
 
-extension World {
-    /// What happened, up to the end of the scenario. Sessions still in progress count with what
-    /// they have done so far. Call after running to the end.
-    public func results() -> WorldResults {
-        let endTime = max(sim.now, end)
-        let k = Double(configuration.sampling)
-        // Bring in-progress sessions' QoE up to the end (without ending them).
-        for s in 0..<sessions.capacity where sessions.pop[s] != UInt16.max && isLive(UInt32(s)) {
-            let context = library.contexts[Int(sessions.context[s])]
-            sessions.player[s].advance(to: max(sessions.player[s].now, endTime.microseconds), context)
-            account(UInt32(s))
-        }
-        var g = global
+extension WorldResults {
+    /// The figures of `world` up to `end`, each from the component that produced it: sessions and
+    /// QoE from the world's aggregates, PoPs from ``Sites`` with their links' (``Links``), fills'
+    /// (``FillScheduler``) and plans' (``SitePlanner``) figures, origin replicas from ``Origin`` and
+    /// their links, the pipeline from the ``ActivityLog`` and ``ActivityClients``.
+    init(_ world: World, end endTime: SimInstant) {
+        let c = world.configuration
+        let k = Double(c.sampling)
+        var g = world.global
         g.close(at: endTime)
-        let regionResults = configuration.regions.enumerated().map { r, region in
-            var a = regions[r].aggregate
+        let regionResults = c.regions.enumerated().map { r, region in
+            var a = world.regions[r].aggregate
             a.close(at: endTime)
-            let expected = calibration.expectedConcurrency[r]
+            let expected = world.calibration.expectedConcurrency[r]
             let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
-            return RegionResults(id: region.id, aggregate: a, apiFailures: regions[r].apiFailures, expectedPeak: expected[peakMinute] * k,
-                                 expectedPeakUTCMinute: peakMinute, scale: calibration.scales[r])
+            return RegionResults(id: region.id, aggregate: a, apiFailures: world.regions[r].apiFailures, expectedPeak: expected[peakMinute] * k,
+                                 expectedPeakUTCMinute: peakMinute, scale: world.calibration.scales[r])
         }
-        let popResults = pops.map { p in
-            var m = p.metrics
+        let links = world.links
+        let popResults = world.sites.pops.map { p in
+            var m = world.sites.metrics[p.index]
             let link = links[links.pop(p.index)]
             m.egress = link.served
             m.waited = link.waited
             m.utilisation = link.utilisation
             m.utilisation.advance(to: endTime)
+            let fills = world.fills.site[p.index].metrics
+            m.fills = fills.fills
+            m.fillBytes = fills.fillBytes
+            m.fillJobsDropped = fills.fillJobsDropped
+            m.fillJobsNoSpace = fills.fillJobsNoSpace
+            m.fillQueue = fills.fillQueue
             m.fillQueue.advance(to: endTime)
-            return PopResults(id: configuration.pops[p.index].id, region: configuration.regions[p.region].id, egress: link.capacity,
+            m.oldestJobAge = fills.oldestJobAge
+            m.nights = fills.nights
+            m.plans = world.planner.plans[p.index]
+            return PopResults(id: c.pops[p.index].id, region: c.regions[p.region].id, egress: link.capacity,
                               metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files)
         }
-        let originResults = origin.replicas.enumerated().map { o, replica in
+        let originResults = world.origin.replicas.enumerated().map { o, replica in
             let link = links[links.replica(o)]
-            return OriginResults(region: configuration.regions[replica.region].id, egress: link.capacity, bytes: link.served,
+            return OriginResults(region: c.regions[replica.region].id, egress: link.capacity, bytes: link.served,
                                  totalBytes: link.servedBytes, failures: replica.failures.value, waited: link.waited.value)
         }
-        let expectedGlobal = calibration.expectedGlobalConcurrency
+        let expectedGlobal = world.calibration.expectedGlobalConcurrency
         let peakMinute = expectedGlobal.indices.max { expectedGlobal[$0] < expectedGlobal[$1] } ?? 0
-        return WorldResults(sampling: configuration.sampling, end: endTime, eventsProcessed: sim.eventsProcessed,
-                            regions: regionResults, global: g, pops: popResults, origins: originResults,
-                            expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
-                            titlesLoaded: library.loaded.count,
-                            releases: releaseStats.filter { $0.time >= .zero && $0.time < endTime },
-                            pipeline: pipelineResults(), incidents: incidents)
+        self.init(sampling: c.sampling, end: endTime, eventsProcessed: world.eventsProcessed,
+                  regions: regionResults, global: g, pops: popResults, origins: originResults,
+                  expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
+                  titlesLoaded: world.library.loaded.count,
+                  releases: world.sites.releases.filter { $0.time >= .zero && $0.time < endTime },
+                  pipeline: world.activityLog.results(heldAtClients: world.clients.eventsHeld), incidents: world.incidents)
     }
+}
 
-    /// The pipeline's figures with the lag samples and what is still pending.
-    func pipelineResults() -> PipelineMetrics { activityLog.results(heldAtClients: clients.eventsHeld) }
-
-    /// Whether slot `s` holds a session.
-    func isLive(_ s: UInt32) -> Bool { sessions.isLive[Int(s)] }
+/// A change in QoE totals.
+struct QoEDelta {
+    var play: Int64
+    var rebuffer: Int64
+    var bits: Double
+    var rebufferEvents: Int32
+    var switches: Int32
 }

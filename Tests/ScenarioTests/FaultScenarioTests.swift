@@ -24,7 +24,7 @@ func runAudited(_ world: World) throws {
     while t < world.end {
         t = min(world.end, t + .minutes(5))
         try world.run(until: t)
-        let problems = world.auditSessions() + world.auditLinks() + world.auditQueues()
+        let problems = WorldAudit(world).sessions() + WorldAudit(world).links() + WorldAudit(world).queues()
         #expect(problems.isEmpty, "at \(t): \(problems.prefix(3))")
         if !problems.isEmpty { return }
     }
@@ -94,7 +94,7 @@ struct FaultScenarioTests {
         #expect(rate(r.pops[0].metrics.egress, minutes: 35..<90) > 1.05 * rate(c.pops[0].metrics.egress, minutes: 35..<90))
         let figures = try #require(RunReport(scenario: s, results: r).figures(30..<90))
         #expect(try #require(figures.hitRatio) > 0.95)
-        #expect(world.pops[0].titleFiles[0] > 0)
+        #expect(world.sites.pops[0].titleFiles[0] > 0)
         #expect(r.global.lostSessions.value == 0)
     }
 
@@ -105,7 +105,7 @@ struct FaultScenarioTests {
         let s = try faultScenario("ingest-outage", ["regions[us-east].users=4k"])
         let world = World(configuration: s.worldConfiguration)
         try world.run(until: .zero + .minutes(45))
-        #expect(world.pipelineResults().pendingAtClients > 0)
+        #expect(world.activityLog.results(heldAtClients: world.clients.eventsHeld).pendingAtClients > 0)
         try world.run(until: world.end)
         let m = world.results().pipeline
         #expect(m.refused > 0)

@@ -27,7 +27,7 @@ struct FaultInjectorTests {
 
     @Test("Overlapping link degradations compose while both are in force, and undo exactly")
     func linkDegradationsCompose() {
-        var f = Self.injector([FaultConfiguration(kind: .linkDegraded, pop: 1, region: 0, at: .zero, rtt: .milliseconds(50), throughput: 0.5),
+        let f = Self.injector([FaultConfiguration(kind: .linkDegraded, pop: 1, region: 0, at: .zero, rtt: .milliseconds(50), throughput: 0.5),
                                FaultConfiguration(kind: .linkDegraded, pop: 1, region: 0, at: .zero, rtt: .milliseconds(30), throughput: 0.4)])
         f.begin(0)
         f.begin(1)
@@ -42,7 +42,7 @@ struct FaultInjectorTests {
 
     @Test("The playback API is down while any outage of its region is in force; slow faults add their latency")
     func controlPlane() {
-        var f = Self.injector([FaultConfiguration(kind: .controlPlaneOutage, region: 0, at: .zero),
+        let f = Self.injector([FaultConfiguration(kind: .controlPlaneOutage, region: 0, at: .zero),
                                FaultConfiguration(kind: .controlPlaneOutage, region: 0, at: .zero),
                                FaultConfiguration(kind: .controlPlaneSlow, region: 1, at: .zero, latency: .seconds(2))])
         f.begin(0)
@@ -58,7 +58,7 @@ struct FaultInjectorTests {
 
     @Test("A PoP has lost the union of the servers its degradations in force took")
     func lostServersAreTheUnion() {
-        var f = Self.injector([FaultConfiguration(kind: .popDegraded, pop: 0, at: .zero, lost: 0.3),
+        let f = Self.injector([FaultConfiguration(kind: .popDegraded, pop: 0, at: .zero, lost: 0.3),
                                FaultConfiguration(kind: .popDegraded, pop: 0, at: .zero, lost: 0.3),
                                FaultConfiguration(kind: .popDegraded, pop: 1, at: .zero, lost: 0.5)])
         #expect(f.incidents.map(\.lostServers.count) == [3, 3, 5])

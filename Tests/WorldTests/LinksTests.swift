@@ -21,7 +21,7 @@ struct LinksTests {
 
     @Test("A new flow gets the water-filling level: capped flows keep their cap, the rest share what is left")
     func fairShareIsMaxMin() {
-        var links = Self.links()
+        let links = Self.links()
         let link = links.pop(0)  // 10 Mbit/s
         #expect(links.fairShare(link, cap: 20e6) == 10e6)  // alone: the whole link
         links.add(link, cap: 1e6, rate: 1e6, now: .zero)  // a flow capped at 1 Mbit/s
@@ -36,7 +36,7 @@ struct LinksTests {
 
     @Test("A transfer is admitted while the headroom is at least half the rate it is due")
     func admissionNeedsHalfTheShare() {
-        var links = Self.links()
+        let links = Self.links()
         let link = links.pop(0)
         links.add(link, cap: 8e6, rate: 8e6, now: .zero)
         #expect(links.headroom(link) == 2e6)
@@ -48,7 +48,7 @@ struct LinksTests {
 
     @Test("What waits on a link leaves it first come, first served, and every wait is counted")
     func waitQueueIsFIFO() {
-        var links = Self.links()
+        let links = Self.links()
         let link = links.replica(0)
         links.enqueue(.fill(7), on: link)
         links.enqueue(.download(session: 3, generation: 2, epoch: 1), on: link)
@@ -64,7 +64,7 @@ struct LinksTests {
 
     @Test("Bytes carried are spread over the buckets a transfer spans; utilisation is time-weighted")
     func bookingAndUtilisation() {
-        var links = Self.links()
+        let links = Self.links()
         let link = links.pop(1)  // 100 Mbit/s, 60 s buckets
         links.book(1_200, on: link, from: .zero + .seconds(30), to: .zero + .seconds(90))
         #expect(links[link].served.sums == [600, 600])
@@ -78,7 +78,7 @@ struct LinksTests {
 
     @Test("A lower capacity leaves less headroom and a lower share; the base capacity is kept")
     func capacityChanges() {
-        var links = Self.links()
+        let links = Self.links()
         let link = links.pop(1)
         links.setCapacity(link, 40e6)
         #expect(links.headroom(link) == 40e6 && links.fairShare(link, cap: 1e9) == 40e6)
@@ -89,7 +89,7 @@ struct LinksTests {
     func originReplicaChoice() {
         let regions = [0, 3, 6].map { RegionConfiguration(id: "r\($0)", utcOffset: .seconds(Int64($0) * 3_600), users: 1, curve: .flat) }
         let distances = RegionDistances(regions: regions, base: .milliseconds(20), perHour: .milliseconds(10))
-        var origin = Origin(regions: [0, 2], popRegions: [0, 1, 2], distances: distances)
+        let origin = Origin(regions: [0, 2], popRegions: [0, 1, 2], distances: distances)
         #expect(origin.order == [[0, 1], [0, 1], [1, 0]])  // region 1 is 3 h from both: the lower index
         #expect(origin.preferred(for: 2) == 1 && origin.nearestUp(from: 2) == 1)
         origin.replicas[1].downs = 1

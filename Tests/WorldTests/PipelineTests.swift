@@ -65,9 +65,9 @@ struct PipelineTests {
     func outageWithoutLoss() throws {
         let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.ackLoss = 0 })
         try world.run(until: .zero + .minutes(20))
-        world.partitionOutage(3, until: .zero + .minutes(30))
+        world.activityLog.outage(3, until: .zero + .minutes(30))
         try world.run(until: .zero + .minutes(29))
-        let during = world.pipelineResults()
+        let during = world.activityLog.results(heldAtClients: world.clients.eventsHeld)
         #expect(during.pendingAtClients > 0)
         try world.run(until: world.end)
         let m = world.results().pipeline
@@ -91,7 +91,7 @@ struct PipelineTests {
 
         let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.ackLoss = 0 })
         try world.run(until: .zero + .minutes(20))
-        world.partitionOutage(3, until: .zero + .minutes(30))
+        world.activityLog.outage(3, until: .zero + .minutes(30))
         try world.run(until: world.end)
         let m = world.results().pipeline
         #expect(m.delivery.count == UInt64(m.appended - m.resent))
@@ -108,7 +108,7 @@ struct PipelineTests {
     func outageWithLoss() throws {
         let world = World(configuration: pipelineWorld { $0.allowedLateness = .minutes(30); $0.clientBuffer = 30; $0.ackLoss = 0 })
         try world.run(until: .zero + .minutes(20))
-        world.partitionOutage(3, until: .zero + .minutes(30))
+        world.activityLog.outage(3, until: .zero + .minutes(30))
         try world.run(until: world.end)
         let m = world.results().pipeline
         #expect(m.droppedClientBuffer > 0)
@@ -122,7 +122,7 @@ struct PipelineTests {
         func run(lateness: SimDuration) throws -> PipelineMetrics {
             let world = World(configuration: pipelineWorld { $0.allowedLateness = lateness; $0.ackLoss = 0 })
             try world.run(until: .zero + .minutes(20))
-            world.partitionOutage(3, until: .zero + .minutes(30))
+            world.activityLog.outage(3, until: .zero + .minutes(30))
             try world.run(until: world.end)
             return world.results().pipeline
         }

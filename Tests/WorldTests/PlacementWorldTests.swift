@@ -36,7 +36,7 @@ struct PlacementWorldTests {
             switch r.event {
             case .started:
                 starts += 1
-                if r.windowed && !world.windowOpen(r.pop, at: r.time) { problems.append("started outside the window at \(r.time)") }
+                if r.windowed && !world.fills.windowOpen(r.pop, at: r.time) { problems.append("started outside the window at \(r.time)") }
                 running[r.pop][r.file] = r.rate
                 let total = running[r.pop].values.reduce(0, +)
                 if running[r.pop].count > pop.servers { problems.append("\(running[r.pop].count) fills on \(pop.servers) servers") }
@@ -45,19 +45,19 @@ struct PlacementWorldTests {
                 running[r.pop][r.file] = nil
             case .paused:
                 cuts += 1
-                if world.windowOpen(r.pop, at: r.time) || !world.windowOpen(r.pop, at: r.time - .microseconds(1)) {
+                if world.fills.windowOpen(r.pop, at: r.time) || !world.fills.windowOpen(r.pop, at: r.time - .microseconds(1)) {
                     problems.append("cut at \(r.time), not at the window's close")
                 }
                 running[r.pop][r.file] = nil
             case .completed:
                 completions += 1
-                if r.windowed && !world.windowOpen(r.pop, at: r.time - .microseconds(1)) { problems.append("ran past the window") }
+                if r.windowed && !world.fills.windowOpen(r.pop, at: r.time - .microseconds(1)) { problems.append("ran past the window") }
                 running[r.pop][r.file] = nil
             }
         }
         for minute in stride(from: 10, through: 48 * 60, by: 10) {
             try world.run(until: .zero + .minutes(Int64(minute)))
-            for p in 0..<2 where world.pops[p].cache.usedBytes > c.pops[p].storageBytes * (1 + 1e-9) {
+            for p in 0..<2 where world.sites.pops[p].cache.usedBytes > c.pops[p].storageBytes * (1 + 1e-9) {
                 problems.append("storage over capacity at minute \(minute)")
             }
         }
@@ -100,14 +100,14 @@ struct PlacementWorldTests {
         let c = placementWorld(pops: [edge("hub", storage: 5e9), edge("a", storage: 5e9, parent: 0), edge("b", storage: 5e9, parent: 0)],
                                placement: PlacementConfiguration(plans: .off, onMiss: .off))
         let world = World(configuration: c)
-        #expect(world.peers[1] == [2] && world.peers[2] == [1] && world.peers[0] == [])
+        #expect(world.fills.peers[1] == [2] && world.fills.peers[2] == [1] && world.fills.peers[0] == [])
         let file = 399 * 3 + 1  // the least popular title: in no warm cache
-        #expect(!world.pops[0].cache.contains(file) && !world.pops[2].cache.contains(file))
-        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .origin(replica: 0))
-        _ = world.pops[0].cache.insert(file, size: world.fileBytes(file))
-        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .pop(0))
-        _ = world.pops[2].cache.insert(file, size: world.fileBytes(file))
-        #expect(world.fillSource(file: file, for: 1).map(world.tier) == .pop(2))
+        #expect(!world.sites.pops[0].cache.contains(file) && !world.sites.pops[2].cache.contains(file))
+        #expect(world.fills.source(file: file, for: 1).map(world.links.tier(of:)) == .origin(replica: 0))
+        _ = world.sites.pops[0].cache.insert(file, size: world.sites.fileBytes(file))
+        #expect(world.fills.source(file: file, for: 1).map(world.links.tier(of:)) == .pop(0))
+        _ = world.sites.pops[2].cache.insert(file, size: world.sites.fileBytes(file))
+        #expect(world.fills.source(file: file, for: 1).map(world.links.tier(of:)) == .pop(2))
     }
 
     @Test("A full fill queue refuses new jobs, and counts them")
@@ -132,7 +132,7 @@ struct PlacementWorldTests {
             placement.holdingBonus = .milliseconds(Int64(bonus))
             let c = placementWorld(pops: [edge("near", storage: 20e9, rtt: 5), edge("far", storage: 1e13, rtt: 25)], placement: placement)
             let world = World(configuration: c)
-            let title = (0..<400).first { world.pops[0].titleFiles[$0] == 0 && world.pops[1].titleFiles[$0] > 0 }!
+            let title = (0..<400).first { world.sites.pops[0].titleFiles[$0] == 0 && world.sites.pops[1].titleFiles[$0] > 0 }!
             #expect(world.steer(region: 0, title: title) == expected, "bonus \(bonus)")
             #expect(world.steer(region: 0, title: 0) == 0)  // both hold the top title: the nearer
         }
@@ -143,18 +143,18 @@ struct PlacementWorldTests {
         var placement = PlacementConfiguration(windowStart: .hours(22), windowEnd: .hours(4))
         var c = placementWorld(pops: [edge("a", storage: 1e9)], placement: placement)
         var world = World(configuration: c)
-        #expect(world.windowOpen(0, at: .zero))                      // 00:00
-        #expect(world.windowOpen(0, at: .zero + .hours(23)))
-        #expect(!world.windowOpen(0, at: .zero + .hours(4)))         // closes at 04:00
-        #expect(!world.windowOpen(0, at: .zero + .hours(12)))
-        #expect(world.next(22 * 3_600, at: 0, after: .zero) == .zero + .hours(22))
+        #expect(world.fills.windowOpen(0, at: .zero))                      // 00:00
+        #expect(world.fills.windowOpen(0, at: .zero + .hours(23)))
+        #expect(!world.fills.windowOpen(0, at: .zero + .hours(4)))         // closes at 04:00
+        #expect(!world.fills.windowOpen(0, at: .zero + .hours(12)))
+        #expect(world.fills.next(22 * 3_600, at: 0, after: .zero) == .zero + .hours(22))
         placement.windowStart = .hours(2)
         placement.windowEnd = .hours(14)
         c = placementWorld(pops: [edge("a", storage: 1e9)], placement: placement)
         c.regions[0].utcOffset = .hours(-5)                          // 19:00 local at the start
         world = World(configuration: c)
-        #expect(!world.windowOpen(0, at: .zero))
-        #expect(world.windowOpen(0, at: .zero + .hours(7)))          // 02:00 local
-        #expect(world.next(2 * 3_600, at: 0, after: .zero) == .zero + .hours(7))
+        #expect(!world.fills.windowOpen(0, at: .zero))
+        #expect(world.fills.windowOpen(0, at: .zero + .hours(7)))          // 02:00 local
+        #expect(world.fills.next(2 * 3_600, at: 0, after: .zero) == .zero + .hours(7))
     }
 }

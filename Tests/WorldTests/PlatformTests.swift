@@ -141,8 +141,8 @@ struct PlatformTests {
             let world = World(configuration: c)
             try world.run(until: world.end)
             // Every fill either holds a server or waits for one; none is lost.
-            #expect(world.pops[0].fillsRunning <= servers)
-            #expect(world.fills.inUse == world.pops[0].fillsRunning + world.pops[0].fillQueue.count)
+            #expect(world.fills.site[0].running <= servers)
+            #expect(world.fills.jobs.inUse == world.fills.site[0].running + world.fills.site[0].queue.count)
             return world.results().pops[0].metrics
         }
         func queuePeak(_ m: PopMetrics) -> Double { (0..<m.fillQueue.bucketCount).map { m.fillQueue.maxima[$0] }.max() ?? 0 }
@@ -163,7 +163,7 @@ struct PlatformTests {
         let world = World(configuration: c)
         for minute in stride(from: 1, through: 30, by: 1) {
             try world.run(until: .zero + .minutes(Int64(minute)))
-            let problems = world.auditLinks()
+            let problems = WorldAudit(world).links()
             #expect(problems.isEmpty, "minute \(minute): \(problems)")
             if !problems.isEmpty { break }
         }

@@ -10,8 +10,7 @@ struct SessionTableTests {
 
     @Test("Records keep every field when the table grows past its reservation")
     func growthKeepsRecords() {
-        var table = SessionTable(reservingCapacity: 16)
-        defer { table.deallocate() }
+        let table = SessionTable(reservingCapacity: 16)
         let ids = (0..<1_000).map { _ in table.allocate(placeholder: Player(Self.context, at: 0)) }
         #expect(ids == (0..<1_000).map { UInt32($0) })
         for id in ids {
@@ -36,8 +35,7 @@ struct SessionTableTests {
 
     @Test("A released slot is reused last-in first-out with a new generation")
     func releaseReusesSlotWithNewGeneration() {
-        var table = SessionTable(reservingCapacity: 4)
-        defer { table.deallocate() }
+        let table = SessionTable(reservingCapacity: 4)
         for _ in 0..<3 { _ = table.allocate(placeholder: Player(Self.context, at: 0)) }
         table.release(1)
         #expect(!table.isLive[1] && table.generation[1] == 1 && table.live == 2)

@@ -156,7 +156,9 @@ public struct LRUCache: Sendable {
     }
 }
 
-/// What one PoP did, for the report.
+/// What one PoP did, for the report. ``Sites`` keeps the request, hit, session and start-time
+/// figures; the link fields come from ``Links``, the fill fields from ``FillScheduler`` and `plans`
+/// from ``SitePlanner``, copied in by `World.results()`.
 public struct PopMetrics: Sendable {
     public var requests = Counter()
     public var hits = Counter()
@@ -220,63 +222,6 @@ public struct NightRecord: Sendable, Equatable {
     public var jobsLeft: Int
     public var bytesLeft: Double
     public var completed: Bool { jobsLeft == 0 }
-}
-
-/// A PoP's state in the running world.
-struct PopState {
-    let index: Int
-    let region: Int
-    /// Fill rate of one server, bits/s, after sampling.
-    let fillRate: Double
-    let healthThreshold: Double
-    /// Fills that can run at once: one per server (as built, and the servers not lost).
-    let baseServers: Int
-    var servers: Int
-    /// Down faults in force, and since when it is down.
-    var downs = 0
-    var downSince = SimInstant.zero
-    /// Per file, while servers are lost: whether every copy of it was on a lost server.
-    var lostFiles: [Bool]?
-    let parent: Int?
-    let rtt: SimDuration
-    var cache: LRUCache
-    /// Files with a fill job (queued or running), and the job.
-    var filling: FillJobs
-    /// Fills holding a server (transferring, or waiting for room upstream).
-    var fillsRunning = 0
-    var fillQueue = FillQueue()
-    /// Jobs put back in the queue when the window closed on them.
-    var pausedFills: [UInt32] = []
-    /// Per file: in the current plan, and its copies (replicas) when held.
-    var planned: [Bool]
-    var replicas: [UInt8]
-    /// Per file: bytes requested here since the last plan.
-    var observed: [Double]
-    var lastObserved = SimInstant.zero
-    /// Per file: forecast bytes per day.
-    var forecast: DemandForecast
-    /// Per title: complete files held (steering by title).
-    var titleFiles: [UInt16]
-    var metrics: PopMetrics
-
-    /// Whether the PoP can serve `file` now: up, holding it complete, on a server that is up.
-    /// Inlined: an outlined call on `pops[p]` copied the whole state (776 bytes and a retain of
-    /// each of its arrays) at every request.
-    @inline(__always)
-    func serves(_ file: Int) -> Bool {
-        downs == 0 && cache.contains(file) && filling[file] == nil && !(lostFiles?[file] ?? false)
-    }
-
-    /// Starts loading what a request for one of `files` (a title's renditions, adjacent ids)
-    /// reads here: whether it is held, being filled, and its demand. A hint that changes
-    /// nothing; `mutating` only so that `pops[p].prefetch(files:)` runs in place (a non-mutating
-    /// call on an array element copied the whole state, retaining its arrays).
-    @inline(__always)
-    mutating func prefetch(files: Range<Int>) {
-        cache.prev.prefetchElements(files)
-        filling.prefetch(files)
-        observed.prefetchElements(files)
-    }
 }
 
 /// The fill job of each file at a PoP, if any: a slot per file of the catalog rather than a

@@ -317,10 +317,79 @@ public struct UserClass: Sendable {
     }
 }
 
+/// One period of a last-mile trace: its length, throughput and the round trip it adds.
+public struct AccessPeriod: Sendable, Equatable {
+    public var durationUs: Int64
+    public var bitsPerSecond: Double
+    public var latencyUs: Int64
+
+    public init(durationUs: Int64, bitsPerSecond: Double, latencyUs: Int64 = 0) {
+        self.durationUs = durationUs
+        self.bitsPerSecond = bitsPerSecond
+        self.latencyUs = latencyUs
+    }
+}
+
+/// A two-state (Gilbert–Elliott) Markov-modulated last mile: the connection alternates between a
+/// good and a bad state, each lasting an exponential time, and within a state its throughput is
+/// redrawn every `step` around the state's level with lognormal spread `sigma`. Levels are
+/// relative to the user's mean throughput, normalised so that over time the user gets that mean.
+public struct MarkovAccess: Sendable, Equatable {
+    /// Mean time in the good and in the bad state.
+    public var goodMean: SimDuration
+    public var badMean: SimDuration
+    /// The bad state's throughput as a share of the good state's.
+    public var badLevel: Double
+    /// Lognormal spread of each step's throughput around its state's level.
+    public var sigma: Double
+    public var step: SimDuration
+    /// Round trip the bad state adds.
+    public var badRtt: SimDuration
+
+    public init(goodMean: SimDuration, badMean: SimDuration, badLevel: Double, sigma: Double, step: SimDuration = .seconds(1),
+                badRtt: SimDuration = .zero) {
+        precondition(goodMean > .zero && badMean > .zero && step > .zero, "positive durations")
+        precondition(badLevel >= 0 && badLevel <= 1 && sigma >= 0, "badLevel in [0, 1], sigma >= 0")
+        self.goodMean = goodMean
+        self.badMean = badMean
+        self.badLevel = badLevel
+        self.sigma = sigma
+        self.step = step
+        self.badRtt = badRtt
+    }
+}
+
+/// How a class of users' last mile varies during a session.
+public enum AccessVariation: Sendable {
+    /// Constant at the user's bandwidth for the whole session.
+    case constant
+    /// Markov-modulated around the user's bandwidth (see ``MarkovAccess``).
+    case markov(MarkovAccess)
+    /// Measured or generated traces, in bits/s: each session plays one, from a random offset,
+    /// looping; the user's bandwidth is ignored.
+    case traces([[AccessPeriod]])
+}
+
+/// A class of users' last mile: home broadband, mobile, congested evening Wi-Fi…
+public struct AccessClass: Sendable {
+    public var name: String
+    public var share: Double
+    /// The user's mean throughput, bits/s (a property of the user; unused by trace classes).
+    public var bandwidth: Distribution
+    public var variation: AccessVariation
+
+    public init(name: String, share: Double, bandwidth: Distribution, variation: AccessVariation = .constant) {
+        self.name = name
+        self.share = share
+        self.bandwidth = bandwidth
+        self.variation = variation
+    }
+}
+
 /// How users and their players behave.
 public struct ClientConfiguration: Sendable {
-    /// Last-mile bandwidth, bits per second.
-    public var accessBandwidth: Distribution
+    /// The users' last-mile classes (at least one).
+    public var access: [AccessClass]
     public var plans: [UserClass]
     public var devices: [UserClass]
     public var abr: String
@@ -337,11 +406,13 @@ public struct ClientConfiguration: Sendable {
     public var failoverRetries: Int
     public var failoverBackoff: SimDuration
 
-    public init(accessBandwidth: Distribution, plans: [UserClass], devices: [UserClass], abr: String, maxBuffer: SimDuration,
+    /// With one constant last-mile class at `accessBandwidth` unless `access` is given.
+    public init(accessBandwidth: Distribution, access: [AccessClass]? = nil, plans: [UserClass], devices: [UserClass], abr: String, maxBuffer: SimDuration,
                 startupBuffer: SimDuration, apiLatency: Distribution, startupPatience: Distribution,
                 crossRegionRtt: SimDuration, crossRegionRttPerHour: SimDuration, failoverRetries: Int = 5,
                 failoverBackoff: SimDuration = .seconds(1)) {
-        self.accessBandwidth = accessBandwidth
+        precondition(access.map { !$0.isEmpty } ?? true, "at least one access class")
+        self.access = access ?? [AccessClass(name: "all", share: 1, bandwidth: accessBandwidth)]
         self.plans = plans
         self.devices = devices
         self.abr = abr

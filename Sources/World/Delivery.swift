@@ -28,13 +28,14 @@ final class Delivery {
     let origin: Origin
     let fills: FillScheduler
     let faults: FaultInjector
+    let lastMile: LastMile
     let distances: RegionDistances
     /// Receives every PoP request, when set: `--export-requests`.
     @exclusivity(unchecked) var requestLog: ((_ time: SimInstant, _ pop: Int, _ file: Int, _ fileBytes: Double, _ hit: Bool,
                                               _ requestBytes: Double) -> Void)?
 
     init(configuration: WorldConfiguration, sim: Simulation<WorldEvent>, sessions: SessionTable, library: TitleLibrary, sites: Sites,
-         links: Links, origin: Origin, fills: FillScheduler, faults: FaultInjector, distances: RegionDistances) {
+         links: Links, origin: Origin, fills: FillScheduler, faults: FaultInjector, lastMile: LastMile, distances: RegionDistances) {
         self.configuration = configuration
         self.sim = sim
         self.sessions = sessions
@@ -44,6 +45,7 @@ final class Delivery {
         self.origin = origin
         self.fills = fills
         self.faults = faults
+        self.lastMile = lastMile
         self.distances = distances
     }
 
@@ -96,6 +98,9 @@ final class Delivery {
         var missing: [Int] = []
         var latency = sites.pops[p].rtt + distances.rtt(from: region, to: sites.pops[p].region)
             + .microseconds(faults.linkRttUs(region: region, pop: p))
+        if sessions.accessTrace[i] != .max {
+            latency += .microseconds(lastMile.now(path(i), at: now.microseconds, hint: &sessions.traceHint[i]).latencyUs)
+        }
         while true {
             let holds = sites.serves(file, at: tier)
             sites.record(request: file, at: tier, bits: bits, hit: holds, now: now)
@@ -166,7 +171,17 @@ final class Delivery {
         let p = Int(sessions.pop[i])
         let pop = links.pop(p), upstream = d.servedBy
         // A degraded link between the user's region and the PoP leaves a share of the throughput.
-        let access = sessions.access[i] * faults.linkThroughput(region: Int(sessions.region[i]), pop: p)
+        let linkShare = faults.linkThroughput(region: Int(sessions.region[i]), pop: p)
+        var access = sessions.access[i] * linkShare
+        let varying = sessions.accessTrace[i] != .max
+        if varying {
+            // The share reserved on the links: at the user's throughput now, at least half its
+            // mean, so that a download starting in a dip is not pinned to it.
+            let trace = Int(sessions.accessTrace[i])
+            sessions.traceScale[i] = Float(lastMile.relative(trace: trace) ? access : linkShare)
+            let current = lastMile.now(path(i), at: now.microseconds, hint: &sessions.traceHint[i]).bitsPerSecond
+            access = max(current, 0.5 * lastMile.traces[trace].mean * Double(sessions.traceScale[i]))
+        }
         let atPop = links.fairShare(pop, cap: access)
         var due = atPop
         if upstream != pop { due = min(due, links.fairShare(upstream, cap: atPop)) }
@@ -186,28 +201,61 @@ final class Delivery {
         if upstream != pop { links.add(upstream, cap: atPop, rate: rate, now: now) }
 
         let firstByte = now + .microseconds(d.firstByteAtUs)
-        let transfer = SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
         sessions.download[i].firstByteAtUs = firstByte.microseconds
         sessions.download[i].rate = rate
         sessions.download[i].accessCap = access
         sessions.download[i].upstreamCap = atPop
-        // Constant rate: if abandonment would trigger, it triggers at the first check, after the
-        // grace period (the gap between the time left and the buffer left stays constant).
-        let abandons = sessions.withPlayer(i, in: library) { player, context -> SimInstant? in
-            let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
-            guard check < firstByte + transfer else { return nil }
-            let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung),
-                                               bitsReceived: Int64(rate * Double(check.microseconds - firstByte.microseconds) / 1e6),
-                                               bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
-            return lower != nil ? check : nil
+        let abandons: SimInstant?, done: SimInstant
+        if varying {
+            // The bits flow at the reserved rate, or the user's throughput when lower, as it varies.
+            let hint = sessions.traceHint[i]
+            done = SimInstant(microseconds: lastMile.arrival(of: d.bits, path(i), cap: rate, from: firstByte.microseconds, hint: hint))
+            abandons = abandonment(s, d, from: firstByte, until: done) { lastMile.moved(self.path(i), cap: rate, from: firstByte.microseconds, to: $0, hint: hint) }
+        } else {
+            done = firstByte + SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
+            abandons = abandonment(s, d, from: firstByte, until: done, steady: true) { Int64(rate * Double($0 - firstByte.microseconds) / 1e6) }
         }
         if let check = abandons {
             sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: check)
         } else {
-            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch),
-                         at: firstByte + transfer)
+            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: done)
         }
         return nil
+    }
+
+    /// When the player will give up the download `d` of session `s` for a lower rung, if it will:
+    /// checked after the grace period and every 250 ms after (as in ``ABR/TraceReplay``), with the
+    /// bits `received(t)` by then. At a steady rate the first check decides (the gap between the
+    /// time left and the buffer left stays constant), so it is the only one made.
+    private func abandonment(_ s: UInt32, _ d: Download, from firstByte: SimInstant, until done: SimInstant, steady: Bool = false,
+                             received: (Int64) -> Int64) -> SimInstant? {
+        sessions.withPlayer(Int(s), in: library) { player, context -> SimInstant? in
+            var check = firstByte + .microseconds(context.configuration.abandonmentGrace)
+            while check < done {
+                let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check.microseconds),
+                                                   bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
+                if lower != nil { return check }
+                if steady || !context.configuration.abandonment { return nil }
+                let elapsed = check.microseconds - firstByte.microseconds
+                check = firstByte + .microseconds((elapsed / TraceReplay.abandonmentCheck + 1) * TraceReplay.abandonmentCheck)
+            }
+            return nil
+        }
+    }
+
+    /// Session slot `i`'s place on its last mile (a varying one).
+    @inline(__always)
+    func path(_ i: Int) -> AccessPath {
+        AccessPath(trace: Int(sessions.accessTrace[i]), originUs: sessions.arrivalUs[i] - Int64(sessions.traceOffsetMs[i]) * 1_000,
+                   scale: Double(sessions.traceScale[i]))
+    }
+
+    /// Bits of session slot `i`'s download in flight that had arrived by `t`.
+    private func received(_ i: Int, at t: Int64) -> Int64 {
+        let d = sessions.download[i]
+        guard !d.waiting else { return 0 }
+        guard sessions.accessTrace[i] != .max else { return Int64(d.rate * Double(t - d.firstByteAtUs) / 1e6) }
+        return lastMile.moved(path(i), cap: d.rate, from: d.firstByteAtUs, to: t, hint: sessions.traceHint[i])
     }
 
     // MARK: Waiting for room on a link
@@ -284,7 +332,7 @@ final class Delivery {
         let i = Int(s)
         let d = sessions.download[i]
         let now = sim.now
-        let received = Int64(d.rate * Double(now.microseconds - d.firstByteAtUs) / 1e6)
+        let received = received(i, at: now.microseconds)
         release(s, delivered: received)
         let context = library.contexts[Int(sessions.context[i])]
         let lower = sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received,
@@ -298,8 +346,7 @@ final class Delivery {
         let i = Int(s)
         guard sessions.download[i].active else { return }
         let d = sessions.download[i]
-        let received = d.waiting ? 0 : max(0, Int64(d.rate * Double(sim.now.microseconds - d.firstByteAtUs) / 1e6))
-        release(s, delivered: min(d.bits, received))
+        release(s, delivered: min(d.bits, max(0, received(i, at: sim.now.microseconds))))
     }
 
     // MARK: Failures
@@ -311,7 +358,7 @@ final class Delivery {
         let i = Int(s)
         let d = sessions.download[i]
         let now = sim.now
-        let received = d.waiting ? 0 : min(d.bits, max(0, Int64(d.rate * Double(now.microseconds - d.firstByteAtUs) / 1e6)))
+        let received = min(d.bits, max(0, received(i, at: now.microseconds)))
         release(s, delivered: received)
         let context = library.contexts[Int(sessions.context[i])]
         sessions.player[i].downloadFailed(segment: Int(d.segment), bitsReceived: received, at: now.microseconds, context)

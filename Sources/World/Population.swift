@@ -8,7 +8,8 @@ public struct User: Sendable, Equatable {
     public var region: Int
     public var plan: Int
     public var device: Int
-    /// Last-mile bandwidth, bits per second.
+    /// Last-mile class (index into the scenario's), and mean bandwidth, bits per second.
+    public var accessClass: Int
     public var accessBitsPerSecond: Double
     /// The genre the user favours (taste).
     public var favouriteGenre: Int
@@ -22,7 +23,9 @@ public struct Population: Sendable {
     let streams: StreamFamily
     let plans: AliasTable
     let devices: AliasTable
-    let access: Distribution
+    /// The last-mile classes: which a user is in (one class: no draw), and each one's bandwidth.
+    let accessClasses: AliasTable?
+    let access: [Distribution]
     let genres: Int
 
     public init(configuration c: WorldConfiguration) {
@@ -35,7 +38,8 @@ public struct Population: Sendable {
         streams = StreamFamily(seed: c.seed, label: "user")
         plans = try! AliasTable(weights: c.clients.plans.map(\.share))
         devices = try! AliasTable(weights: c.clients.devices.map(\.share))
-        access = c.clients.accessBandwidth
+        accessClasses = c.clients.access.count > 1 ? try! AliasTable(weights: c.clients.access.map(\.share)) : nil
+        access = c.clients.access.map(\.bandwidth)
         genres = c.catalog.genres
     }
 
@@ -54,8 +58,10 @@ public struct Population: Sendable {
         while id >= regionStarts[region + 1] { region += 1 }
         let plan = plans.sample(&stream)
         let device = devices.sample(&stream)
-        let access = access.sample(&stream)
+        let accessClass = accessClasses?.sample(&stream) ?? 0
+        let access = access[accessClass].sample(&stream)
         let genre = Int(stream.nextInt(below: UInt64(max(1, genres))))
-        return User(id: id, region: region, plan: plan, device: device, accessBitsPerSecond: access, favouriteGenre: genre)
+        return User(id: id, region: region, plan: plan, device: device, accessClass: accessClass, accessBitsPerSecond: access,
+                    favouriteGenre: genre)
     }
 }

@@ -52,6 +52,10 @@ struct SessionRecord {
     var download = Download()
     var player: Player
     var accounted: (play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32) = (0, 0, 0, 0, 0)
+    var accessTrace: UInt16 = .max
+    var traceHint: UInt32 = 0
+    var traceOffsetMs: UInt32 = 0
+    var traceScale: Float = 0
     var buffer: Int32 = -1
     var sequence: UInt32 = 0
     var client: UInt64 = 0
@@ -155,6 +159,13 @@ final class SessionTable {
     var download: SessionColumn<Download> { column(\.download) }
     /// QoE already added to the metrics: play, rebuffer (microseconds) and bits played.
     var accounted: SessionColumn<(play: Int64, rebuffer: Int64, bits: Double, events: Int32, switches: Int32)> { column(\.accounted) }
+    /// The last mile (``LastMile``): the trace the session plays (`UInt16.max`: constant), the
+    /// period it last looked at, how far into the trace it was at its arrival (ms), and the
+    /// throughput scale of its current download.
+    var accessTrace: SessionColumn<UInt16> { column(\.accessTrace) }
+    var traceHint: SessionColumn<UInt32> { column(\.traceHint) }
+    var traceOffsetMs: SessionColumn<UInt32> { column(\.traceOffsetMs) }
+    var traceScale: SessionColumn<Float> { column(\.traceScale) }
     var warm: SessionColumn<Bool> { column(\.warm) }
     var started: SessionColumn<Bool> { column(\.started) }
     var isLive: SessionColumn<Bool> { column(\.isLive) }
@@ -228,6 +239,8 @@ final class SessionTable {
         failures[i] = 0
         originFailure[i] = false
         touchedUs[i] = nowUs
+        accessTrace[i] = .max
+        traceHint[i] = 0
         return s
     }
 

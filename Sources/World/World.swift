@@ -58,6 +58,7 @@ public final class World: WorldRun {
     let steering: PlaybackSteering
     let delivery: Delivery
     let faults: FaultInjector
+    let lastMile: LastMile
     let faultTargets: FaultTargets
     @exclusivity(unchecked) var clients: ActivityClients
     @exclusivity(unchecked) var activityLog: ActivityLog
@@ -134,6 +135,8 @@ public final class World: WorldRun {
         links = Links(configuration: c, replicas: origin.count)
         self.origin = origin
         faults = FaultInjector(configuration: c)
+        let lastMile = LastMile(configuration: c)
+        self.lastMile = lastMile
         sites = Sites(configuration: c, catalog: catalog)
         // A partition's clients are steered among its own PoPs.
         steering = PlaybackSteering(configuration: c, distances: distances, ownPops: c.pops.indices.filter { shard?.ownsPop[$0] ?? true },
@@ -142,7 +145,7 @@ public final class World: WorldRun {
         planner = SitePlanner(configuration: c, catalog: catalog, sim: sim, sites: sites, links: links, fills: fills,
                               initialRungShares: priors.rungShares)
         let delivery = Delivery(configuration: c, sim: sim, sessions: sessions, library: library, sites: sites, links: links,
-                                origin: origin, fills: fills, faults: faults, distances: distances)
+                                origin: origin, fills: fills, faults: faults, lastMile: lastMile, distances: distances)
         self.delivery = delivery
         fills.admitWaiting = { [unowned delivery] in delivery.admitWaiting($0) }
         faultTargets = FaultTargets(sites: sites, origin: origin, links: links, fills: fills, delivery: delivery)
@@ -407,10 +410,16 @@ public final class World: WorldRun {
         let length = library.loaded[Int(library.index[title])].length
         let watchUntil = max(1, min(length, Int64((watch.sample(&stream) * 1e6).rounded())))
         let s = sessions.open(player: Player(library.contexts[Int(context)], at: now.microseconds), region: r, title: title,
-                              user: UInt32(truncatingIfNeeded: userID), context: context, accessBitsPerSecond: user.accessBitsPerSecond,
+                              user: UInt32(truncatingIfNeeded: userID), context: context,
+                              accessBitsPerSecond: lastMile.meanThroughput(accessClass: user.accessClass, bandwidth: user.accessBitsPerSecond),
                               at: now.microseconds, watchUntilUs: watchUntil,
                               lastSegment: library.segment(context: context, position: watchUntil - 1))
         let i = Int(s)
+        // A varying last mile: its trace, from a random offset (no draw for a constant one).
+        if let (trace, offset) = lastMile.assign(accessClass: user.accessClass, &stream) {
+            sessions.accessTrace[i] = UInt16(trace)
+            sessions.traceOffsetMs[i] = offset
+        }
         let firstReport = clients.start(s, sessions: sessions, warm: warm, now: now, stream: &stream)
         sim.schedule(.flush(session: s, generation: sessions.generation[i]), after: firstReport)
         return s
@@ -510,6 +519,11 @@ public final class World: WorldRun {
         let started = sessions.started[i], length = now.microseconds - sessions.arrivalUs[i]
         regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: length)
         global.sessionEnded(at: now, cause: cause, started: started, length: length)
+        if started {
+            let stalled = sessions.player[i].qoe.rebufferEvents > 0
+            regions[r].aggregate.played(stalled: stalled)
+            global.played(stalled: stalled)
+        }
         if shard != nil { concurrencyChanges.append((now, -1)) }
         sessions.release(s)
     }
@@ -584,10 +598,12 @@ public final class World: WorldRun {
     /// running to the end.
     public func results() -> WorldResults {
         let endTime = max(sim.now, end)
+        var playing: [(region: Int, stalled: Bool)] = []
         for s in 0..<sessions.capacity where sessions.pop[s] != UInt16.max && sessions.isLive[s] {
             sessions.player[s].advance(to: max(sessions.player[s].now, endTime.microseconds), library.contexts[Int(sessions.context[s])])
             account(UInt32(s))
+            if sessions.started[s] { playing.append((Int(sessions.region[s]), sessions.player[s].qoe.rebufferEvents > 0)) }
         }
-        return WorldResults(self, end: endTime)
+        return WorldResults(self, end: endTime, playing: playing)
     }
 }

@@ -31,6 +31,10 @@ public struct Aggregate: Sendable {
     public var bits = 0.0
     public var rebufferEvents: Int64 = 0
     public var switches: Int64 = 0
+    /// Sessions that played during the run (ended, or still playing at its end), and those of them
+    /// that stalled at least once after their first frame.
+    public var sessionsPlayed = Counter()
+    public var sessionsStalled = Counter()
     public var playSeries: TimeSeries
     public var rebufferSeries: TimeSeries
     public var bitsSeries: TimeSeries
@@ -80,6 +84,12 @@ public struct Aggregate: Sendable {
         concurrencySeries.add(-1, at: t)
     }
 
+    /// A session that played ends, or is still playing at the end of the run.
+    mutating func played(stalled: Bool) {
+        sessionsPlayed.increment()
+        if stalled { sessionsStalled.increment() }
+    }
+
     mutating func add(_ d: QoEDelta, at t: SimInstant) {
         play += d.play
         rebuffer += d.rebuffer
@@ -101,6 +111,10 @@ public struct Aggregate: Sendable {
     /// Sessions the platform ended after they had started playing.
     public var lostSessions = Counter()
 
+    /// The share of sessions that played and stalled at least once; nil when none played.
+    public var stalledSessionShare: Double? {
+        sessionsPlayed.value > 0 ? Double(sessionsStalled.value) / Double(sessionsPlayed.value) : nil
+    }
     /// Stalled over stalled plus played time; nil (no data) when nothing played or stalled.
     public var rebufferRatio: Double? { play + rebuffer > 0 ? Double(rebuffer) / Double(play + rebuffer) : nil }
     /// Bits per second of media played; nil when nothing played.
@@ -137,6 +151,8 @@ public struct Aggregate: Sendable {
         rebufferSeries.merge(o.rebufferSeries)
         bitsSeries.merge(o.bitsSeries)
         lostSessions.merge(o.lostSessions)
+        sessionsPlayed.merge(o.sessionsPlayed)
+        sessionsStalled.merge(o.sessionsStalled)
     }
 }
 
@@ -201,14 +217,17 @@ extension WorldResults {
     /// QoE from the world's aggregates, PoPs from ``Sites`` with their links' (``Links``), fills'
     /// (``FillScheduler``) and plans' (``SitePlanner``) figures, origin replicas from ``Origin`` and
     /// their links, the pipeline from the ``ActivityLog`` and ``ActivityClients``.
-    init(_ world: World, end endTime: SimInstant) {
+    /// `playing` lists the regions of the sessions still playing at the end, and whether each stalled.
+    init(_ world: World, end endTime: SimInstant, playing: [(region: Int, stalled: Bool)]) {
         let c = world.configuration
         let k = Double(c.sampling)
         var g = world.global
         g.close(at: endTime)
+        for p in playing { g.played(stalled: p.stalled) }
         let regionResults = c.regions.enumerated().map { r, region in
             var a = world.regions[r].aggregate
             a.close(at: endTime)
+            for p in playing where p.region == r { a.played(stalled: p.stalled) }
             let expected = world.calibration.expectedConcurrency[r]
             let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
             return RegionResults(id: region.id, aggregate: a, apiFailures: world.regions[r].apiFailures, expectedPeak: expected[peakMinute] * k,

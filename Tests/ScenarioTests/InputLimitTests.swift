@@ -35,8 +35,9 @@ struct InputLimitTests {
     func distributionTails() throws {
         #expect(problems(minimal, overrides: ["clients.watchDuration={lognormal: {median: 40 min, sigma: 3}}"]) ==
             ["--set clients.watchDuration={lognormal: {median: 40 min, sigma: 3}}: clients.watchDuration: at most one draw in a million may exceed 30 d, but this distribution gives 43300 d or more that often; narrow it"])
-        #expect(problems(minimal, overrides: ["clients.accessBandwidth={lognormal: {median: 20 Mbps, sigma: 2}}"]) ==
-            ["--set clients.accessBandwidth={lognormal: {median: 20 Mbps, sigma: 2}}: clients.accessBandwidth: at most one draw in a million may be below 10 kbps, but this distribution gives 1.49 kbps or less that often; narrow it"])
+        let access = "clients.access=[{name: a, share: 100%, bandwidth: {lognormal: {median: 20 Mbps, sigma: 2}}}]"
+        #expect(problems(minimal, overrides: [access]) ==
+            ["--set \(access): clients.access[0].bandwidth: at most one draw in a million may be below 10 kbps, but this distribution gives 1.49 kbps or less that often; narrow it"])
         // Within the rule, yet with a tail far beyond the range: every draw lands inside it.
         let s = try ScenarioLoader.parse(text: minimal, file: "s.yaml", overrides: ["clients.apiLatency={lognormal: {median: 10 ms, sigma: 1.8}}"])
         let latency = s.worldConfiguration.clients.apiLatency

@@ -31,7 +31,7 @@ struct DeliveryTests {
             links = Links(configuration: c, replicas: origin.count)
             fills = FillScheduler(configuration: c, sim: sim, sites: sites, links: links, origin: origin)
             delivery = Delivery(configuration: c, sim: sim, sessions: sessions, library: library, sites: sites, links: links, origin: origin,
-                                fills: fills, faults: FaultInjector(configuration: c), distances: distances)
+                                fills: fills, faults: FaultInjector(configuration: c), lastMile: LastMile(configuration: c), distances: distances)
         }
 
         /// A session of title 0 on the edge PoP, with `access` bit/s of last mile.

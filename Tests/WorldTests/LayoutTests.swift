@@ -15,9 +15,9 @@ struct LayoutTests {
         #expect(World.queuedEventBytes == 24)
     }
 
-    @Test("A session record is 416 bytes")
+    @Test("A session record is 432 bytes")
     func sessionRecordSize() {
-        #expect(World.sessionRecordBytes == 416)
+        #expect(World.sessionRecordBytes == 432)
         #expect(MemoryLayout<Download>.size == 56)
         #expect(MemoryLayout<LinkID>.size == 2)
     }

@@ -36,8 +36,15 @@ extension ResolvedScenario {
             UserClass(name: $0["name"].text, share: $0["share"].value, maxHeight: Int($0["maxHeight"].integer),
                       manifest: ManifestFormat(rawValue: $0["manifest"].text)!)
         }
+        let access = clients["access"].list.map { a in
+            AccessClass(name: a["name"].text, share: a["share"].value, bandwidth: a["bandwidth"].distribution.distribution,
+                        variation: a["variation"].text == "constant" ? .constant : .markov(MarkovAccess(
+                            goodMean: SimDuration(seconds: a["goodPeriod"].value), badMean: SimDuration(seconds: a["badPeriod"].value),
+                            badLevel: a["badThroughput"].value, sigma: a["jitter"].value, step: SimDuration(seconds: a["step"].value),
+                            badRtt: SimDuration(seconds: a["badRtt"].value))))
+        }
         let clientConfiguration = ClientConfiguration(
-            accessBandwidth: clients["accessBandwidth"].distribution.distribution, plans: plans, devices: devices,
+            accessBandwidth: access[0].bandwidth, access: access, plans: plans, devices: devices,
             abr: clients["abr"].text, maxBuffer: SimDuration(seconds: clients["maxBuffer"].value),
             startupBuffer: SimDuration(seconds: clients["startupBuffer"].value),
             apiLatency: clients["apiLatency"].distribution.distribution,

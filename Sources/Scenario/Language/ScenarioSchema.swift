@@ -266,6 +266,22 @@ public enum ScenarioSchema {
               "At full egress, `queue`: reads share the capacity and slow down; `fail`: new reads fail and the player retries after a second."),
     ])
 
+    static let access = Schema(idKey: "name", [
+        Field("name", .identifier, .required, "Names the access class (home broadband, mobile, evening Wi-Fi…)."),
+        Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users on this kind of connection."),
+        Field("bandwidth", .distribution(.dataRate, .range(10_000, 1e12)), .required,
+              "A user's mean last-mile throughput (a property of the user)."),
+        Field("variation", .choice(["constant", "markov"]), .defaulted("markov"),
+              "`constant`: the user's bandwidth for the whole session. `markov`: a two-state (Gilbert–Elliott) process around it: good and bad spells of exponential length, the throughput redrawn every `step` around its state's level, normalised so that the user's mean is `bandwidth` (docs/world.md, \"The last mile\")."),
+        Field("goodPeriod", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("60 s"), "markov: mean length of a good spell."),
+        Field("badPeriod", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("5 s"), "markov: mean length of a bad spell."),
+        Field("badThroughput", .quantity(.fraction, .range(0, 1)), .defaulted("25%"), "markov: a bad spell's throughput over a good spell's."),
+        Field("jitter", .quantity(.number, .range(0, 3)), .defaulted("0.3"),
+              "markov: lognormal sigma of each step's throughput around its state's level."),
+        Field("step", .quantity(.duration, .range(0.01, 3_600)), .defaulted("1 s"), "markov: how long the throughput holds before it is redrawn."),
+        Field("badRtt", .quantity(.duration, .range(0, 60)), .defaulted("0 ms"), "markov: round trip a bad spell adds to every request."),
+    ])
+
     static let plan = Schema(idKey: "name", [
         Field("name", .identifier, .required, "Names the plan."),
         Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users on the plan."),
@@ -286,8 +302,11 @@ public enum ScenarioSchema {
               "`global`: one scale for all regions, so the sum over regions peaks at peakConcurrency of all users (regional peaks do not align). `regional`: each region peaks at peakConcurrency (times its engagement) of its own users."),
         Field("watchDuration", .distribution(.duration, .above(0, atMost: 30 * 86_400)), .defaulted("{lognormal: {median: 40 min, sigma: 0.8}}"),
               "How long a user means to watch; a session ends there or at the end of the title."),
-        Field("accessBandwidth", .distribution(.dataRate, .range(10_000, 1e12)), .defaulted("{lognormal: {median: 20 Mbps, sigma: 0.8}}"),
-              "Users' last-mile bandwidth (a property of the user)."),
+        Field("access", .records(access, minimumCount: 1), .defaulted("""
+            [{name: broadband, share: 60%, bandwidth: {lognormal: {median: 40 Mbps, sigma: 0.8}}, goodPeriod: 120 s, badPeriod: 3 s, badThroughput: 25%, jitter: 0.25},
+             {name: mobile, share: 25%, bandwidth: {lognormal: {median: 10 Mbps, sigma: 1.0}}, goodPeriod: 30 s, badPeriod: 10 s, badThroughput: 5%, jitter: 0.5, badRtt: 80 ms},
+             {name: eveningWifi, share: 15%, bandwidth: {lognormal: {median: 6 Mbps, sigma: 0.8}}, goodPeriod: 60 s, badPeriod: 15 s, badThroughput: 10%, jitter: 0.4, badRtt: 30 ms}]
+            """), "Users' last-mile classes: the share of users on each, their mean bandwidth, and how it varies during a session (docs/world.md, \"The last mile\")."),
         Field("plans", .records(plan, minimumCount: 1), .defaulted("""
             [{name: basic, share: 30%, maxHeight: 480}, {name: standard, share: 45%, maxHeight: 1080}, {name: premium, share: 25%, maxHeight: 2160}]
             """), "Subscription plans and the picture they allow (seed 002: BASIC, STANDARD, PREMIUM)."),
@@ -319,7 +338,7 @@ public enum ScenarioSchema {
             // Concurrency is calibrated: sessions start at concurrency / mean watch per second.
             problems.append(RecordProblem(key: "watchDuration", "needs a mean of at least 10 s, got \(Quantity.approximate(watch, as: .duration)): the calibrated demand would start a session per simulated user every few seconds"))
         }
-        for key in ["plans", "devices"] {
+        for key in ["plans", "devices", "access"] {
             let total = clients[key].list.reduce(0) { $0 + $1["share"].value }
             if abs(total - 1) > 1e-6 {
                 problems.append(RecordProblem(key: key, "shares must add up to 100%, they add up to \(Quantity.format(total, as: .fraction))"))

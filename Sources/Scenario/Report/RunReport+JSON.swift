@@ -136,6 +136,7 @@ extension RunReport {
             ])),
             ("rebufferRatioPercent", json(a.rebufferRatio.map { $0 * 100 }, 4)),
             ("rebuffersPerHour", json(a.rebuffersPerHour, 3)),
+            ("stalledSessionsPercent", json(a.stalledSessionShare.map { $0 * 100 }, 3)),
             ("averageBitrateKbps", json(a.averageBitrate.map { $0 / 1_000 }, 1)),
             ("switchesPerHour", json(a.switchesPerHour, 3)),
             ("playHours", round(Double(a.play) / 3.6e9 * k, 1)),

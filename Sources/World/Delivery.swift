@@ -180,7 +180,7 @@ final class Delivery {
             let trace = Int(sessions.accessTrace[i])
             sessions.traceScale[i] = Float(lastMile.relative(trace: trace) ? access : linkShare)
             let current = lastMile.now(path(i), at: now.microseconds, hint: &sessions.traceHint[i]).bitsPerSecond
-            access = max(current, 0.5 * lastMile.traces[trace].mean * Double(sessions.traceScale[i]))
+            access = max(current, 0.5 * lastMile.mean[trace] * Double(sessions.traceScale[i]))
         }
         let atPop = links.fairShare(pop, cap: access)
         var due = atPop
@@ -207,13 +207,23 @@ final class Delivery {
         sessions.download[i].upstreamCap = atPop
         let abandons: SimInstant?, done: SimInstant
         if varying {
-            // The bits flow at the reserved rate, or the user's throughput when lower, as it varies.
-            let hint = sessions.traceHint[i]
-            done = SimInstant(microseconds: lastMile.arrival(of: d.bits, path(i), cap: rate, from: firstByte.microseconds, hint: hint))
-            abandons = abandonment(s, d, from: firstByte, until: done) { lastMile.moved(self.path(i), cap: rate, from: firstByte.microseconds, to: $0, hint: hint) }
+            // The bits flow at the reserved rate, or the user's throughput when lower, as it varies;
+            // the player checks after the grace period and every 250 ms (as `TraceReplay` does).
+            let path = path(i)
+            let transfer = sessions.withPlayer(i, in: library) { player, context in
+                lastMile.transfer(d.bits, path, cap: rate, from: firstByte.microseconds, hint: sessions.traceHint[i],
+                                  firstCheck: firstByte.microseconds + context.configuration.abandonmentGrace,
+                                  every: TraceReplay.abandonmentCheck) { time, received in
+                    context.configuration.abandonment && player.abandonmentRung(
+                        segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received, bitsTotal: d.bits,
+                        firstByteAt: firstByte.microseconds, at: time, context) != nil
+                }
+            }
+            done = SimInstant(microseconds: transfer.end)
+            abandons = transfer.abandoned ? done : nil
         } else {
             done = firstByte + SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
-            abandons = abandonment(s, d, from: firstByte, until: done, steady: true) { Int64(rate * Double($0 - firstByte.microseconds) / 1e6) }
+            abandons = abandonment(s, d, from: firstByte, until: done) { Int64(rate * Double($0 - firstByte.microseconds) / 1e6) }
         }
         if let check = abandons {
             sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: check)
@@ -223,23 +233,17 @@ final class Delivery {
         return nil
     }
 
-    /// When the player will give up the download `d` of session `s` for a lower rung, if it will:
-    /// checked after the grace period and every 250 ms after (as in ``ABR/TraceReplay``), with the
-    /// bits `received(t)` by then. At a steady rate the first check decides (the gap between the
-    /// time left and the buffer left stays constant), so it is the only one made.
-    private func abandonment(_ s: UInt32, _ d: Download, from firstByte: SimInstant, until done: SimInstant, steady: Bool = false,
+    /// At a constant rate, when the player will give up the download `d` of session `s` for a lower
+    /// rung, if it will: if abandonment triggers, it triggers at the first check, after the grace
+    /// period (the gap between the time left and the buffer left stays constant).
+    private func abandonment(_ s: UInt32, _ d: Download, from firstByte: SimInstant, until done: SimInstant,
                              received: (Int64) -> Int64) -> SimInstant? {
         sessions.withPlayer(Int(s), in: library) { player, context -> SimInstant? in
-            var check = firstByte + .microseconds(context.configuration.abandonmentGrace)
-            while check < done {
-                let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check.microseconds),
-                                                   bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
-                if lower != nil { return check }
-                if steady || !context.configuration.abandonment { return nil }
-                let elapsed = check.microseconds - firstByte.microseconds
-                check = firstByte + .microseconds((elapsed / TraceReplay.abandonmentCheck + 1) * TraceReplay.abandonmentCheck)
-            }
-            return nil
+            let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
+            guard check < done else { return nil }
+            let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check.microseconds),
+                                               bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
+            return lower != nil ? check : nil
         }
     }
 

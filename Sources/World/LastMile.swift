@@ -10,38 +10,31 @@ import Stochastics
 /// throughput (relative to the user's mean for model traces, bits/s for measured ones) and the
 /// round trip it adds.
 struct AccessTrace: Sendable {
-    let endsUs: [Int64]
-    let throughput: [Double]
-    let latencyUs: [Int64]
+    /// One period in 16 bytes, so that a lookup is one cache line: where it ends, its throughput,
+    /// the round trip it adds.
+    struct Period: Sendable {
+        var endUs: Int64
+        var throughput: Float
+        var latencyUs: Int32
+    }
+
+    let periods: [Period]
     /// Time-weighted mean throughput.
     let mean: Double
 
-    init(_ periods: [AccessPeriod]) {
-        precondition(!periods.isEmpty && periods.allSatisfy { $0.durationUs > 0 && $0.bitsPerSecond >= 0 }, "periods of positive length")
+    init(_ source: [AccessPeriod]) {
+        precondition(!source.isEmpty && source.allSatisfy { $0.durationUs > 0 && $0.bitsPerSecond >= 0 }, "periods of positive length")
         var end: Int64 = 0
-        endsUs = periods.map { end += $0.durationUs; return end }
-        throughput = periods.map(\.bitsPerSecond)
-        latencyUs = periods.map(\.latencyUs)
-        mean = periods.reduce(0) { $0 + $1.bitsPerSecond * Double($1.durationUs) } / Double(end)
+        let periods = source.map {
+            end += $0.durationUs
+            return Period(endUs: end, throughput: Float($0.bitsPerSecond), latencyUs: Int32(clamping: $0.latencyUs))
+        }
+        self.periods = periods
+        mean = periods.indices.reduce(0) { $0 + Double(periods[$1].throughput) * Double(source[$1].durationUs) } / Double(end)
         precondition(mean > 0, "a trace with no throughput never delivers")
     }
 
-    var lengthUs: Int64 { endsUs[endsUs.count - 1] }
-
-    /// The period holding position `pos` (µs into the trace), searching from `hint`.
-    @inline(__always)
-    func period(at pos: Int64, hint: Int) -> Int {
-        let start = hint > 0 ? endsUs[hint - 1] : 0
-        if pos >= start && pos < endsUs[hint] { return hint }
-        if pos >= endsUs[hint] && hint + 1 < endsUs.count && pos < endsUs[hint + 1] { return hint + 1 }
-        // Binary search: the first period ending after `pos`.
-        var lo = 0, hi = endsUs.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if endsUs[mid] > pos { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
-    }
+    var lengthUs: Int64 { periods[periods.count - 1].endUs }
 }
 
 /// Where a session is on its last mile: its trace (none: constant), the instant the trace was at
@@ -68,7 +61,13 @@ final class LastMile {
     static let modelTraceLength = SimDuration.hours(1)
 
     let classes: [AccessClass]
-    let traces: [AccessTrace]
+    /// Every trace's periods, one after another (a lookup binds no per-trace array, so it retains
+    /// nothing), and per trace: where its periods start, how many, its length and mean.
+    let periods: [AccessTrace.Period]
+    let firstPeriod: [Int]
+    let periodCount: [Int]
+    let lengthUs: [Int64]
+    let mean: [Double]
     /// Per class: its traces (empty for a constant class), and whether their throughput is relative
     /// to the user's mean.
     let classTraces: [Range<Int>]
@@ -101,7 +100,15 @@ final class LastMile {
             ranges.append(first..<traces.count)
         }
         precondition(traces.count < Int(UInt16.max), "at most 65534 last-mile traces")
-        self.traces = traces
+        periods = traces.flatMap(\.periods)
+        var first = 0
+        firstPeriod = traces.map { trace in
+            defer { first += trace.periods.count }
+            return first
+        }
+        periodCount = traces.map(\.periods.count)
+        lengthUs = traces.map(\.lengthUs)
+        mean = traces.map(\.mean)
         classTraces = ranges
         self.relative = relative
         traceRelative = ranges.indices.flatMap { k in ranges[k].map { _ in relative[k] } }
@@ -143,7 +150,7 @@ final class LastMile {
         let range = classTraces[k]
         guard !range.isEmpty else { return nil }
         let trace = range.lowerBound + Int(stream.nextInt(below: UInt64(range.count)))
-        let offset = UInt32(stream.nextDouble() * Double(traces[trace].lengthUs / 1_000))
+        let offset = UInt32(stream.nextDouble() * Double(lengthUs[trace] / 1_000))
         return (trace, offset)
     }
 
@@ -152,15 +159,48 @@ final class LastMile {
     func meanThroughput(accessClass k: Int, bandwidth: Double) -> Double {
         guard !relative[k] else { return bandwidth }
         let range = classTraces[k]
-        return range.reduce(0) { $0 + traces[$1].mean } / Double(range.count)
+        return range.reduce(0) { $0 + mean[$1] } / Double(range.count)
+    }
+
+    /// Starts loading the period session `path` is likely in next (the one it last looked at).
+    @inline(__always)
+    func prefetch(trace t: Int, hint: UInt32) {
+        guard t < firstPeriod.count else { return }
+        periods.prefetchElements(firstPeriod[t] + Int(hint) ..< firstPeriod[t] + Int(hint) + 1)
     }
 
     /// Whether trace `t`'s throughputs are relative to the user's mean (a model's) or bits/s.
     @inline(__always) func relative(trace t: Int) -> Bool { traceRelative[t] }
 
+    /// The period of trace `t` holding position `pos` (µs into it), searching from `hint`; an index
+    /// into the trace's periods.
+    @inline(__always)
+    private func period(_ t: Int, at pos: Int64, hint: Int) -> Int {
+        let base = firstPeriod[t], n = periodCount[t]
+        var h = hint < n ? hint : 0
+        let start = h > 0 ? periods[base + h - 1].endUs : 0
+        if pos >= start {
+            // A session's time only moves on: its next lookup is a few periods further (a segment's
+            // worth), on the same cache lines.
+            var steps = 0
+            while h < n && pos >= periods[base + h].endUs && steps < 32 {
+                h += 1
+                steps += 1
+            }
+            if h < n && pos < periods[base + h].endUs { return h }
+        }
+        // Binary search (the trace looped, or the session jumped): the first period ending after `pos`.
+        var lo = 0, hi = n - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if periods[base + mid].endUs > pos { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
     @inline(__always)
     private func position(_ path: AccessPath, at t: Int64) -> Int64 {
-        let length = traces[path.trace].lengthUs
+        let length = lengthUs[path.trace]
         let p = (t - path.originUs) % length
         return p < 0 ? p + length : p
     }
@@ -168,53 +208,65 @@ final class LastMile {
     /// The throughput (bits/s, scaled) and added round trip at `t`; `hint` is the period looked at
     /// last, updated.
     func now(_ path: AccessPath, at t: Int64, hint: inout UInt32) -> (bitsPerSecond: Double, latencyUs: Int64) {
-        let trace = traces[path.trace]
-        let i = trace.period(at: position(path, at: t), hint: Int(hint))
+        let i = period(path.trace, at: position(path, at: t), hint: Int(hint))
         hint = UInt32(i)
-        return (trace.throughput[i] * path.scale, trace.latencyUs[i])
+        let p = periods[firstPeriod[path.trace] + i]
+        return (Double(p.throughput) * path.scale, Int64(p.latencyUs))
     }
 
     /// When `bits` have arrived, starting at `start`, at `cap` bits/s or the trace's throughput if
     /// lower (rounded up to the microsecond, as a constant-rate transfer is).
     func arrival(of bits: Int64, _ path: AccessPath, cap: Double, from start: Int64, hint: UInt32) -> Int64 {
-        let trace = traces[path.trace]
-        var left = Double(bits), t = start, i = Int(hint)
+        transfer(bits, path, cap: cap, from: start, hint: hint, firstCheck: .max, every: 1) { _, _ in false }.end
+    }
+
+    /// The transfer of `bits` from `start` at `cap` bits/s or the trace's throughput if lower: when
+    /// it completes (rounded up to the microsecond), or the first check, at `firstCheck` and every
+    /// `every` µs after, at which `abandons(time, bits arrived)` says to give it up. In one walk over
+    /// the periods. While the rate stays the same the first check decides (the gap between the time
+    /// left and the buffer left stays constant), so a transfer within one period is checked once.
+    func transfer(_ bits: Int64, _ path: AccessPath, cap: Double, from start: Int64, hint: UInt32, firstCheck: Int64, every: Int64,
+                  abandons: (Int64, Int64) -> Bool) -> (end: Int64, abandoned: Bool) {
+        let base = firstPeriod[path.trace], n = periodCount[path.trace]
+        var done = 0.0, t = start, i = Int(hint), check = firstCheck, first = true
         while true {
             let pos = position(path, at: t)
-            i = trace.period(at: pos, hint: i)
-            let end = t + (trace.endsUs[i] - pos)
-            let rate = min(cap, trace.throughput[i] * path.scale)
+            i = period(path.trace, at: pos, hint: i)
+            let p = periods[base + i]
+            let end = t + (p.endUs - pos)
+            let rate = min(cap, Double(p.throughput) * path.scale)
+            var finish = Int64.max
             if rate > 0 {
-                let need = (left * 1e6 / rate).rounded(.up)
-                if need <= Double(end - t) { return t + Int64(need) }
-                left -= rate * Double(end - t) / 1e6
+                let need = ((Double(bits) - done) * 1e6 / rate).rounded(.up)
+                if need <= Double(end - t) { finish = t + Int64(need) }
             }
+            while check < min(finish, end) {
+                if abandons(check, Int64(done + rate * Double(check - t) / 1e6)) { return (check, true) }
+                if first && finish != .max { check = .max; break }  // one period to the end: the first check decided
+                check += every
+            }
+            if finish != .max { return (finish, false) }
+            done += rate * Double(end - t) / 1e6
             t = end
-            i = (i + 1) % trace.endsUs.count
+            first = false
+            i = (i + 1) % n
         }
     }
 
     /// Bits arrived between `start` and `end` at `cap` bits/s or the trace's throughput if lower.
     func moved(_ path: AccessPath, cap: Double, from start: Int64, to end: Int64, hint: UInt32) -> Int64 {
         guard end > start else { return 0 }
-        let trace = traces[path.trace]
+        let base = firstPeriod[path.trace], n = periodCount[path.trace]
         var bits = 0.0, t = start, i = Int(hint)
         while t < end {
             let pos = position(path, at: t)
-            i = trace.period(at: pos, hint: i)
-            let stop = min(end, t + (trace.endsUs[i] - pos))
-            bits += min(cap, trace.throughput[i] * path.scale) * Double(stop - t) / 1e6
+            i = period(path.trace, at: pos, hint: i)
+            let p = periods[base + i]
+            let stop = min(end, t + (p.endUs - pos))
+            bits += min(cap, Double(p.throughput) * path.scale) * Double(stop - t) / 1e6
             t = stop
-            i = (i + 1) % trace.endsUs.count
+            i = (i + 1) % n
         }
         return Int64(bits)
-    }
-
-    /// Whether the throughput stays the same from `start` to `end` (one period).
-    func isSteady(_ path: AccessPath, from start: Int64, to end: Int64, hint: UInt32) -> Bool {
-        let trace = traces[path.trace]
-        let pos = position(path, at: start)
-        let i = trace.period(at: pos, hint: Int(hint))
-        return end - start <= trace.endsUs[i] - pos
     }
 }

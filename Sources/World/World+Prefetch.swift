@@ -53,7 +53,8 @@ extension World {
 
     /// Starts loading what a coming event will read (see `Simulation.run(until:prefetch:_:)`):
     /// at depth 0, its session's record; at 1, the player context named in that record, by then in
-    /// cache (and for a request, its rendition row and the PoP's entries for the title's files); at
+    /// cache (and for a request, its rendition row, the PoP's entries for the title's files and its
+    /// last-mile trace's period); at
     /// 2, the context's bit-rate arrays (play and the ABR decision read them), whose addresses are
     /// by then in cache. Reads only; a stale event just loads something unused.
     @inline(__always)
@@ -76,6 +77,9 @@ extension World {
                     let first = Int(sessions.title[i]) &* library.rungs
                     sites.pops[p].prefetch(files: first ..< first &+ library.rungs)
                 }
+                // And the period of its last-mile trace it looked at last.
+                let trace = sessions.accessTrace[i]
+                if trace != .max { lastMile.prefetch(trace: Int(trace), hint: sessions.traceHint[i]) }
             }
             return
         }

@@ -33,7 +33,22 @@ struct LastMileUnitTests {
         var hint: UInt32 = 0
         let outage = mile.now(path, at: 1_500_000, hint: &hint)
         #expect(outage.bitsPerSecond == 0 && outage.latencyUs == 50_000 && hint == 1)
-        #expect(mile.isSteady(path, from: 2_000_000, to: 4_000_000, hint: 0) && !mile.isSteady(path, from: 0, to: 1_000_001, hint: 0))
+        // Checks every 250 ms from 0.5 s see what has arrived; the one that says so ends the transfer.
+        var seen: [(Int64, Int64)] = []
+        let cut = mile.transfer(2_000_000, path, cap: 10e6, from: 0, hint: 0, firstCheck: 500_000, every: 250_000) { t, bits in
+            seen.append((t, bits))
+            return t >= 1_500_000
+        }
+        #expect(cut.end == 1_500_000 && cut.abandoned)
+        #expect(seen.map(\.0) == [500_000, 750_000, 1_000_000, 1_250_000, 1_500_000])
+        #expect(seen.map(\.1) == [500_000, 750_000, 1_000_000, 1_000_000, 1_000_000])
+        // Within one period the first check decides: no other is made.
+        seen = []
+        let whole = mile.transfer(6_000_000, path, cap: 10e6, from: 2_000_000, hint: 0, firstCheck: 2_500_000, every: 250_000) { t, bits in
+            seen.append((t, bits))
+            return false
+        }
+        #expect(whole.end == 3_500_000 && !whole.abandoned && seen.count == 1)
     }
 
     @Test("A measured-trace class's users get the traces' mean; a constant class draws nothing")

@@ -1,4 +1,5 @@
 import SimCore
+import Stochastics
 import World
 
 extension ResolvedScenario {
@@ -36,12 +37,18 @@ extension ResolvedScenario {
             UserClass(name: $0["name"].text, share: $0["share"].value, maxHeight: Int($0["maxHeight"].integer),
                       manifest: ManifestFormat(rawValue: $0["manifest"].text)!)
         }
-        let access = clients["access"].list.map { a in
-            AccessClass(name: a["name"].text, share: a["share"].value, bandwidth: a["bandwidth"].distribution.distribution,
-                        variation: a["variation"].text == "constant" ? .constant : .markov(MarkovAccess(
-                            goodMean: SimDuration(seconds: a["goodPeriod"].value), badMean: SimDuration(seconds: a["badPeriod"].value),
-                            badLevel: a["badThroughput"].value, sigma: a["jitter"].value, step: SimDuration(seconds: a["step"].value),
-                            badRtt: SimDuration(seconds: a["badRtt"].value))))
+        let access = clients["access"].list.enumerated().map { i, a in
+            let variation: AccessVariation = switch a["variation"].text {
+            case "constant": .constant
+            case "traces": .traces(accessTraces[i]!)
+            default: .markov(MarkovAccess(
+                goodMean: SimDuration(seconds: a["goodPeriod"].value), badMean: SimDuration(seconds: a["badPeriod"].value),
+                badLevel: a["badThroughput"].value, sigma: a["jitter"].value, step: SimDuration(seconds: a["step"].value),
+                badRtt: SimDuration(seconds: a["badRtt"].value)))
+            }
+            // A trace class's users get its traces' mean; the bandwidth law is not read.
+            let bandwidth = a["bandwidth"].isAbsent ? try! Distribution.constant(1e6) : a["bandwidth"].distribution.distribution
+            return AccessClass(name: a["name"].text, share: a["share"].value, bandwidth: bandwidth, variation: variation)
         }
         let clientConfiguration = ClientConfiguration(
             accessBandwidth: access[0].bandwidth, access: access, plans: plans, devices: devices,

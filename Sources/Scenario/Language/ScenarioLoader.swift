@@ -1,5 +1,6 @@
 import Foundation
 import Reports
+import World
 import Yams
 
 /// A validated scenario: every key checked, every default filled in, units in base form.
@@ -21,15 +22,20 @@ public struct ResolvedScenario: Sendable {
 
     /// The other run of `compare`, if the scenario asks for one.
     public let comparison: ScenarioComparison?
+    /// Per access class that plays traces (`clients.access[i]`), its traces as read.
+    let accessTraces: [Int: [[AccessPeriod]]]
 
-    init(root: Resolved, file: String, notModelled: [String], warnings: [ScenarioProblem] = [], comparison: ScenarioComparison? = nil) {
+    init(root: Resolved, file: String, notModelled: [String], warnings: [ScenarioProblem] = [], comparison: ScenarioComparison? = nil,
+         accessTraces: [Int: [[AccessPeriod]]] = [:], traceDigest: String = "") {
         self.root = root
         self.file = file
         self.notModelled = notModelled.sorted()
         self.warnings = warnings
         canonicalJSON = root.json.serialized(pretty: false)
-        hash = SHA256.hex(canonicalJSON)
+        // Trace files are part of the parameters: their contents name the run as much as the keys do.
+        hash = SHA256.hex(traceDigest.isEmpty ? canonicalJSON : canonicalJSON + "\ntraces " + traceDigest)
         self.comparison = comparison
+        self.accessTraces = accessTraces
     }
 
     public var name: String { root["name"].text }
@@ -140,8 +146,30 @@ public enum ScenarioLoader {
         let warnings = ScenarioSchema.warnings(root).map { w in
             ScenarioProblem(reader.location(Overrides.node(at: w.path, in: node), w.path), w.path.description, w.message)
         }
+        let (traces, digest) = try accessTraces(root, node: node, reader: reader, file: file)
         return ResolvedScenario(root: ScenarioSchema.complete(root), file: file, notModelled: reader.notModelled,
-                                warnings: warnings, comparison: comparison)
+                                warnings: warnings, comparison: comparison, accessTraces: traces, traceDigest: digest)
+    }
+
+    /// The traces of the access classes that play them, read from their files (a problem names the
+    /// class's `traces` key), and a digest of them all.
+    static func accessTraces(_ root: Resolved, node: Node, reader: Reader, file: String)
+        throws(ScenarioErrors) -> (traces: [Int: [[AccessPeriod]]], digest: String) {
+        var traces: [Int: [[AccessPeriod]]] = [:]
+        var digests: [String] = []
+        var problems: [ScenarioProblem] = []
+        for (i, access) in root["clients"]["access"].list.enumerated() where access["variation"].text == "traces" {
+            let path = KeyPath([.key("clients"), .key("access"), .index(i), .key("traces")])
+            do {
+                let loaded = try AccessTraceFiles.load(access["traces"].text, scenarioFile: file)
+                traces[i] = loaded.traces
+                digests.append(loaded.digest)
+            } catch {
+                problems.append(ScenarioProblem(reader.location(Overrides.node(at: path, in: node), path), path.description, error.message))
+            }
+        }
+        guard problems.isEmpty else { throw ScenarioErrors(problems: problems) }
+        return (traces, digests.joined(separator: " "))
     }
 
     /// The scenario `compare` asks for: this one with the `compare.set` overrides applied after any
@@ -182,8 +210,10 @@ public enum ScenarioLoader {
             }
             throw ScenarioErrors(problems: located.sorted(by: fileOrder))
         }
+        let (traces, digest) = try accessTraces(variantRoot, node: variant, reader: reader, file: file)
         return ScenarioComparison(label: root["compare"]["label"].text, overrides: root["compare"]["set"].list.map(\.text),
-                                  scenario: ResolvedScenario(root: ScenarioSchema.complete(variantRoot), file: file, notModelled: reader.notModelled))
+                                  scenario: ResolvedScenario(root: ScenarioSchema.complete(variantRoot), file: file, notModelled: reader.notModelled,
+                                                             accessTraces: traces, traceDigest: digest))
     }
 
     /// Problems in the order of the file (overrides after), stable otherwise.

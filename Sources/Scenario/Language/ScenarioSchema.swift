@@ -269,10 +269,10 @@ public enum ScenarioSchema {
     static let access = Schema(idKey: "name", [
         Field("name", .identifier, .required, "Names the access class (home broadband, mobile, evening Wi-Fi…)."),
         Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users on this kind of connection."),
-        Field("bandwidth", .distribution(.dataRate, .range(10_000, 1e12)), .required,
-              "A user's mean last-mile throughput (a property of the user)."),
-        Field("variation", .choice(["constant", "markov"]), .defaulted("markov"),
-              "`constant`: the user's bandwidth for the whole session. `markov`: a two-state (Gilbert–Elliott) process around it: good and bad spells of exponential length, the throughput redrawn every `step` around its state's level, normalised so that the user's mean is `bandwidth` (docs/world.md, \"The last mile\")."),
+        Field("bandwidth", .distribution(.dataRate, .range(10_000, 1e12)), .optional,
+              "A user's mean last-mile throughput (a property of the user); needed unless the class plays traces."),
+        Field("variation", .choice(["constant", "markov", "traces"]), .defaulted("markov"),
+              "`constant`: the user's bandwidth for the whole session. `markov`: a two-state (Gilbert–Elliott) process around it: good and bad spells of exponential length, the throughput redrawn every `step` around its state's level, normalised so that the user's mean is `bandwidth` (docs/world.md, \"The last mile\"). `traces`: each session plays one of the `traces` files, from a random offset, looping."),
         Field("goodPeriod", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("60 s"), "markov: mean length of a good spell."),
         Field("badPeriod", .quantity(.duration, .above(0, atMost: 86_400)), .defaulted("5 s"), "markov: mean length of a bad spell."),
         Field("badThroughput", .quantity(.fraction, .range(0, 1)), .defaulted("25%"), "markov: a bad spell's throughput over a good spell's."),
@@ -280,7 +280,16 @@ public enum ScenarioSchema {
               "markov: lognormal sigma of each step's throughput around its state's level."),
         Field("step", .quantity(.duration, .range(0.01, 3_600)), .defaulted("1 s"), "markov: how long the throughput holds before it is redrawn."),
         Field("badRtt", .quantity(.duration, .range(0, 60)), .defaulted("0 ms"), "markov: round trip a bad spell adds to every request."),
-    ])
+        Field("traces", .text, .optional,
+              "traces: a trace file or a folder of them, relative to the scenario file: Sabre's JSON (`.json`: `{duration_ms, bandwidth_kbps, latency_ms}` periods), Pensieve's cooked traces (`time_s throughput_Mbps` per line) or Mahimahi's (a delivery time in ms per line, 1500 bytes each). Scenarios/traces/ ships a set."),
+    ], check: { access in
+        var problems: [RecordProblem] = []
+        let traces = access["variation"].text == "traces"
+        if traces && access["traces"].isAbsent { problems.append(RecordProblem(key: "traces", "variation: traces needs the trace file or folder")) }
+        if !traces && !access["traces"].isAbsent { problems.append(RecordProblem(key: "traces", "is read only with variation: traces")) }
+        if !traces && access["bandwidth"].isAbsent { problems.append(RecordProblem(key: "bandwidth", "is needed unless the class plays traces")) }
+        return problems
+    })
 
     static let plan = Schema(idKey: "name", [
         Field("name", .identifier, .required, "Names the plan."),

@@ -48,7 +48,7 @@ struct AccessPath {
 
 /// Every user's last mile over time: constant, Markov-modulated or from traces, by access class.
 ///
-/// Owns: the classes and their traces. A Markov class's traces are generated once, at the start,
+/// Owns: the classes' traces. A Markov class's traces are generated once, at the start,
 /// from its own random stream (`tracesPerModel` traces of `modelTraceLength` each, so sessions
 /// share a pool instead of each carrying a generator); a trace class's are the files the scenario
 /// names. A session of a varying class plays one trace of its class from a random offset
@@ -60,7 +60,6 @@ final class LastMile {
     static let tracesPerModel = 64
     static let modelTraceLength = SimDuration.hours(1)
 
-    let classes: [AccessClass]
     /// Every trace's periods, one after another (a lookup binds no per-trace array, so it retains
     /// nothing), and per trace: where its periods start, how many, its length and mean.
     let periods: [AccessTrace.Period]
@@ -75,7 +74,6 @@ final class LastMile {
     private let traceRelative: [Bool]
 
     init(configuration c: WorldConfiguration) {
-        classes = c.clients.access
         var traces: [AccessTrace] = []
         var ranges: [Range<Int>] = []
         var relative: [Bool] = []
@@ -140,9 +138,6 @@ final class LastMile {
         }
         return periods
     }
-
-    /// Whether users of class `k` have a varying last mile.
-    func varies(accessClass k: Int) -> Bool { !classTraces[k].isEmpty }
 
     /// The trace a session of class `k` plays and how far into it (ms, uniform) the session
     /// starts, drawn from `stream`; nil for a constant class (no draw).

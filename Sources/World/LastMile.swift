@@ -67,10 +67,9 @@ final class LastMile {
     let periodCount: [Int]
     let lengthUs: [Int64]
     let mean: [Double]
-    /// Per class: its traces (empty for a constant class), and whether their throughput is relative
-    /// to the user's mean.
+    /// Per class: its traces (empty for a constant class); per trace: whether its throughput is
+    /// relative to the user's mean.
     let classTraces: [Range<Int>]
-    let relative: [Bool]
     private let traceRelative: [Bool]
 
     init(configuration c: WorldConfiguration) {
@@ -108,7 +107,6 @@ final class LastMile {
         lengthUs = traces.map(\.lengthUs)
         mean = traces.map(\.mean)
         classTraces = ranges
-        self.relative = relative
         traceRelative = ranges.indices.flatMap { k in ranges[k].map { _ in relative[k] } }
     }
 
@@ -152,8 +150,8 @@ final class LastMile {
     /// The mean throughput of a user of class `k` whose own mean is `bandwidth`: the class's
     /// traces' mean for a measured-trace class.
     func meanThroughput(accessClass k: Int, bandwidth: Double) -> Double {
-        guard !relative[k] else { return bandwidth }
         let range = classTraces[k]
+        guard let first = range.first, !traceRelative[first] else { return bandwidth }
         return range.reduce(0) { $0 + mean[$1] } / Double(range.count)
     }
 

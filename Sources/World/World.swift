@@ -520,7 +520,7 @@ public final class World: WorldRun {
         regions[r].aggregate.sessionEnded(at: now, cause: cause, started: started, length: length)
         global.sessionEnded(at: now, cause: cause, started: started, length: length)
         if started {
-            let stalled = sessions.player[i].qoe.rebufferEvents > 0
+            let stalled: Int64 = sessions.player[i].qoe.rebufferEvents > 0 ? 1 : 0
             regions[r].aggregate.played(stalled: stalled)
             global.played(stalled: stalled)
         }
@@ -598,11 +598,15 @@ public final class World: WorldRun {
     /// running to the end.
     public func results() -> WorldResults {
         let endTime = max(sim.now, end)
-        var playing: [(region: Int, stalled: Bool)] = []
+        // Per region, the sessions still playing at the end, and those of them that stalled.
+        var playing = [(played: Int64, stalled: Int64)](repeating: (0, 0), count: regions.count)
         for s in 0..<sessions.capacity where sessions.pop[s] != UInt16.max && sessions.isLive[s] {
             sessions.player[s].advance(to: max(sessions.player[s].now, endTime.microseconds), library.contexts[Int(sessions.context[s])])
             account(UInt32(s))
-            if sessions.started[s] { playing.append((Int(sessions.region[s]), sessions.player[s].qoe.rebufferEvents > 0)) }
+            guard sessions.started[s] else { continue }
+            let r = Int(sessions.region[s])
+            playing[r].played += 1
+            if sessions.player[s].qoe.rebufferEvents > 0 { playing[r].stalled += 1 }
         }
         return WorldResults(self, end: endTime, playing: playing)
     }

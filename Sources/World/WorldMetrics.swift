@@ -84,10 +84,11 @@ public struct Aggregate: Sendable {
         concurrencySeries.add(-1, at: t)
     }
 
-    /// A session that played ends, or is still playing at the end of the run.
-    mutating func played(stalled: Bool) {
-        sessionsPlayed.increment()
-        if stalled { sessionsStalled.increment() }
+    /// `count` sessions that played end, or are still playing at the end of the run; `stalled` of
+    /// them stalled.
+    mutating func played(_ count: Int64 = 1, stalled: Int64) {
+        sessionsPlayed.increment(by: count)
+        sessionsStalled.increment(by: stalled)
     }
 
     mutating func add(_ d: QoEDelta, at t: SimInstant) {
@@ -217,17 +218,17 @@ extension WorldResults {
     /// QoE from the world's aggregates, PoPs from ``Sites`` with their links' (``Links``), fills'
     /// (``FillScheduler``) and plans' (``SitePlanner``) figures, origin replicas from ``Origin`` and
     /// their links, the pipeline from the ``ActivityLog`` and ``ActivityClients``.
-    /// `playing` lists the regions of the sessions still playing at the end, and whether each stalled.
-    init(_ world: World, end endTime: SimInstant, playing: [(region: Int, stalled: Bool)]) {
+    /// `playing`: per region, the sessions still playing at the end and those of them that stalled.
+    init(_ world: World, end endTime: SimInstant, playing: [(played: Int64, stalled: Int64)]) {
         let c = world.configuration
         let k = Double(c.sampling)
         var g = world.global
         g.close(at: endTime)
-        for p in playing { g.played(stalled: p.stalled) }
+        for p in playing { g.played(p.played, stalled: p.stalled) }
         let regionResults = c.regions.enumerated().map { r, region in
             var a = world.regions[r].aggregate
             a.close(at: endTime)
-            for p in playing where p.region == r { a.played(stalled: p.stalled) }
+            a.played(playing[r].played, stalled: playing[r].stalled)
             let expected = world.calibration.expectedConcurrency[r]
             let peakMinute = expected.indices.max { expected[$0] < expected[$1] } ?? 0
             return RegionResults(id: region.id, aggregate: a, apiFailures: world.regions[r].apiFailures, expectedPeak: expected[peakMinute] * k,

@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "SimCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ManifestsTests", dependencies: ["Manifests"], exclude: ["Schemas"]),
-        .testTarget(name: "ABRTests", dependencies: ["ABR"]),
+        .testTarget(name: "ABRTests", dependencies: ["ABR"], exclude: ["Sabre"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ActivityTests", dependencies: ["Activity"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Activity"]),

@@ -12,6 +12,12 @@ public struct PlaybackManifest: Sendable, Equatable {
     /// Microseconds.
     public let segmentDurations: [Int64]
     public let segmentCount: Int
+    /// ln(S_m / S_0) per rung: the utilities BOLA builds on, worked out once per title.
+    public let logRatios: [Double]
+    /// The bit rates in kbit/s and BOLA-E's utilities, ln(S_m) + 1 − ln(S_0) in kbit/s, computed
+    /// as Sabre does (see ``BolaE``), once per title rather than per decision.
+    let kbps: [Double]
+    let bolaEUtilities: [Double]
     /// The duration of every segment but the last when they all have one, else 0. Players read
     /// it at every step of play, and a title's segments are nearly always uniform: the common
     /// case reads one number instead of the array.
@@ -24,6 +30,10 @@ public struct PlaybackManifest: Sendable, Equatable {
         self.bitrates = bitrates
         self.segmentDurations = segmentDurations
         segmentCount = segmentDurations.count
+        logRatios = bitrates.map { log($0 / bitrates[0]) }
+        let kbps = bitrates.map { $0 / 1_000 }
+        self.kbps = kbps
+        bolaEUtilities = kbps.map { log($0) + (1 - log(kbps[0])) }
         let first = segmentDurations[0]
         uniformDuration = segmentDurations.dropLast().allSatisfy { $0 == first } ? first : 0
     }
@@ -127,12 +137,22 @@ public struct ABRDecision: Sendable, Equatable {
     }
 }
 
-/// Adaptation algorithms, as pure functions of the player's state.
+/// BOLA-E's guard against oscillation when the buffer asks for a higher rung than the throughput
+/// sustains (Spiteri, Sitaraman, Sparacio, MMSys 2018, §4): BOLA-O stays at the higher of the
+/// previous rung and the sustainable one; BOLA-U goes one rung above it.
+public enum BolaVariant: String, Sendable, Equatable {
+    case o, u
+}
+
+/// Adaptation algorithms, as functions of the player's state and, for the ones with a memory
+/// (BOLA-E's placeholder, the insufficient-buffer rule's safety, the dynamic switch, robustMPC's
+/// history), a small ``RuleState`` the player keeps.
 public enum ABRAlgorithm: Sendable, Equatable {
     /// Throughput rule: the highest rung whose segment, at `safety` × the estimated throughput and
     /// after the estimated latency, downloads within one segment duration (Sabre's
     /// `quality_from_throughput`; dash.js ThroughputRule). The first segment takes the lowest rung.
-    case throughput(safety: Double)
+    /// With `insufficientBuffer`, the insufficient-buffer rule caps it (``RuleState``).
+    case throughput(safety: Double, insufficientBuffer: Bool = false)
     /// BBA-0 (Huang, Johari, McKeown, Trunnell, Watson: "A buffer-based approach to rate adaptation:
     /// evidence from a large video streaming service", SIGCOMM 2014): below the `reservoir`
     /// (seconds) the lowest rung, above reservoir + `cushion` the highest, a linear rate map in
@@ -145,6 +165,29 @@ public enum ABRAlgorithm: Sendable, Equatable {
     /// buffer level in seconds; when every score is negative, wait until the buffer drains to the
     /// chosen rung's threshold. `gammaP` is γp in seconds (Sabre's default 5).
     case bola(gammaP: Double)
+    /// BOLA-E (Spiteri, Sitaraman, Sparacio, MMSys 2018; Sabre's `bolae`, its default, and dash.js's
+    /// BolaRule): utilities ln(S_m/S_1) + 1; with the insufficient-buffer rule, V and γp follow
+    /// from a buffer of max(10 s + 2 s per rung, the player's) so that the lowest rung's
+    /// threshold is 10 s; without it, γp − 1 and the buffer size as BOLA-BASIC. The first
+    /// decision after the first download takes the throughput rule's rung and sets a
+    /// *placeholder*: virtual buffer so that BOLA would choose that rung, which is what "dynamic V"
+    /// amounts to: the buffer BOLA sees is the real one plus the placeholder, which grows by the
+    /// time spent waiting for room and shrinks whenever BOLA would wait. Rungs above both the
+    /// previous and the sustainable one are held to `variant` (BOLA-O or BOLA-U).
+    case bolaE(variant: BolaVariant = .u, insufficientBuffer: Bool = true, gammaP: Double = 5)
+    /// dash.js's dynamic strategy (AbrController `_updateDynamicAbrStrategy`; Sabre's
+    /// `dynamicdash`): the throughput rule with the insufficient-buffer rule while the buffer is
+    /// low, BOLA-E (BOLA-U, insufficient-buffer rule) once it exceeds `bolaAbove` seconds, back to
+    /// throughput when it falls below `throughputBelow`. Each keeps its own state meanwhile.
+    case dynamic(bolaAbove: Double, throughputBelow: Double)
+    /// robustMPC (Yin, Jindal, Sekar, Sinopoli: "A control-theoretic approach for dynamic adaptive
+    /// video streaming over HTTP", SIGCOMM 2015; as run in Pensieve's comparisons, Mao et al.
+    /// SIGCOMM 2017): predicts throughput as the harmonic mean of the last five downloads divided by
+    /// 1 + the largest relative prediction error of the last five, then tries every plan of rungs
+    /// for the next `horizon` segments and takes the first rung of the plan with the best linear
+    /// QoE (R in Mbit/s − 4.3 × rebuffer s − |ΔR| in Mbit/s). Segment sizes are planned as bit
+    /// rate × duration: manifests do not give them. Costs rungs^horizon steps per decision.
+    case robustMPC(horizon: Int)
     /// Always the same rung: a player that cannot adapt (for baselines and tests).
     case fixed(rung: Int)
 
@@ -160,36 +203,49 @@ public enum ABRAlgorithm: Sendable, Equatable {
         }
     }
 
-    /// Whether decisions read the throughput and latency estimates (the throughput rule's do;
-    /// BBA and BOLA look at the buffer only), so a player works them out only when they are read.
+    /// Whether decisions read the throughput and latency estimates, so a player works them out
+    /// only when they are read. BBA and BOLA-BASIC look at the buffer only; robustMPC keeps its
+    /// own history of downloads.
     public var readsEstimates: Bool {
-        if case .throughput = self { return true }
-        return false
+        switch self {
+        case .throughput, .bolaE, .dynamic: return true
+        case .bba, .bola, .robustMPC, .fixed: return false
+        }
     }
 
-    /// Whether a decision may ask to wait before the request (BOLA's, when every score is
-    /// negative); the others only ever wait for room in the buffer.
+    /// Whether a decision may ask to wait before the request (BOLA's and BOLA-E's, when the buffer
+    /// is above the chosen rung's threshold); the others only ever wait for room in the buffer.
     public var waitsOnItsOwn: Bool {
-        if case .bola = self { return true }
-        return false
+        switch self {
+        case .bola, .bolaE, .dynamic: return true
+        case .throughput, .bba, .robustMPC, .fixed: return false
+        }
     }
 
-    /// Chooses the next rung.
+    /// Whether the algorithm keeps a memory between decisions in ``RuleState``.
+    public var hasState: Bool {
+        switch self {
+        case .throughput(_, let ibr): return ibr
+        case .bolaE, .dynamic, .robustMPC: return true
+        case .bba, .bola, .fixed: return false
+        }
+    }
+
+    /// Chooses the next rung, for an algorithm without memory (or from a fresh state).
     public func decide(_ input: ABRInput) -> ABRDecision {
+        var state = RuleState()
+        return decide(input, state: &state)
+    }
+
+    /// Chooses the next rung, updating the algorithm's memory.
+    public func decide(_ input: ABRInput, state: inout RuleState) -> ABRDecision {
         let bitrates = input.manifest.bitrates
         switch self {
         case let .fixed(rung):
             return ABRDecision(rung: min(max(0, rung), bitrates.count - 1))
 
-        case let .throughput(safety):
-            guard let tput = input.throughput, tput > 0 else { return ABRDecision(rung: 0) }
-            let p = input.segmentSeconds
-            let latency = input.latency ?? 0
-            var rung = 0
-            while rung + 1 < bitrates.count && latency + p * bitrates[rung + 1] / (safety * tput) <= p {
-                rung += 1
-            }
-            return ABRDecision(rung: rung)
+        case let .throughput(safety, insufficientBuffer):
+            return ABRDecision(rung: ThroughputRule.decide(input, safety: safety, insufficientBuffer: insufficientBuffer, state: &state))
 
         case let .bba(reservoir, cushion):
             let buffer = input.bufferSeconds
@@ -212,7 +268,7 @@ public enum ABRAlgorithm: Sendable, Equatable {
 
         case let .bola(gammaP):
             let p = input.segmentSeconds
-            let utilities = bitrates.map { log($0 / bitrates[0]) }
+            let utilities = input.manifest.logRatios
             let vp = max(0, input.maxBufferSeconds - p) / (utilities[utilities.count - 1] + gammaP)
             let q = input.bufferSeconds
             var best = 0
@@ -226,6 +282,23 @@ public enum ABRAlgorithm: Sendable, Equatable {
             }
             let threshold = vp * (utilities[best] + gammaP)
             return ABRDecision(rung: best, delaySeconds: bestScore < 0 ? q - threshold : 0)
+
+        case let .bolaE(variant, insufficientBuffer, gammaP):
+            return BolaE(input, insufficientBuffer: insufficientBuffer, gammaP: gammaP).decide(input, variant: variant, state: &state)
+
+        case let .dynamic(bolaAbove, throughputBelow):
+            if state.usingBola && input.bufferSeconds < throughputBelow {
+                state.usingBola = false
+            } else if !state.usingBola && input.bufferSeconds > bolaAbove {
+                state.usingBola = true
+            }
+            if state.usingBola {
+                return BolaE(input, insufficientBuffer: true, gammaP: 5).decide(input, variant: .u, state: &state)
+            }
+            return ABRDecision(rung: ThroughputRule.decide(input, safety: ThroughputRule.safety, insufficientBuffer: true, state: &state))
+
+        case let .robustMPC(horizon):
+            return ABRDecision(rung: RobustMPC.decide(input, horizon: horizon, state: &state))
         }
     }
 }

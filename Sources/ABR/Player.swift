@@ -9,16 +9,51 @@ public struct PlayerConfiguration: Sendable, Equatable {
     public var abandonment: Bool
     /// How long a download runs before abandonment is considered, microseconds (dash.js: 500 ms).
     public var abandonmentGrace: Int64
+    /// Which rule decides abandonment.
+    public var abandonmentRule: AbandonmentRule
+    /// How often a running download is checked for abandonment, microseconds: the first check
+    /// comes this long after the request (and no earlier than the grace period after the first
+    /// byte), each next this long after the previous.
+    public var abandonmentCheck: Int64
+    /// Bits that must arrive between checks, whatever the time (Sabre: 12,000), so that a slow
+    /// download is not judged on nothing.
+    public var abandonmentCheckBits: Int64
+    /// What the next request of an abandoned segment asks for.
+    public var afterAbandonment: AfterAbandonment
 
     public init(algorithm: ABRAlgorithm, maxBuffer: Int64 = 25_000_000, startupBuffer: Int64 = 4_000_000,
-                abandonment: Bool = true, abandonmentGrace: Int64 = 500_000) {
+                abandonment: Bool = true, abandonmentGrace: Int64 = 500_000, abandonmentRule: AbandonmentRule = .outlastsBuffer,
+                abandonmentCheck: Int64 = 250_000, abandonmentCheckBits: Int64 = 0, afterAbandonment: AfterAbandonment = .chosenRung) {
         precondition(maxBuffer > 0 && startupBuffer >= 0, "buffer sizes must be positive")
+        precondition(abandonmentCheck > 0 && abandonmentGrace >= 0, "abandonment checks need a positive period")
         self.algorithm = algorithm
         self.maxBuffer = maxBuffer
         self.startupBuffer = startupBuffer
         self.abandonment = abandonment
         self.abandonmentGrace = abandonmentGrace
+        self.abandonmentRule = abandonmentRule
+        self.abandonmentCheck = abandonmentCheck
+        self.abandonmentCheckBits = abandonmentCheckBits
+        self.afterAbandonment = afterAbandonment
     }
+}
+
+/// Which rule gives up a download in progress for a lower rung.
+public enum AbandonmentRule: Sendable, Equatable {
+    /// When, at the rate measured so far, the rest would outlast the buffer: for the highest lower
+    /// rung whose whole segment would arrive in time (dash.js's AbandonRequestsRule, simplified).
+    case outlastsBuffer
+    /// The algorithm's own: the throughput rule's (Sabre's `ThroughputRule.check_abandon`, dash.js
+    /// AbandonRequestsRule: the request would take over 1.8 segment durations), BOLA-E's
+    /// (`BolaEnh.check_abandon`: a lower rung scores better against what is left), the dynamic
+    /// rule's whichever is in charge; ``outlastsBuffer`` for algorithms without one.
+    case algorithm
+}
+
+/// After an abandonment, the segment is asked for again at the rung the abandonment chose
+/// (dash.js), or the algorithm decides afresh (Sabre, whose main loop discards the chosen rung).
+public enum AfterAbandonment: Sendable, Equatable {
+    case chosenRung, decideAgain
 }
 
 extension PlayerConfiguration {
@@ -149,6 +184,10 @@ public struct Player: Sendable {
     private var lastPlayedRung: Int8 = -1
     /// The rung an abandoned download asked to retry at, or -1.
     private var retryRung: Int8 = -1
+    /// A decision that asked to wait, kept for when the wait is over, or -1.
+    private var pendingRung: Int8 = -1
+    /// The memory of the adaptation rule (BOLA-E's placeholder, robustMPC's history...).
+    public private(set) var rule = RuleState()
 
     /// The next segment to download.
     public var nextSegment: Int { Int(nextSegmentIndex) }
@@ -237,7 +276,9 @@ public struct Player: Sendable {
         }
     }
 
-    /// The next download, or `nil` once every segment has been downloaded.
+    /// The next download, or `nil` once every segment has been downloaded. A decision that asks
+    /// to wait is kept: the driver calls again when the wait is over (or downloads at once) and
+    /// gets the same rung, so a rule with a memory decides once per segment.
     public mutating func nextRequest(at time: Int64, _ context: PlayerContext) -> SegmentRequest? {
         advance(to: time, context)
         let m = context.manifest, c = context.configuration
@@ -247,13 +288,26 @@ public struct Player: Sendable {
             defer { retryRung = -1 }
             return SegmentRequest(segment: segment, rung: Int(retryRung), delay: 0)
         }
+        if pendingRung >= 0 {
+            defer { pendingRung = -1 }
+            return SegmentRequest(segment: segment, rung: Int(pendingRung), delay: 0)
+        }
         let fullDelay = roomDelay(for: segment, context)
-        let decision = c.algorithm.decide(ABRInput(
+        let input = ABRInput(
             manifest: m, segment: segment, bufferSeconds: Double(buffered - fullDelay) / 1e6,
             maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: c.algorithm.readsEstimates ? estimator.throughput : nil,
-            latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung))
+            latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung)
+        let decision: ABRDecision
+        if c.algorithm.hasState {
+            if fullDelay > 0 { c.algorithm.waitedForRoom(Double(fullDelay) / 1e6, state: &rule) }
+            decision = c.algorithm.decide(input, state: &rule)
+        } else {
+            decision = c.algorithm.decide(input)
+        }
         let algorithmDelay = Int64((decision.delaySeconds * 1e6).rounded(.up))
-        return SegmentRequest(segment: segment, rung: decision.rung, delay: fullDelay + max(0, algorithmDelay))
+        let delay = fullDelay + max(0, algorithmDelay)
+        if delay > 0 { pendingRung = Int8(decision.rung) }
+        return SegmentRequest(segment: segment, rung: decision.rung, delay: delay)
     }
 
     /// Microseconds from `time` until the next segment fits in the buffer (0 if it fits now, if
@@ -265,7 +319,7 @@ public struct Player: Sendable {
     public mutating func roomDelay(at time: Int64, _ context: PlayerContext) -> Int64 {
         advance(to: time, context)
         let segment = Int(nextSegmentIndex)
-        return segment < context.manifest.segmentCount && retryRung < 0 ? roomDelay(for: segment, context) : 0
+        return segment < context.manifest.segmentCount && retryRung < 0 && pendingRung < 0 ? roomDelay(for: segment, context) : 0
     }
 
     /// Never overfill the buffer: wait until `segment` fits. Inlined: called from a mutating
@@ -285,8 +339,14 @@ public struct Player: Sendable {
                       latency: Double(firstByteAt - requestedAt) / 1e6, latencyDecay: context.latencyDecay)
         rungs[segment & 31] = UInt8(rung)
         lastRungIndex = Int8(rung)
+        pendingRung = -1
         nextSegmentIndex += 1
         buffered += context.manifest.duration(of: segment)
+        let algorithm = context.configuration.algorithm
+        if algorithm.hasState {
+            algorithm.downloaded(rung: rung, bits: Double(bits), abandonedTo: nil, levelAfter: Double(buffered) / 1e6,
+                                 requestSeconds: Double(time - requestedAt) / 1e6, ruleInput(segment, context), state: &rule)
+        }
         switch phase {
         case .startup:
             if buffered >= context.configuration.startupBuffer || nextSegment == context.manifest.segmentCount {
@@ -312,20 +372,37 @@ public struct Player: Sendable {
         startPlaying(playing, context)
     }
 
-    /// During a download, whether to give it up for a lower rung (dash.js's AbandonRequestsRule,
-    /// simplified): after the grace period, if at the throughput measured so far the rest would
-    /// take longer than the buffer lasts, switch to the highest lower rung whose whole segment
-    /// would arrive in time (the lowest if none would). Returns that rung, or `nil` to carry on.
-    /// Never for ``ABRAlgorithm/fixed(rung:)``.
-    public func abandonmentRung(segment: Int, rung: Int, bitsReceived: Int64, bitsTotal: Int64, firstByteAt: Int64,
-                                at time: Int64, _ context: PlayerContext) -> Int? {
+    /// What a rule needs to know outside a decision: the title and buffer sizes.
+    private func ruleInput(_ segment: Int, _ context: PlayerContext) -> ABRInput {
+        ABRInput(manifest: context.manifest, segment: min(segment, context.manifest.segmentCount - 1),
+                 bufferSeconds: Double(buffered) / 1e6, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6,
+                 throughput: nil, latency: nil, lastRung: lastRung)
+    }
+
+    /// During a download, whether to give it up for a lower rung, and for which: by the
+    /// configuration's ``AbandonmentRule``. The simple rule (``AbandonmentRule/outlastsBuffer``):
+    /// after the grace period, if at the throughput measured so far the rest would take longer
+    /// than the buffer lasts, switch to the highest lower rung whose whole segment would arrive in
+    /// time (the lowest if none would). Returns that rung, or `nil` to carry on. Never for
+    /// ``ABRAlgorithm/fixed(rung:)``, and never during startup. Only observes: asking changes
+    /// nothing.
+    public func abandonmentRung(segment: Int, rung: Int, bitsReceived: Int64, bitsTotal: Int64, requestedAt: Int64? = nil,
+                                firstByteAt: Int64, at time: Int64, _ context: PlayerContext) -> Int? {
         let c = context.configuration, m = context.manifest
         // A fixed rule cannot adapt, and abandoning for a lower rung would be adapting.
         if case .fixed = c.algorithm { return nil }
         guard c.abandonment, rung > 0, phase != .startup, time - firstByteAt >= c.abandonmentGrace,
               bitsReceived > 0, bitsReceived < bitsTotal else { return nil }
-        let rate = Double(bitsReceived) / (Double(time - firstByteAt) / 1e6)
         let bufferSeconds = Double(max(0, buffered - (time - now))) / 1e6
+        if c.abandonmentRule == .algorithm {
+            let progress = DownloadProgress(rung: rung, bitsReceived: Double(bitsReceived), bitsTotal: Double(bitsTotal),
+                                            sinceRequest: Double(time - (requestedAt ?? firstByteAt)) / 1e6,
+                                            sinceFirstByte: Double(time - firstByteAt) / 1e6, bufferSeconds: bufferSeconds)
+            var input = ruleInput(segment, context)
+            input.latency = c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil
+            if let own = c.algorithm.ownAbandonment(progress, input, state: rule) { return own }
+        }
+        let rate = Double(bitsReceived) / (Double(time - firstByteAt) / 1e6)
         guard Double(bitsTotal - bitsReceived) / rate > bufferSeconds else { return nil }
         let duration = Double(m.duration(of: segment)) / 1e6
         for lower in stride(from: rung - 1, through: 0, by: -1) where m.bitrates[lower] * duration / rate < bufferSeconds {
@@ -334,14 +411,20 @@ public struct Player: Sendable {
         return 0
     }
 
-    /// Gives up the current download of `segment` after `bitsReceived`; the next request retries
-    /// it at `toRung`.
-    public mutating func abandon(segment: Int, bitsReceived: Int64, toRung: Int, at time: Int64, _ context: PlayerContext) {
+    /// Gives up the current download of `segment` (at `rung`) after `bitsReceived`; the next
+    /// request retries it at `toRung`, or as the algorithm decides afresh (``AfterAbandonment``).
+    public mutating func abandon(segment: Int, rung: Int, bitsReceived: Int64, toRung: Int, at time: Int64, _ context: PlayerContext) {
         precondition(segment == nextSegment, "only the current download can be abandoned")
         advance(to: time, context)
         qoe.abandonments += 1
         qoe.wastedBits += Double(bitsReceived)
-        retryRung = Int8(toRung)
+        pendingRung = -1
+        let algorithm = context.configuration.algorithm
+        if algorithm.hasState {
+            algorithm.downloaded(rung: rung, bits: Double(bitsReceived), abandonedTo: toRung, levelAfter: Double(buffered) / 1e6,
+                                 requestSeconds: 0, ruleInput(segment, context), state: &rule)
+        }
+        retryRung = context.configuration.afterAbandonment == .chosenRung ? Int8(toRung) : -1
     }
 
     /// The current download failed (its server went away): what arrived is wasted, and the next
@@ -351,6 +434,7 @@ public struct Player: Sendable {
         advance(to: time, context)
         qoe.wastedBits += Double(bitsReceived)
         retryRung = -1
+        pendingRung = -1
     }
 
     /// The rung of a buffered or playing segment.

@@ -79,7 +79,10 @@ struct TraceClock {
     }
 
     /// Transfers up to `bits`, stopping at `deadline` if that comes first; returns the bits moved.
-    mutating func transfer(_ bits: Int64, until deadline: Int64) -> Int64 {
+    /// `carry` holds what has moved of the next bit, in bit·µs (below 10⁶): a download split
+    /// into several calls (at abandonment checks) moves exactly what one call would, so a check
+    /// only observes.
+    mutating func transfer(_ bits: Int64, until deadline: Int64, carry: inout Int64) -> Int64 {
         var moved: Int64 = 0
         while moved < bits && time < deadline {
             let bandwidth = period.bandwidth
@@ -91,14 +94,18 @@ struct TraceClock {
                 continue
             }
             // Microseconds to move the rest at this bandwidth, rounded up.
-            let need = (bits - moved) * 1_000_000
+            let need = (bits - moved) * 1_000_000 - carry
             let full = (need + bandwidth - 1) / bandwidth
             if full <= span {
                 moved = bits
+                carry = 0
                 left -= full
                 time += full
             } else {
-                moved += bandwidth * span / 1_000_000
+                // Below `need`, so no overflow for any segment size that fits in bits at all.
+                let flowed = bandwidth * span + carry
+                moved += flowed / 1_000_000
+                carry = flowed % 1_000_000
                 left -= span
                 time += span
             }
@@ -141,7 +148,8 @@ public enum TraceReplay {
         public var downloads: [Download]
     }
 
-    /// How often a running download is checked for abandonment, microseconds.
+    /// How often a running download is checked for abandonment by default, microseconds (a
+    /// configuration says its own: ``PlayerConfiguration/abandonmentCheck``).
     public static let abandonmentCheck: Int64 = 250_000
 
     public static func run(_ movie: TraceMovie, network: NetworkTrace, configuration: PlayerConfiguration) -> Result {
@@ -149,6 +157,7 @@ public enum TraceReplay {
         var clock = TraceClock(network)
         var player = Player(m, at: 0)
         var downloads: [Download] = []
+        let every = configuration.abandonmentCheck
         while let request = player.nextRequest(at: clock.time, m) {
             if request.delay > 0 { clock.wait(request.delay) }
             let requestedAt = clock.time
@@ -156,23 +165,29 @@ public enum TraceReplay {
             let firstByte = clock.time
             let total = movie.bits[request.segment][request.rung]
             var received: Int64 = 0
+            var carry: Int64 = 0
             var abandonedTo: Int?
+            // The first check a period after the request (not before the grace period after the
+            // first byte), each next a period after the one before, with at least
+            // `abandonmentCheckBits` in between.
+            var nextCheck = configuration.abandonment
+                ? max(firstByte + configuration.abandonmentGrace, requestedAt + every) : Int64.max
             while received < total {
-                // Check at most every `abandonmentCheck`, once past the grace period.
-                let elapsed = clock.time - firstByte
-                let nextCheck = configuration.abandonment
-                    ? firstByte + max(configuration.abandonmentGrace, (elapsed / abandonmentCheck + 1) * abandonmentCheck)
-                    : Int64.max
-                received += clock.transfer(total - received, until: nextCheck)
+                if configuration.abandonment && configuration.abandonmentCheckBits > 0 {
+                    let least = min(total - received, configuration.abandonmentCheckBits)
+                    received += clock.transfer(least, until: .max, carry: &carry)
+                }
+                received += clock.transfer(total - received, until: nextCheck, carry: &carry)
                 if received < total, let lower = player.abandonmentRung(segment: request.segment, rung: request.rung,
-                                                                        bitsReceived: received, bitsTotal: total,
+                                                                        bitsReceived: received, bitsTotal: total, requestedAt: requestedAt,
                                                                         firstByteAt: firstByte, at: clock.time, m) {
                     abandonedTo = lower
                     break
                 }
+                nextCheck = clock.time + every
             }
             if let lower = abandonedTo {
-                player.abandon(segment: request.segment, bitsReceived: received, toRung: lower, at: clock.time, m)
+                player.abandon(segment: request.segment, rung: request.rung, bitsReceived: received, toRung: lower, at: clock.time, m)
                 downloads.append(Download(segment: request.segment, rung: request.rung, requestedAt: requestedAt,
                                           completedAt: clock.time, bufferAfter: player.buffered, abandoned: true))
                 continue

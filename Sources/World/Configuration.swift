@@ -1,3 +1,4 @@
+import ABR
 import SimCore
 import Stochastics
 
@@ -308,12 +309,16 @@ public struct UserClass: Sendable {
     public var maxHeight: Int
     /// For device classes: the manifest format the player reads.
     public var manifest: ManifestFormat
+    /// For device classes: the player profile (`ABR.PlayerProfile`) the device runs, or `nil` for
+    /// the clients' default.
+    public var player: String?
 
-    public init(name: String, share: Double, maxHeight: Int, manifest: ManifestFormat = .hls) {
+    public init(name: String, share: Double, maxHeight: Int, manifest: ManifestFormat = .hls, player: String? = nil) {
         self.name = name
         self.share = share
         self.maxHeight = maxHeight
         self.manifest = manifest
+        self.player = player
     }
 }
 
@@ -392,6 +397,7 @@ public struct ClientConfiguration: Sendable {
     public var access: [AccessClass]
     public var plans: [UserClass]
     public var devices: [UserClass]
+    /// The player profile of devices that name none.
     public var abr: String
     public var maxBuffer: SimDuration
     public var startupBuffer: SimDuration
@@ -424,6 +430,31 @@ public struct ClientConfiguration: Sendable {
         self.crossRegionRttPerHour = crossRegionRttPerHour
         self.failoverRetries = failoverRetries
         self.failoverBackoff = failoverBackoff
+    }
+}
+
+extension ClientConfiguration {
+    /// The player profiles devices run, each once, in the order devices first name them.
+    public var playerProfiles: [String] {
+        var names: [String] = []
+        for d in devices where !names.contains(d.player ?? abr) { names.append(d.player ?? abr) }
+        return names
+    }
+
+    /// Each device class's index in ``playerProfiles``.
+    public var deviceProfiles: [Int] {
+        let names = playerProfiles
+        return devices.map { d in names.firstIndex(of: d.player ?? abr)! }
+    }
+
+    /// The player configurations of ``playerProfiles``, with the scenario's buffer sizes.
+    public var playerConfigurations: [PlayerConfiguration] {
+        playerProfiles.map { name in
+            guard let profile = PlayerProfile.named(name) else {
+                preconditionFailure("no player profile '\(name)' (known: \(PlayerProfile.names.joined(separator: ", ")))")
+            }
+            return profile.configuration(maxBuffer: maxBuffer.microseconds, startupBuffer: startupBuffer.microseconds)
+        }
     }
 }
 

@@ -208,15 +208,16 @@ final class Delivery {
         let abandons: SimInstant?, done: SimInstant
         if varying {
             // The bits flow at the reserved rate, or the user's throughput when lower, as it varies;
-            // the player checks after the grace period and every 250 ms (as `TraceReplay` does).
+            // the player checks after the grace period and then as often as its configuration says
+            // (as `TraceReplay` does).
             let path = path(i)
             let transfer = sessions.withPlayer(i, in: library) { player, context in
                 lastMile.transfer(d.bits, path, cap: rate, from: firstByte.microseconds, hint: sessions.traceHint[i],
                                   firstCheck: firstByte.microseconds + context.configuration.abandonmentGrace,
-                                  every: TraceReplay.abandonmentCheck) { time, received in
+                                  every: context.configuration.abandonmentCheck) { time, received in
                     context.configuration.abandonment && player.abandonmentRung(
                         segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received, bitsTotal: d.bits,
-                        firstByteAt: firstByte.microseconds, at: time, context) != nil
+                        requestedAt: d.requestedAtUs, firstByteAt: firstByte.microseconds, at: time, context) != nil
                 }
             }
             done = SimInstant(microseconds: transfer.end)
@@ -234,16 +235,28 @@ final class Delivery {
     }
 
     /// At a constant rate, when the player will give up the download `d` of session `s` for a lower
-    /// rung, if it will: if abandonment triggers, it triggers at the first check, after the grace
-    /// period (the gap between the time left and the buffer left stays constant).
+    /// rung, if it will. With the simple rule, if abandonment triggers it triggers at the first
+    /// check, after the grace period (the gap between the time left and the buffer left stays
+    /// constant), so one check tells. The algorithms' own rules are not monotone like that (BOLA-E
+    /// weighs what is left against the buffer), so they are asked at every check, as `TraceReplay`
+    /// does.
     private func abandonment(_ s: UInt32, _ d: Download, from firstByte: SimInstant, until done: SimInstant,
                              received: (Int64) -> Int64) -> SimInstant? {
         sessions.withPlayer(Int(s), in: library) { player, context -> SimInstant? in
-            let check = firstByte + .microseconds(context.configuration.abandonmentGrace)
-            guard check < done else { return nil }
-            let lower = player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check.microseconds),
-                                               bitsTotal: d.bits, firstByteAt: firstByte.microseconds, at: check.microseconds, context)
-            return lower != nil ? check : nil
+            let c = context.configuration
+            guard c.abandonment else { return nil }
+            let start = firstByte.microseconds, end = done.microseconds
+            var check = start + c.abandonmentGrace
+            if c.abandonmentRule == .algorithm { check = start + max(c.abandonmentGrace, c.abandonmentCheck) }
+            while check < end {
+                if player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check),
+                                          bitsTotal: d.bits, requestedAt: d.requestedAtUs, firstByteAt: start, at: check, context) != nil {
+                    return SimInstant(microseconds: check)
+                }
+                guard c.abandonmentRule == .algorithm else { return nil }
+                check = start + ((check - start) / c.abandonmentCheck + 1) * c.abandonmentCheck
+            }
+            return nil
         }
     }
 
@@ -340,8 +353,10 @@ final class Delivery {
         release(s, delivered: received)
         let context = library.contexts[Int(sessions.context[i])]
         let lower = sessions.player[i].abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received,
-                                                       bitsTotal: d.bits, firstByteAt: d.firstByteAtUs, at: now.microseconds, context) ?? 0
-        sessions.player[i].abandon(segment: Int(d.segment), bitsReceived: received, toRung: lower, at: now.microseconds, context)
+                                                       bitsTotal: d.bits, requestedAt: d.requestedAtUs, firstByteAt: d.firstByteAtUs,
+                                                       at: now.microseconds, context) ?? 0
+        sessions.player[i].abandon(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received, toRung: lower,
+                                   at: now.microseconds, context)
         requestNext(s)
     }
 

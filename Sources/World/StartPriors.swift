@@ -13,17 +13,21 @@ import SimCore
 /// computed once per world.
 struct StartPriors {
     let rungShares: [Double]
-    let settled: SettledRungs
+    /// Per player profile.
+    let settled: [SettledRungs]
 
-    init(configuration c: WorldConfiguration, population: Population, catalog: Catalog, player: PlayerConfiguration) {
-        rungShares = StartPriors.rungShares(configuration: c, population: population, catalog: catalog, player: player)
-        settled = StartPriors.settledRungs(configuration: c, catalog: catalog, player: player)
+    /// `players`: the configuration of each player profile the devices run
+    /// (``ClientConfiguration/playerConfigurations``).
+    init(configuration c: WorldConfiguration, population: Population, catalog: Catalog, players: [PlayerConfiguration]) {
+        rungShares = StartPriors.rungShares(configuration: c, population: population, catalog: catalog, players: players)
+        settled = players.map { StartPriors.settledRungs(configuration: c, catalog: catalog, player: $0) }
     }
 
-    /// The rung a player of `context` (its manifest in `format`) settles at, at `bandwidth` bit/s.
-    func rung(_ context: PlayerContext, format: ManifestFormat, bandwidth: Double) -> Int {
+    /// The rung a player of `context` (its manifest in `format`, profile `player`) settles at, at
+    /// `bandwidth` bit/s.
+    func rung(_ context: PlayerContext, format: ManifestFormat, player: Int, bandwidth: Double) -> Int {
         let top = context.manifest.rungs - 1
-        return min(top, settled.rung(format: format, cap: top, bandwidth: bandwidth))
+        return min(top, settled[player].rung(format: format, cap: top, bandwidth: bandwidth))
     }
 
     /// The player of a session `position` µs into its title at the start (in `segment`): at `rung`,
@@ -47,7 +51,8 @@ struct StartPriors {
     /// algorithm and the manifest's declared rates; it leaves out congestion. A prior for the
     /// forecast sites start with; what they are then asked for replaces it as plans fold it in.
     static func rungShares(configuration c: WorldConfiguration, population: Population, catalog: Catalog,
-                           player: PlayerConfiguration) -> [Double] {
+                           players: [PlayerConfiguration]) -> [Double] {
+        let deviceProfiles = c.clients.deviceProfiles
         let rungs = c.catalog.ladder.count
         let encoded = catalog.encodedTitle(0)
         let segment = c.catalog.segmentDuration.seconds
@@ -72,7 +77,7 @@ struct StartPriors {
                                                               segmentDurations: Array(manifest.segmentDurations.prefix(n))),
                                    bits: bits.prefix(n).map { Array($0.prefix(cap + 1)) })
             let link = NetworkTrace(periods: [.init(duration: 86_400_000_000, bandwidth: Int64(u.accessBitsPerSecond), latency: 20_000)])
-            let result = TraceReplay.run(movie, network: link, configuration: player)
+            let result = TraceReplay.run(movie, network: link, configuration: players[deviceProfiles[u.device]])
             for d in result.downloads where !d.abandoned { bytes[order[d.rung]] += Double(movie.bits[d.segment][d.rung]) / 8 }
             if let last = result.downloads.last, watch > Double(n) * segment {
                 let title = encoded.segmentDurations.count

@@ -31,7 +31,8 @@ final class TitleLibrary {
     }
 
     let catalog: Catalog
-    let configuration: PlayerConfiguration
+    /// One per player profile the devices run (``ClientConfiguration/playerProfiles``).
+    let configurations: [PlayerConfiguration]
     /// Renditions per title (the ladder's rungs).
     let rungs: Int
     @exclusivity(unchecked) var index: [Int32]
@@ -43,10 +44,11 @@ final class TitleLibrary {
     @exclusivity(unchecked) var renditions: [UInt8] = []
     @exclusivity(unchecked) var contextKeys: [Int: UInt32] = [:]
 
-    init(catalog: Catalog, configuration: PlayerConfiguration) {
+    init(catalog: Catalog, configurations: [PlayerConfiguration]) {
+        precondition(!configurations.isEmpty && configurations.count <= 16, "1 to 16 player profiles")
         self.catalog = catalog
         rungs = catalog.configuration.ladder.count
-        self.configuration = configuration
+        self.configurations = configurations
         index = Array(repeating: -1, count: catalog.configuration.titles)
     }
 
@@ -116,17 +118,18 @@ final class TitleLibrary {
     }
 
     /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's
-    /// order), loading the title if needed.
-    func context(title: Int, format: ManifestFormat, maxRung: Int) -> UInt32 {
+    /// order), for player profile `player` (an index into ``configurations``), loading the title
+    /// if needed.
+    func context(title: Int, format: ManifestFormat, maxRung: Int, player: Int = 0) -> UInt32 {
         let f = format == .hls ? 0 : 1
-        let key = (title * 2 + f) * 128 + maxRung
+        let key = ((title * 2 + f) * 128 + maxRung) * 16 + player
         if let c = contextKeys[key] { return c }
         let data = load(title)
         let cap = min(maxRung, data.bitrates[f].count - 1)
         let manifest = PlaybackManifest(bitrates: Array(data.bitrates[f].prefix(cap + 1)), segmentDurations: data.durations)
         // QoE books the ladder's nominal rates, the same whichever manifest the player read.
         let nominal = data.order[f].prefix(cap + 1).map { catalog.configuration.ladder[$0].bitrate }
-        let context = PlayerContext(manifest: manifest, configuration: configuration, reportingBitrates: nominal)
+        let context = PlayerContext(manifest: manifest, configuration: configurations[player], reportingBitrates: nominal)
         contexts.append(context)
         unretainedContexts.append(Unmanaged.passUnretained(context))
         var row = [UInt8](repeating: 0, count: 32)

@@ -47,6 +47,8 @@ public final class World: WorldRun {
     let surgeStreams: StreamFamily
     let sessions: SessionTable
     let library: TitleLibrary
+    /// Each device class's player profile: an index into the library's configurations.
+    let deviceProfiles: [Int]
     @exclusivity(unchecked) var popularity: Popularity
     let priors: StartPriors
     // The components.
@@ -113,10 +115,9 @@ public final class World: WorldRun {
         surgeStreams = StreamFamily(seed: c.seed, label: "surge.session")
         let distances = RegionDistances(regions: c.regions, base: c.clients.crossRegionRtt, perHour: c.clients.crossRegionRttPerHour)
         let ownRegions = c.regions.indices.filter { shard?.ownsRegion[$0] ?? true }
-        let playerConfiguration = PlayerConfiguration(
-            algorithm: ABRAlgorithm.named(c.clients.abr, maxBufferSeconds: c.clients.maxBuffer.seconds) ?? .bola(gammaP: 5),
-            maxBuffer: c.clients.maxBuffer.microseconds, startupBuffer: c.clients.startupBuffer.microseconds)
-        library = TitleLibrary(catalog: catalog, configuration: playerConfiguration)
+        let playerConfigurations = c.clients.playerConfigurations
+        deviceProfiles = c.clients.deviceProfiles
+        library = TitleLibrary(catalog: catalog, configurations: playerConfigurations)
         library.prepare(adopting: titles, threads: c.threads) { calibration.expectedSessions(regions: ownRegions, over: c.duration) }
         let arrivalStreams = StreamFamily(seed: c.seed, label: "region.arrivals")
         regions = c.regions.indices.map { r in
@@ -129,7 +130,7 @@ public final class World: WorldRun {
         clients = ActivityClients(configuration: c.activity, seed: c.seed, firstClient: UInt64(shard?.index ?? 0) << 48)
         activityLog = ActivityLog(configuration: c.activity, regions: c.regions.count, titles: c.catalog.titles, sampling: c.sampling,
                                   startUnixSeconds: c.startUnixSeconds, isShared: shard?.isLog ?? true, bucket: c.metricsBucket)
-        priors = StartPriors(configuration: c, population: population, catalog: catalog, player: playerConfiguration)
+        priors = StartPriors(configuration: c, population: population, catalog: catalog, players: playerConfigurations)
         // The components, each given the others it works with.
         let origin = Origin(regions: c.origin.regions, popRegions: c.pops.map(\.region), distances: distances)
         links = Links(configuration: c, replicas: origin.count)
@@ -406,7 +407,8 @@ public final class World: WorldRun {
         if library.index[title] < 0 { _ = library.load(title) }
         let device = configuration.clients.devices[user.device]
         let maxHeight = min(configuration.clients.plans[user.plan].maxHeight, device.maxHeight)
-        let context = library.context(title: title, format: device.manifest, maxRung: library.maxRung(height: maxHeight))
+        let context = library.context(title: title, format: device.manifest, maxRung: library.maxRung(height: maxHeight),
+                                      player: deviceProfiles[user.device])
         let length = library.loaded[Int(library.index[title])].length
         let watchUntil = max(1, min(length, Int64((watch.sample(&stream) * 1e6).rounded())))
         let s = sessions.open(player: Player(library.contexts[Int(context)], at: now.microseconds), region: r, title: title,
@@ -572,8 +574,9 @@ public final class World: WorldRun {
                                 utilisation: { self.warmLoad[$0] / self.links.capacity(self.links.pop($0)) })
         sessions.pop[i] = UInt16(p)
         sites.metrics[p].sessions.increment()
-        let format = configuration.clients.devices[population.user(UInt64(sessions.user[i])).device].manifest
-        let rung = priors.rung(context, format: format, bandwidth: sessions.access[i])
+        let device = population.user(UInt64(sessions.user[i])).device
+        let rung = priors.rung(context, format: configuration.clients.devices[device].manifest, player: deviceProfiles[device],
+                               bandwidth: sessions.access[i])
         warmLoad[p] += context.reportingBitrates[rung]
         sessions.player[i] = StartPriors.resumedPlayer(context, position: position, segment: segment, lastSegment: Int(sessions.lastSegment[i]),
                                                        rung: rung, throughput: sessions.access[i])

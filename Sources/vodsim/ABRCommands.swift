@@ -87,17 +87,20 @@ struct ABRCommand: ParsableCommand {
     @Option(help: "The manifest a scenario title is read from: hls or dash.")
     var format: ManifestFormat = .hls
 
-    @Option(help: "throughput, bba, bola or fixed.")
-    var algorithm: String = "bola"
+    @Option(help: "throughput, bba, bola or fixed (default bola; or give --profile).")
+    var algorithm: String?
+
+    @Option(help: "A named player configuration: \(PlayerProfile.names.joined(separator: ", ")) (docs/abr.md).")
+    var profile: String?
 
     @Option(help: "The rung of --algorithm fixed (0 is the lowest).")
     var rung: Int = 0
 
-    @Option(help: "Buffer capacity, e.g. 25 s.")
-    var maxBuffer: String = "25 s"
+    @Option(help: "Buffer capacity, e.g. 25 s (default: the profile's, else 25 s).")
+    var maxBuffer: String?
 
-    @Option(help: "Media buffered before playback starts, e.g. 4 s.")
-    var startupBuffer: String = "4 s"
+    @Option(help: "Media buffered before playback starts, e.g. 4 s; 0 s starts with the first segment (default: the profile's, else 4 s).")
+    var startupBuffer: String?
 
     @Flag(help: "Never abandon a slow download.")
     var noAbandon = false
@@ -105,22 +108,33 @@ struct ABRCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also list every download: segment, rung, request and completion times, buffer after, abandoned.")
+    var downloads = false
+
     @OptionGroup var options: ScenarioOptions
 
     func validate() throws {
         guard (movie == nil) != (scenario == nil) else { throw ValidationError("give either --movie or --scenario (with --title)") }
         if scenario != nil && title == nil { throw ValidationError("--scenario needs --title") }
-        guard ["throughput", "bba", "bola", "fixed"].contains(algorithm) else {
+        if let algorithm, profile != nil {
+            throw ValidationError("give --algorithm or --profile, not both (got --algorithm \(algorithm))")
+        }
+        if let algorithm, !["throughput", "bba", "bola", "fixed"].contains(algorithm) {
             throw ValidationError("--algorithm must be throughput, bba, bola or fixed, got '\(algorithm)'")
         }
+        if let profile, PlayerProfile.named(profile) == nil {
+            throw ValidationError("--profile must be one of \(PlayerProfile.names.joined(separator: ", ")), got '\(profile)'")
+        }
         for (name, text) in [("--max-buffer", maxBuffer), ("--startup-buffer", startupBuffer)] {
+            guard let text else { continue }
             do { _ = try Quantity.parse(text, as: .duration) } catch { throw ValidationError("\(name): \(error.message)") }
         }
     }
 
     func run() throws {
-        let maxBufferSeconds = try! Quantity.parse(maxBuffer, as: .duration)
-        let startupSeconds = try! Quantity.parse(startupBuffer, as: .duration)
+        let maxBufferGiven = maxBuffer.map { Int64((try! Quantity.parse($0, as: .duration) * 1e6).rounded()) }
+        let startupGiven = startupBuffer.map { Int64((try! Quantity.parse($0, as: .duration) * 1e6).rounded()) }
+        let name = profile ?? algorithm ?? "bola"
         let traceMovie: TraceMovie
         let trace: NetworkTrace
         do {
@@ -142,11 +156,17 @@ struct ABRCommand: ParsableCommand {
             Terminal.error("manifest: \(error)")
             throw ExitCode(1)
         }
-        let chosen: ABRAlgorithm = algorithm == "fixed" ? .fixed(rung: rung) : ABRAlgorithm.named(algorithm, maxBufferSeconds: maxBufferSeconds)!
-        let configuration = PlayerConfiguration(algorithm: chosen, maxBuffer: Int64(maxBufferSeconds * 1e6),
-                                                startupBuffer: Int64(startupSeconds * 1e6), abandonment: !noAbandon)
+        var configuration: PlayerConfiguration
+        if let profile {
+            configuration = PlayerProfile.named(profile)!.configuration(maxBuffer: maxBufferGiven, startupBuffer: startupGiven)
+        } else {
+            let buffer = maxBufferGiven ?? 25_000_000
+            let chosen: ABRAlgorithm = name == "fixed" ? .fixed(rung: rung) : ABRAlgorithm.named(name, maxBufferSeconds: Double(buffer) / 1e6)!
+            configuration = PlayerConfiguration(algorithm: chosen, maxBuffer: buffer, startupBuffer: startupGiven ?? 4_000_000)
+        }
+        if noAbandon { configuration.abandonment = false }
         if let problem = configuration.problem(playing: traceMovie.manifest) {
-            Terminal.error("--max-buffer \(maxBuffer), --startup-buffer \(startupBuffer): \(problem)")
+            Terminal.error("--max-buffer \(configuration.maxBuffer / 1_000) ms, --startup-buffer \(configuration.startupBuffer / 1_000) ms: \(problem)")
             throw ExitCode(1)
         }
         let result = TraceReplay.run(traceMovie, network: trace, configuration: configuration)
@@ -154,7 +174,7 @@ struct ABRCommand: ParsableCommand {
         let startup = Double(q.startupDelay ?? 0) / 1e6
         if json {
             let value: JSONValue = .object([
-                ("algorithm", .string(algorithm)),
+                (profile != nil ? "profile" : "algorithm", .string(name)),
                 ("segments", .integer(Int64(traceMovie.manifest.segmentCount))),
                 ("startupDelaySeconds", JSONValue.rounded(startup, digits: 6)),
                 ("rebufferEvents", .integer(Int64(q.rebufferEvents))),
@@ -169,6 +189,7 @@ struct ABRCommand: ParsableCommand {
                 ("sessionSeconds", JSONValue.rounded(Double(result.sessionTime) / 1e6, digits: 6)),
             ])
             print(value.serialized(), terminator: "")
+            if downloads { printDownloads(result) }
             return
         }
         var table = TextTable(header: ["QoE", "value"], rightAligned: [1])
@@ -181,8 +202,17 @@ struct ABRCommand: ParsableCommand {
         table.add(["linear QoE (Pensieve)", String(format: "%.3f", q.linearQoE)])
         table.add(["abandoned downloads", "\(q.abandonments)"])
         table.add(["played / session", String(format: "%.1f s / %.1f s", Double(q.playTime) / 1e6, Double(result.sessionTime) / 1e6)])
-        print("\(algorithm): \(traceMovie.manifest.segmentCount) segments, \(traceMovie.manifest.rungs) rungs")
+        print("\(name): \(traceMovie.manifest.segmentCount) segments, \(traceMovie.manifest.rungs) rungs")
         print(table.plain, terminator: "")
+        if downloads { printDownloads(result) }
+    }
+
+    private func printDownloads(_ result: TraceReplay.Result) {
+        print("segment rung requested_ms completed_ms buffer_after_ms abandoned")
+        for d in result.downloads {
+            print("\(d.segment) \(d.rung) \(String(format: "%.3f", Double(d.requestedAt) / 1e3)) \(String(format: "%.3f", Double(d.completedAt) / 1e3)) "
+                  + "\(String(format: "%.3f", Double(d.bufferAfter) / 1e3)) \(d.abandoned ? "yes" : "no")")
+        }
     }
 }
 

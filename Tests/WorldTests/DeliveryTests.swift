@@ -23,8 +23,8 @@ struct DeliveryTests {
                       PopConfiguration(id: "edge", region: 0, servers: 4, storageBytes: 1e12, egressBitsPerSecond: edgeEgress,
                                        rtt: .milliseconds(10), parent: 0)]
             let catalog = Catalog(configuration: c.catalog, seed: c.seed, runDuration: c.duration)
-            library = TitleLibrary(catalog: catalog, configuration: PlayerConfiguration(
-                algorithm: ABRAlgorithm.named("bba", maxBufferSeconds: 30)!, maxBuffer: 30_000_000, startupBuffer: 4_000_000))
+            library = TitleLibrary(catalog: catalog, configurations: [PlayerConfiguration(
+                algorithm: ABRAlgorithm.named("bba", maxBufferSeconds: 30)!, maxBuffer: 30_000_000, startupBuffer: 4_000_000)])
             sites = Sites(configuration: c, catalog: catalog)
             let distances = RegionDistances(regions: c.regions, base: .milliseconds(20), perHour: .zero)
             origin = Origin(regions: [0], popRegions: [0, 0], distances: distances)

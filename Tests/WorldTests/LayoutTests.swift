@@ -15,9 +15,11 @@ struct LayoutTests {
         #expect(World.queuedEventBytes == 24)
     }
 
-    @Test("A session record is 432 bytes")
+    /// 464 since the players' rules got a memory (`ABR.RuleState`, 32 bytes: BOLA-E's placeholder
+    /// or robustMPC's history, insufficient-buffer safety, the dynamic switch).
+    @Test("A session record is 464 bytes")
     func sessionRecordSize() {
-        #expect(World.sessionRecordBytes == 432)
+        #expect(World.sessionRecordBytes == 464)
         #expect(MemoryLayout<Download>.size == 56)
         #expect(MemoryLayout<LinkID>.size == 2)
     }

@@ -35,7 +35,7 @@ extension ResolvedScenario {
         }
         let devices = clients["devices"].list.map {
             UserClass(name: $0["name"].text, share: $0["share"].value, maxHeight: Int($0["maxHeight"].integer),
-                      manifest: ManifestFormat(rawValue: $0["manifest"].text)!)
+                      manifest: ManifestFormat(rawValue: $0["manifest"].text)!, player: $0["player"].isAbsent ? nil : $0["player"].text)
         }
         let access = clients["access"].list.enumerated().map { i, a in
             let variation: AccessVariation = switch a["variation"].text {

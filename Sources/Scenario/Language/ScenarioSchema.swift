@@ -302,6 +302,8 @@ public enum ScenarioSchema {
         Field("share", .quantity(.fraction, .nonNegative), .required, "Fraction of users whose device is of this class."),
         Field("manifest", .choice(["hls", "dash"]), .required, "The manifest format the device's player reads."),
         Field("maxHeight", .integer(minimum: 1, maximum: 100_000), .defaulted("2160"), "The tallest picture the device shows."),
+        Field("player", .choice(PlayerProfile.names), .optional,
+              "The player profile the device runs (docs/abr.md: its adaptation and abandonment rules); clients.abr when absent."),
     ])
 
     static let clients = Schema([
@@ -320,10 +322,11 @@ public enum ScenarioSchema {
             [{name: basic, share: 30%, maxHeight: 480}, {name: standard, share: 45%, maxHeight: 1080}, {name: premium, share: 25%, maxHeight: 2160}]
             """), "Subscription plans and the picture they allow (seed 002: BASIC, STANDARD, PREMIUM)."),
         Field("devices", .records(device, minimumCount: 1), .defaulted("""
-            [{name: tv, share: 55%, manifest: dash}, {name: mobile, share: 30%, manifest: hls, maxHeight: 1080}, {name: web, share: 15%, manifest: dash, maxHeight: 1080}]
-            """), "Device classes: the manifest format their player reads and the picture they show."),
-        Field("abr", .choice(["throughput", "bba", "bola"]), .defaulted("bba"),
-              "The adaptation algorithm of the players (BBA: the buffer-based algorithm Netflix published)."),
+            [{name: tv, share: 55%, manifest: dash, player: bba}, {name: mobile, share: 30%, manifest: hls, maxHeight: 1080, player: throughput},
+             {name: web, share: 15%, manifest: dash, maxHeight: 1080, player: dashjs}]
+            """), "Device classes: the manifest format their player reads, the picture they show and the player profile they run (docs/world.md, \"Players\")."),
+        Field("abr", .choice(PlayerProfile.names), .defaulted("bba"),
+              "The player profile of devices that do not name one (docs/abr.md): bba (the buffer-based algorithm Netflix published), dashjs, sabre-default, robust-mpc…; the scenario's maxBuffer and startupBuffer apply to every profile."),
         Field("maxBuffer", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("30 s"),
               "Buffer the player fills before it waits (seed 001: up to 30 s)."),
         Field("startupBuffer", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("4 s"), "Buffer needed before playback starts."),

@@ -12,12 +12,10 @@ public struct PlaybackManifest: Sendable, Equatable {
     /// Microseconds.
     public let segmentDurations: [Int64]
     public let segmentCount: Int
-    /// ln(S_m / S_0) per rung: the utilities BOLA builds on, worked out once per title.
-    public let logRatios: [Double]
-    /// The bit rates in kbit/s and BOLA-E's utilities, ln(S_m) + 1 − ln(S_0) in kbit/s, computed
-    /// as Sabre does (see ``BolaE``), once per title rather than per decision.
-    let kbps: [Double]
-    let bolaEUtilities: [Double]
+    /// Per rung, worked out once per title: ln(S_m / S_0) (BOLA's utilities), the bit rate in
+    /// kbit/s, and BOLA-E's utility ln(S_m) + 1 − ln(S_0) in kbit/s as Sabre computes it (see
+    /// ``BolaE``). One array, so that a copy of the manifest retains one more buffer, not three.
+    @usableFromInline let derived: [Double]
     /// The duration of every segment but the last when they all have one, else 0. Players read
     /// it at every step of play, and a title's segments are nearly always uniform: the common
     /// case reads one number instead of the array.
@@ -30,15 +28,20 @@ public struct PlaybackManifest: Sendable, Equatable {
         self.bitrates = bitrates
         self.segmentDurations = segmentDurations
         segmentCount = segmentDurations.count
-        logRatios = bitrates.map { log($0 / bitrates[0]) }
         let kbps = bitrates.map { $0 / 1_000 }
-        self.kbps = kbps
-        bolaEUtilities = kbps.map { log($0) + (1 - log(kbps[0])) }
+        derived = bitrates.map { log($0 / bitrates[0]) } + kbps + kbps.map { log($0) + (1 - log(kbps[0])) }
         let first = segmentDurations[0]
         uniformDuration = segmentDurations.dropLast().allSatisfy { $0 == first } ? first : 0
     }
 
     public var rungs: Int { bitrates.count }
+
+    /// ln(S_m / S_0).
+    @inlinable public func logRatio(_ rung: Int) -> Double { derived[rung] }
+    /// S_m in kbit/s.
+    @usableFromInline func kbps(_ rung: Int) -> Double { derived[bitrates.count &+ rung] }
+    /// BOLA-E's utility of rung m.
+    @usableFromInline func bolaEUtility(_ rung: Int) -> Double { derived[2 &* bitrates.count &+ rung] }
 
     /// Segment `segment`'s duration, microseconds.
     @inlinable
@@ -268,23 +271,24 @@ public enum ABRAlgorithm: Sendable, Equatable {
 
         case let .bola(gammaP):
             let p = input.segmentSeconds
-            let utilities = input.manifest.logRatios
-            let vp = max(0, input.maxBufferSeconds - p) / (utilities[utilities.count - 1] + gammaP)
+            let m = input.manifest
+            let vp = max(0, input.maxBufferSeconds - p) / (m.logRatio(m.rungs - 1) + gammaP)
             let q = input.bufferSeconds
             var best = 0
             var bestScore = -Double.infinity
-            for m in bitrates.indices {
-                let score = (vp * (utilities[m] + gammaP) - q) / bitrates[m]
+            for r in bitrates.indices {
+                let score = (vp * (m.logRatio(r) + gammaP) - q) / bitrates[r]
                 if score > bestScore {
-                    best = m
+                    best = r
                     bestScore = score
                 }
             }
-            let threshold = vp * (utilities[best] + gammaP)
+            let threshold = vp * (m.logRatio(best) + gammaP)
             return ABRDecision(rung: best, delaySeconds: bestScore < 0 ? q - threshold : 0)
 
         case let .bolaE(variant, insufficientBuffer, gammaP):
-            return BolaE(input, insufficientBuffer: insufficientBuffer, gammaP: gammaP).decide(input, variant: variant, state: &state)
+            return BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: insufficientBuffer, gammaP: gammaP)
+                .decide(input, variant: variant, state: &state)
 
         case let .dynamic(bolaAbove, throughputBelow):
             if state.usingBola && input.bufferSeconds < throughputBelow {
@@ -293,7 +297,8 @@ public enum ABRAlgorithm: Sendable, Equatable {
                 state.usingBola = true
             }
             if state.usingBola {
-                return BolaE(input, insufficientBuffer: true, gammaP: 5).decide(input, variant: .u, state: &state)
+                return BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
+                    .decide(input, variant: .u, state: &state)
             }
             return ABRDecision(rung: ThroughputRule.decide(input, safety: ThroughputRule.safety, insufficientBuffer: true, state: &state))
 

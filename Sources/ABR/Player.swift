@@ -299,7 +299,7 @@ public struct Player: Sendable {
             latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung)
         let decision: ABRDecision
         if c.algorithm.hasState {
-            if fullDelay > 0 { c.algorithm.waitedForRoom(Double(fullDelay) / 1e6, state: &rule) }
+            if fullDelay > 0 { c.algorithm.waitedForRoom(fullDelay, state: &rule) }
             decision = c.algorithm.decide(input, state: &rule)
         } else {
             decision = c.algorithm.decide(input)
@@ -344,8 +344,8 @@ public struct Player: Sendable {
         buffered += context.manifest.duration(of: segment)
         let algorithm = context.configuration.algorithm
         if algorithm.hasState {
-            algorithm.downloaded(rung: rung, bits: Double(bits), abandonedTo: nil, levelAfter: Double(buffered) / 1e6,
-                                 requestSeconds: Double(time - requestedAt) / 1e6, ruleInput(segment, context), state: &rule)
+            algorithm.downloaded(context.manifest, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6, rung: rung,
+                                 bits: Double(bits), abandonedTo: nil, levelAfterUs: buffered, requestUs: time - requestedAt, state: &rule)
         }
         switch phase {
         case .startup:
@@ -372,13 +372,6 @@ public struct Player: Sendable {
         startPlaying(playing, context)
     }
 
-    /// What a rule needs to know outside a decision: the title and buffer sizes.
-    private func ruleInput(_ segment: Int, _ context: PlayerContext) -> ABRInput {
-        ABRInput(manifest: context.manifest, segment: min(segment, context.manifest.segmentCount - 1),
-                 bufferSeconds: Double(buffered) / 1e6, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6,
-                 throughput: nil, latency: nil, lastRung: lastRung)
-    }
-
     /// During a download, whether to give it up for a lower rung, and for which: by the
     /// configuration's ``AbandonmentRule``. The simple rule (``AbandonmentRule/outlastsBuffer``):
     /// after the grace period, if at the throughput measured so far the rest would take longer
@@ -393,15 +386,17 @@ public struct Player: Sendable {
         if case .fixed = c.algorithm { return nil }
         guard c.abandonment, rung > 0, phase != .startup, time - firstByteAt >= c.abandonmentGrace,
               bitsReceived > 0, bitsReceived < bitsTotal else { return nil }
-        let bufferSeconds = Double(max(0, buffered - (time - now))) / 1e6
+        let bufferUs = max(0, buffered - (time - now))
         if c.abandonmentRule == .algorithm {
             let progress = DownloadProgress(rung: rung, bitsReceived: Double(bitsReceived), bitsTotal: Double(bitsTotal),
-                                            sinceRequest: Double(time - (requestedAt ?? firstByteAt)) / 1e6,
-                                            sinceFirstByte: Double(time - firstByteAt) / 1e6, bufferSeconds: bufferSeconds)
-            var input = ruleInput(segment, context)
-            input.latency = c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil
-            if let own = c.algorithm.ownAbandonment(progress, input, state: rule) { return own }
+                                            sinceRequestUs: time - (requestedAt ?? firstByteAt), sinceFirstByteUs: time - firstByteAt,
+                                            bufferUs: bufferUs)
+            if let own = c.algorithm.ownAbandonment(progress, m, maxBufferSeconds: Double(c.maxBuffer) / 1e6, segmentSeconds: context.segmentSeconds,
+                                                    latency: { estimator.latency(segmentSeconds: context.segmentSeconds) ?? 0 }, state: rule) {
+                return own
+            }
         }
+        let bufferSeconds = Double(bufferUs) / 1e6
         let rate = Double(bitsReceived) / (Double(time - firstByteAt) / 1e6)
         guard Double(bitsTotal - bitsReceived) / rate > bufferSeconds else { return nil }
         let duration = Double(m.duration(of: segment)) / 1e6
@@ -421,8 +416,8 @@ public struct Player: Sendable {
         pendingRung = -1
         let algorithm = context.configuration.algorithm
         if algorithm.hasState {
-            algorithm.downloaded(rung: rung, bits: Double(bitsReceived), abandonedTo: toRung, levelAfter: Double(buffered) / 1e6,
-                                 requestSeconds: 0, ruleInput(segment, context), state: &rule)
+            algorithm.downloaded(context.manifest, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6, rung: rung,
+                                 bits: Double(bitsReceived), abandonedTo: toRung, levelAfterUs: buffered, requestUs: 0, state: &rule)
         }
         retryRung = context.configuration.afterAbandonment == .chosenRung ? Int8(toRung) : -1
     }

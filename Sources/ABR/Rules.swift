@@ -133,31 +133,35 @@ enum ThroughputRule {
     }
 
     /// Abandon when, at the rate measured so far, the whole request would take longer than 1.8
-    /// segment durations; for the rung the throughput rule would choose at that rate, if lower and
-    /// if its whole segment is smaller than what is left of this one.
-    static func abandonment(_ progress: DownloadProgress, _ input: ABRInput) -> Int? {
-        let elapsed = progress.sinceRequest, transfer = progress.sinceFirstByte
+    /// segment durations; for the rung the throughput rule would choose at that rate (after the
+    /// estimated `latency`, asked for only then), if lower and if its whole segment is smaller
+    /// than what is left of this one.
+    static func abandonment(_ progress: DownloadProgress, _ m: PlaybackManifest, segmentSeconds p: Double,
+                            latency: () -> Double) -> Int? {
+        let elapsed = Double(progress.sinceRequestUs) / 1e6, transfer = Double(progress.sinceFirstByteUs) / 1e6
         guard elapsed >= abandonGrace, transfer > 0, progress.bitsReceived > 0 else { return nil }
         let rate = progress.bitsReceived / transfer
         let left = progress.bitsTotal - progress.bitsReceived
-        guard elapsed + left / rate > abandonMultiplier * input.segmentSeconds else { return nil }
-        let lower = rung(for: rate * safety, latency: input.latency ?? 0, input)
-        let bitrates = input.manifest.bitrates
+        guard elapsed + left / rate > abandonMultiplier * p else { return nil }
+        let l = latency(), throughput = rate * safety, bitrates = m.bitrates
+        var lower = 0
+        while lower + 1 < bitrates.count && l + p * bitrates[lower + 1] / throughput <= p { lower += 1 }
         let size = progress.bitsTotal * bitrates[lower] / bitrates[progress.rung]
         return lower < progress.rung && size < left ? lower : nil
     }
 }
 
-/// A download in progress, as the abandonment rules see it.
+/// A download in progress, as the abandonment rules see it. Times in whole microseconds, which
+/// the rules turn into seconds or (BOLA-E) milliseconds exactly.
 public struct DownloadProgress: Sendable {
     public var rung: Int
     public var bitsReceived: Double
     public var bitsTotal: Double
-    /// Seconds since the request was sent, and since its first byte.
-    public var sinceRequest: Double
-    public var sinceFirstByte: Double
-    /// The buffer left now, seconds.
-    public var bufferSeconds: Double
+    /// Since the request was sent, and since its first byte.
+    public var sinceRequestUs: Int64
+    public var sinceFirstByteUs: Int64
+    /// The buffer left now.
+    public var bufferUs: Int64
 }
 
 /// BOLA-E's constants for one title and buffer, and its decisions (Sabre's `BolaEnh`).
@@ -174,23 +178,21 @@ struct BolaE {
 
     let vp: Double
     let gp: Double
-    let utilities: [Double]
-    /// kbit/s.
-    let bitrates: [Double]
+    /// The nominal segment duration (the first segment's), ms: Sabre's `segment_time`.
     let segmentMs: Double
     let insufficientBuffer: Bool
 
-    init(_ input: ABRInput, insufficientBuffer: Bool, gammaP: Double) {
+    /// The constants for `m` and a buffer of `maxBufferSeconds`. Keeps no reference to `m`: the
+    /// methods take it again, so that asking costs no retain of its arrays.
+    init(_ m: PlaybackManifest, maxBufferSeconds: Double, insufficientBuffer: Bool, gammaP: Double) {
         self.insufficientBuffer = insufficientBuffer
-        bitrates = input.manifest.kbps
-        utilities = input.manifest.bolaEUtilities
-        segmentMs = Self.milliseconds(input.segmentSeconds)
-        let bufferMs = Self.milliseconds(input.maxBufferSeconds)
-        let top = utilities[utilities.count - 1]
+        segmentMs = Double(m.duration(of: 0)) / 1_000
+        let bufferMs = Self.milliseconds(maxBufferSeconds)
+        let top = m.bolaEUtility(m.rungs - 1)
         if insufficientBuffer {
-            let buffer = max(Self.minimumBufferMs + Self.minimumBufferPerRungMs * Double(bitrates.count), bufferMs)
+            let buffer = max(Self.minimumBufferMs + Self.minimumBufferPerRungMs * Double(m.rungs), bufferMs)
             // One rung: no choice to make, and γp would be 0.
-            gp = bitrates.count > 1 ? (top - 1) / (buffer / Self.minimumBufferMs - 1) : 1
+            gp = m.rungs > 1 ? (top - 1) / (buffer / Self.minimumBufferMs - 1) : 1
             vp = Self.minimumBufferMs / gp
         } else {
             gp = gammaP - 1
@@ -201,38 +203,40 @@ struct BolaE {
     /// Seconds (from whole microseconds) to milliseconds, exactly where the microseconds allow.
     static func milliseconds(_ seconds: Double) -> Double { (seconds * 1e6).rounded() / 1_000 }
 
-    func score(_ q: Int, level: Double) -> Double { (vp * (utilities[q] + gp) - level) / bitrates[q] }
+    func score(_ m: PlaybackManifest, _ q: Int, level: Double) -> Double { (vp * (m.bolaEUtility(q) + gp) - level) / m.kbps(q) }
 
-    func rung(level: Double) -> Int {
+    func rung(_ m: PlaybackManifest, level: Double) -> Int {
         var best = 0, bestScore = -Double.infinity
-        for q in bitrates.indices {
-            let s = score(q, level: level)
+        for q in 0..<m.rungs {
+            let s = score(m, q, level: level)
             if s > bestScore { best = q; bestScore = s }
         }
         return best
     }
 
     /// The buffer level below which some lower rung scores better than `q`.
-    func minimumLevel(_ q: Int) -> Double {
+    func minimumLevel(_ m: PlaybackManifest, _ q: Int) -> Double {
         var level = 0.0
-        for lower in 0..<q where utilities[lower] < utilities[q] {
-            let b = bitrates[q], u = utilities[q], bl = bitrates[lower], ul = utilities[lower]
+        let b = m.kbps(q), u = m.bolaEUtility(q)
+        for lower in 0..<q where m.bolaEUtility(lower) < u {
+            let bl = m.kbps(lower), ul = m.bolaEUtility(lower)
             level = max(level, vp * (gp + (b * ul - bl * u) / (b - bl)))
         }
         return level
     }
 
     /// The buffer level above which BOLA-E would rather wait than download `q`.
-    func maximumLevel(_ q: Int) -> Double { vp * (utilities[q] + gp) }
+    func maximumLevel(_ m: PlaybackManifest, _ q: Int) -> Double { vp * (m.bolaEUtility(q) + gp) }
 
     /// The throughput rule's rung at `kbps` after `latencyMs` (Sabre's `quality_from_throughput`).
-    func throughputRung(kbps: Double, latencyMs: Double) -> Int {
+    func throughputRung(_ m: PlaybackManifest, kbps: Double, latencyMs: Double) -> Int {
         var q = 0
-        while q + 1 < bitrates.count && latencyMs + segmentMs * bitrates[q + 1] / kbps <= segmentMs { q += 1 }
+        while q + 1 < m.rungs && latencyMs + segmentMs * m.kbps(q + 1) / kbps <= segmentMs { q += 1 }
         return q
     }
 
     func decide(_ input: ABRInput, variant: BolaVariant, state: inout RuleState) -> ABRDecision {
+        let m = input.manifest
         guard let tput = input.throughput, tput > 0 else { return ABRDecision(rung: Int(state.bolaLastRung)) }
         let level = Self.milliseconds(input.bufferSeconds)
         let kbps = tput / 1_000, latency = (input.latency ?? 0) * 1_000
@@ -240,18 +244,18 @@ struct BolaE {
             // The first decision: the sustainable rung, with as much placeholder as makes BOLA agree.
             state.bolaSteady = true
             state.resetBolaSafety()
-            let rung = throughputRung(kbps: kbps, latencyMs: latency)
-            state.placeholderMs = max(0, minimumLevel(rung) - level)
+            let rung = throughputRung(m, kbps: kbps, latencyMs: latency)
+            state.placeholderMs = max(0, minimumLevel(m, rung) - level)
             return ABRDecision(rung: rung)
         }
         var placeholder = state.placeholderMs
-        var rung = self.rung(level: level + placeholder)
-        let throughputRung = throughputRung(kbps: kbps, latencyMs: latency)
+        var rung = self.rung(m, level: level + placeholder)
+        let throughputRung = throughputRung(m, kbps: kbps, latencyMs: latency)
         let last = Int(state.bolaLastRung)
         if rung > last && rung > throughputRung {
             rung = max(last, throughputRung) + (variant == .u ? 1 : 0)
         }
-        var delay = level + placeholder - maximumLevel(rung)
+        var delay = level + placeholder - maximumLevel(m, rung)
         if delay > 0 {
             if delay <= placeholder {
                 placeholder -= delay
@@ -263,13 +267,13 @@ struct BolaE {
         } else {
             delay = 0
         }
-        if rung == bitrates.count - 1 { delay = 0 }
+        if rung == m.rungs - 1 { delay = 0 }
         if insufficientBuffer {
             let safeBits = state.nextBolaSafety() * (level - latency) * kbps
-            for q in 0..<rung where bitrates[q + 1] * segmentMs > safeBits {
+            for q in 0..<rung where m.kbps(q + 1) * segmentMs > safeBits {
                 rung = q
                 delay = 0
-                placeholder = min(max(0, minimumLevel(q) - level), placeholder)
+                placeholder = min(max(0, minimumLevel(m, q) - level), placeholder)
                 break
             }
         }
@@ -278,39 +282,41 @@ struct BolaE {
     }
 
     /// A download ended (`abandonedTo` nil) or was abandoned: keep the placeholder consistent with
-    /// the rung fetched, or lower it after an abandonment (something went wrong).
-    func downloaded(rung: Int, abandonedTo: Int?, levelAfter: Double, requestSeconds: Double, state: inout RuleState) {
+    /// the rung fetched, or lower it after an abandonment (something went wrong). `levelAfterUs`:
+    /// the buffer after it; `requestUs`: from request to last byte.
+    func downloaded(_ m: PlaybackManifest, rung: Int, abandonedTo: Int?, levelAfterUs: Int64, requestUs: Int64, state: inout RuleState) {
         state.bolaLastRung = Int8(rung)
-        let level = Self.milliseconds(levelAfter)
+        let level = Double(levelAfterUs) / 1_000
         var placeholder = state.placeholderMs
         if let lower = abandonedTo {
-            let want = lower > 0 ? minimumLevel(lower) : Self.minimumBufferMs
+            let want = lower > 0 ? minimumLevel(m, lower) : Self.minimumBufferMs
             placeholder = min(placeholder, max(0, want - level))
         } else {
-            let levelWas = level + Self.milliseconds(requestSeconds)
-            placeholder = min(placeholder, max(0, maximumLevel(rung) - levelWas))
+            let levelWas = level + Double(requestUs) / 1_000
+            placeholder = min(placeholder, max(0, maximumLevel(m, rung) - levelWas))
             // Not when the buffer ran dry: an empty buffer is handled by itself.
-            if level > 0 { placeholder = max(placeholder, minimumLevel(rung) - levelWas) }
+            if level > 0 { placeholder = max(placeholder, minimumLevel(m, rung) - levelWas) }
         }
         state.placeholderMs = placeholder
     }
 
     /// Abandon for the lower rung that scores best against what is left of this one, judged as if
     /// a new request's latency had already passed.
-    func abandonment(_ progress: DownloadProgress, placeholderMs: Double) -> Int? {
+    func abandonment(_ m: PlaybackManifest, _ progress: DownloadProgress, placeholderMs: Double) -> Int? {
         let remaining = progress.bitsTotal - progress.bitsReceived
-        guard progress.bitsReceived > 0, remaining > 0, progress.sinceFirstByte > 0 else { return nil }
-        let elapsed = Self.milliseconds(progress.sinceRequest), transfer = Self.milliseconds(progress.sinceFirstByte)
-        let latency = elapsed - transfer
-        let level = max(0, Self.milliseconds(progress.bufferSeconds) + placeholderMs - latency)
+        guard progress.bitsReceived > 0, remaining > 0, progress.sinceFirstByteUs > 0 else { return nil }
+        let transfer = Double(progress.sinceFirstByteUs) / 1_000
+        let latency = Double(progress.sinceRequestUs - progress.sinceFirstByteUs) / 1_000
+        let level = max(0, Double(progress.bufferUs) / 1_000 + placeholderMs - latency)
         let rate = progress.bitsReceived / transfer
         let size = remaining - latency * rate
         guard size > 0 else { return nil }
         var best: Int?
-        var bestScore = (vp * (gp + utilities[progress.rung]) - level) / size
+        let top = m.kbps(progress.rung)
+        var bestScore = (vp * (gp + m.bolaEUtility(progress.rung)) - level) / size
         for q in 0..<progress.rung {
-            let other = progress.bitsTotal * bitrates[q] / bitrates[progress.rung]
-            let s = (vp * (gp + utilities[q]) - level) / other
+            let other = progress.bitsTotal * m.kbps(q) / top
+            let s = (vp * (gp + m.bolaEUtility(q)) - level) / other
             // Only for a smaller download than what is left: the score alone does not ensure it.
             if other < size && s > bestScore {
                 bestScore = s
@@ -377,45 +383,48 @@ enum RobustMPC {
 }
 
 extension ABRAlgorithm {
-    /// The player waited `seconds` for room in its buffer before deciding (BOLA-E's placeholder
-    /// grows by it: Sabre's `report_delay`).
-    func waitedForRoom(_ seconds: Double, state: inout RuleState) {
+    /// The player waited `us` microseconds for room in its buffer before deciding (BOLA-E's
+    /// placeholder grows by it: Sabre's `report_delay`).
+    func waitedForRoom(_ us: Int64, state: inout RuleState) {
         switch self {
-        case .bolaE, .dynamic: state.placeholderMs += BolaE.milliseconds(seconds)
+        case .bolaE, .dynamic: state.placeholderMs += Double(us) / 1_000
         default: break
         }
     }
 
-    /// A download of `rung` finished (or was abandoned for `abandonedTo`), leaving `levelAfter`
-    /// seconds of buffer; the request took `requestSeconds` from request to last byte.
-    func downloaded(rung: Int, bits: Double, abandonedTo: Int?, levelAfter: Double, requestSeconds: Double,
-                    _ input: ABRInput, state: inout RuleState) {
+    /// A download of `rung` finished (or was abandoned for `abandonedTo`), leaving `levelAfterUs`
+    /// of buffer; the request took `requestUs` from request to last byte.
+    func downloaded(_ m: PlaybackManifest, maxBufferSeconds: Double, rung: Int, bits: Double, abandonedTo: Int?,
+                    levelAfterUs: Int64, requestUs: Int64, state: inout RuleState) {
         switch self {
         case let .bolaE(_, ibr, gammaP):
-            BolaE(input, insufficientBuffer: ibr, gammaP: gammaP)
-                .downloaded(rung: rung, abandonedTo: abandonedTo, levelAfter: levelAfter, requestSeconds: requestSeconds, state: &state)
+            BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: ibr, gammaP: gammaP)
+                .downloaded(m, rung: rung, abandonedTo: abandonedTo, levelAfterUs: levelAfterUs, requestUs: requestUs, state: &state)
         case .dynamic:
-            BolaE(input, insufficientBuffer: true, gammaP: 5)
-                .downloaded(rung: rung, abandonedTo: abandonedTo, levelAfter: levelAfter, requestSeconds: requestSeconds, state: &state)
+            BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
+                .downloaded(m, rung: rung, abandonedTo: abandonedTo, levelAfterUs: levelAfterUs, requestUs: requestUs, state: &state)
         case .robustMPC:
-            if abandonedTo == nil && requestSeconds > 0 { RobustMPC.record(bitsPerSecond: bits / requestSeconds, state: &state) }
+            if abandonedTo == nil && requestUs > 0 { RobustMPC.record(bitsPerSecond: bits / (Double(requestUs) / 1e6), state: &state) }
         default: break
         }
     }
 
     /// The algorithm's own abandonment rule, or `nil` when it has none (the player's simple rule
-    /// applies then).
-    func ownAbandonment(_ progress: DownloadProgress, _ input: ABRInput, state: RuleState) -> Int?? {
+    /// applies then). `latency` (the estimate, seconds) is asked for only if a rule needs it.
+    func ownAbandonment(_ progress: DownloadProgress, _ m: PlaybackManifest, maxBufferSeconds: Double, segmentSeconds: Double,
+                        latency: () -> Double, state: RuleState) -> Int?? {
         switch self {
         case .throughput:
-            return .some(ThroughputRule.abandonment(progress, input))
+            return .some(ThroughputRule.abandonment(progress, m, segmentSeconds: segmentSeconds, latency: latency))
         case let .bolaE(_, ibr, gammaP):
-            return .some(BolaE(input, insufficientBuffer: ibr, gammaP: gammaP).abandonment(progress, placeholderMs: state.placeholderMs))
+            return .some(BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: ibr, gammaP: gammaP)
+                .abandonment(m, progress, placeholderMs: state.placeholderMs))
         case .dynamic:
             if state.usingBola {
-                return .some(BolaE(input, insufficientBuffer: true, gammaP: 5).abandonment(progress, placeholderMs: state.placeholderMs))
+                return .some(BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
+                    .abandonment(m, progress, placeholderMs: state.placeholderMs))
             }
-            return .some(ThroughputRule.abandonment(progress, input))
+            return .some(ThroughputRule.abandonment(progress, m, segmentSeconds: segmentSeconds, latency: latency))
         case .bba, .bola, .robustMPC, .fixed:
             return nil
         }

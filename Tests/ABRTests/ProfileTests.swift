@@ -38,11 +38,11 @@ struct RuleTests {
     /// (rung 4 against 3).
     @Test("BOLA-E's thresholds are the ones Sabre prints for its ladder")
     func bolaEThresholds() {
-        let bola = BolaE(ruleInput(sabreLadder, buffer: 0, throughput: nil), insufficientBuffer: true, gammaP: 5)
-        let maxima = (0..<5).map { bola.maximumLevel($0).rounded(.down) }
+        let bola = BolaE(sabreLadder, maxBufferSeconds: 25, insufficientBuffer: true, gammaP: 5)
+        let maxima = (0..<5).map { bola.maximumLevel(sabreLadder, $0).rounded(.down) }
         #expect(maxima == [15007, 19595, 23065, 26536, 30007])
-        #expect(bola.minimumLevel(1).rounded(.down) == 11948)
-        #expect(bola.minimumLevel(4).rounded(.down) == 23065)
+        #expect(bola.minimumLevel(sabreLadder, 1).rounded(.down) == 11948)
+        #expect(bola.minimumLevel(sabreLadder, 4).rounded(.down) == 23065)
     }
 
     /// 5 Mbit/s sustains 3000 kbit/s: the first decision takes rung 3 and sets the placeholder to
@@ -114,28 +114,30 @@ struct RuleTests {
     /// 4 Mbit segment is less than the 14.2 left.
     @Test("The throughput rule abandons a request that would take 1.8 segment durations, after its grace")
     func throughputAbandonment() {
-        let input = ruleInput(ladder, buffer: 3, throughput: nil, latency: 0.1)
-        let late = DownloadProgress(rung: 2, bitsReceived: 1.8e6, bitsTotal: 16e6, sinceRequest: 1, sinceFirstByte: 0.9, bufferSeconds: 3)
-        #expect(ThroughputRule.abandonment(late, input) == 0)
+        func abandons(_ p: DownloadProgress) -> Int? { ThroughputRule.abandonment(p, ladder, segmentSeconds: 4, latency: { 0.1 }) }
+        let late = DownloadProgress(rung: 2, bitsReceived: 1.8e6, bitsTotal: 16e6, sinceRequestUs: 1_000_000, sinceFirstByteUs: 900_000,
+                                    bufferUs: 3_000_000)
+        #expect(abandons(late) == 0)
         var early = late
-        early.sinceRequest = 0.4
-        early.sinceFirstByte = 0.3
+        early.sinceRequestUs = 400_000
+        early.sinceFirstByteUs = 300_000
         early.bitsReceived = 0.6e6
-        #expect(ThroughputRule.abandonment(early, input) == nil)
+        #expect(abandons(early) == nil)
         var fast = late
         fast.bitsReceived = 9e6   // 10 Mbit/s: done in 1.7 s
-        #expect(ThroughputRule.abandonment(fast, input) == nil)
+        #expect(abandons(fast) == nil)
     }
 
     @Test("BOLA-E abandons a slow top-rung download when the buffer is low, not when it is full")
     func bolaEAbandonment() {
-        let bola = BolaE(ruleInput(sabreLadder, buffer: 0, throughput: nil), insufficientBuffer: true, gammaP: 5)
-        let slow = DownloadProgress(rung: 4, bitsReceived: 1e6, bitsTotal: 24e6, sinceRequest: 1.05, sinceFirstByte: 1, bufferSeconds: 2)
-        let lower = bola.abandonment(slow, placeholderMs: 0)
+        let bola = BolaE(sabreLadder, maxBufferSeconds: 25, insufficientBuffer: true, gammaP: 5)
+        let slow = DownloadProgress(rung: 4, bitsReceived: 1e6, bitsTotal: 24e6, sinceRequestUs: 1_050_000, sinceFirstByteUs: 1_000_000,
+                                    bufferUs: 2_000_000)
+        let lower = bola.abandonment(sabreLadder, slow, placeholderMs: 0)
         #expect(lower != nil && lower! < 4)
         var comfortable = slow
-        comfortable.bufferSeconds = 29
-        #expect(bola.abandonment(comfortable, placeholderMs: 0) == nil)
+        comfortable.bufferUs = 29_000_000
+        #expect(bola.abandonment(sabreLadder, comfortable, placeholderMs: 0) == nil)
     }
 }
 

@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Reports"),
         // The scenario language (YAML, units, validation with file:line:key errors, defaults,
         // overrides), building a World, running a scenario, assembling its report; sweeps.
-        .target(name: "Scenario", dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "ABR", "Activity",
+        .target(name: "Scenario", dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "ABR", "Activity", "Manifests",
                                                  .product(name: "Yams", package: "Yams")]),
         // The command-line tool: argument parsing, progress, exit codes; no model logic.
         .executableTarget(

@@ -1,5 +1,12 @@
-/// MPEG-DASH (ISO/IEC 23009-1): a static MPD with one video AdaptationSet, a Representation per
-/// rung and a `$Number$` SegmentTemplate; built from an ``EncodedTitle``, serialised, and parsed.
+/// MPEG-DASH (ISO/IEC 23009-1): a static MPD with a video AdaptationSet per codec family, a
+/// Representation per rung and a `$Number$` SegmentTemplate; built from an ``EncodedTitle``,
+/// serialised, and parsed.
+///
+/// Representations of different codecs (AVC and HEVC) sit in different AdaptationSets: within a
+/// set a player switches seamlessly, across codecs it must reinitialise its decoder (DASH-IF
+/// IOP §3.2.10). The sets signal that switching between them is allowed (a `SupplementalProperty`
+/// `urn:mpeg:dash:adaptation-set-switching:2016`, IOP §3.8), so a player may still climb from the
+/// AVC rungs to the HEVC one.
 public struct MPD: Equatable, Sendable {
     public struct Representation: Equatable, Sendable {
         public var id: String
@@ -11,7 +18,12 @@ public struct MPD: Equatable, Sendable {
         public var codecs: String
         public var mimeType: String
         public var frameRate: String?
+        /// The @id of the AdaptationSet it is in.
+        public var set: Int = 0
     }
+
+    /// The scheme by which AdaptationSets say a player may switch between them.
+    public static let switchingScheme = "urn:mpeg:dash:adaptation-set-switching:2016"
 
     /// `SegmentTemplate` with a constant @duration: every segment but the last lasts `duration`.
     public struct SegmentTemplate: Equatable, Sendable {
@@ -56,15 +68,21 @@ public struct MPD: Equatable, Sendable {
         let template = SegmentTemplate(timescale: timescale, duration: nominal * timescale / 1_000_000, startNumber: 1,
                                        media: "$RepresentationID$/seg-$Number$.m4s",
                                        initialization: "$RepresentationID$/init.mp4")
+        // One set per codec family (the sample entry before the first dot: avc1, hvc1...), in the
+        // order the ladder first uses them.
+        var families: [Substring] = []
+        for r in title.renditions where !families.contains(codecFamily(r.codecs)) { families.append(codecFamily(r.codecs)) }
         let representations = title.renditions.enumerated().map { r, rendition in
             Representation(id: rendition.id,
                            bandwidth: dashBandwidth(durations: title.segmentDurations, sizes: title.segmentSizes[r], minBufferTime: nominal),
                            width: rendition.width, height: rendition.height, codecs: rendition.codecs, mimeType: "video/mp4",
-                           frameRate: FrameRateText.format(rendition.frameRate))
+                           frameRate: FrameRateText.format(rendition.frameRate), set: families.firstIndex(of: codecFamily(rendition.codecs))!)
         }
         return MPD(profiles: liveProfile, type: "static", minBufferTime: nominal, mediaPresentationDuration: title.duration,
                    template: template, representations: representations)
     }
+
+    static func codecFamily(_ codecs: String) -> Substring { codecs.split(separator: ".", maxSplits: 1).first ?? Substring(codecs) }
 
     /// The @bandwidth of ISO/IEC 23009-1 §5.3.5.2: the smallest B (bits/s) such that, delivered at
     /// B from any segment boundary j, every later segment k arrives before its play-out time
@@ -127,29 +145,40 @@ public struct MPD: Equatable, Sendable {
     // MARK: Text
 
     public var text: String {
-        let maxWidth = representations.map(\.width).max() ?? 0
-        let maxHeight = representations.map(\.height).max() ?? 0
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<MPD xmlns=\"\(MPD.namespace)\" profiles=\"\(xmlEscaped(profiles))\" type=\"\(type)\""
         out += " minBufferTime=\"\(ISODuration.format(minBufferTime))\" mediaPresentationDuration=\"\(ISODuration.format(mediaPresentationDuration))\">\n"
         out += "  <Period id=\"0\" start=\"PT0S\">\n"
-        out += "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\""
-        out += " maxWidth=\"\(maxWidth)\" maxHeight=\"\(maxHeight)\">\n"
-        out += "      <SegmentTemplate timescale=\"\(template.timescale)\" duration=\"\(template.duration)\" startNumber=\"\(template.startNumber)\""
-        if let initialization = template.initialization { out += " initialization=\"\(xmlEscaped(initialization))\"" }
-        out += " media=\"\(xmlEscaped(template.media))\"/>\n"
-        for r in representations {
-            out += "      <Representation id=\"\(xmlEscaped(r.id))\" bandwidth=\"\(r.bandwidth)\" width=\"\(r.width)\" height=\"\(r.height)\""
-            out += " codecs=\"\(xmlEscaped(r.codecs))\" mimeType=\"\(xmlEscaped(r.mimeType))\""
-            if let f = r.frameRate { out += " frameRate=\"\(f)\"" }
-            out += "/>\n"
+        var sets: [Int] = []
+        for r in representations where !sets.contains(r.set) { sets.append(r.set) }
+        for set in sets.sorted() {
+            let members = representations.filter { $0.set == set }
+            out += "    <AdaptationSet id=\"\(set)\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\""
+            out += " maxWidth=\"\(members.map(\.width).max() ?? 0)\" maxHeight=\"\(members.map(\.height).max() ?? 0)\">\n"
+            let others = sets.sorted().filter { $0 != set }
+            if !others.isEmpty {
+                out += "      <SupplementalProperty schemeIdUri=\"\(MPD.switchingScheme)\" value=\"\(others.map(String.init).joined(separator: ","))\"/>\n"
+            }
+            out += "      <SegmentTemplate timescale=\"\(template.timescale)\" duration=\"\(template.duration)\" startNumber=\"\(template.startNumber)\""
+            if let initialization = template.initialization { out += " initialization=\"\(xmlEscaped(initialization))\"" }
+            out += " media=\"\(xmlEscaped(template.media))\"/>\n"
+            for r in members {
+                out += "      <Representation id=\"\(xmlEscaped(r.id))\" bandwidth=\"\(r.bandwidth)\" width=\"\(r.width)\" height=\"\(r.height)\""
+                out += " codecs=\"\(xmlEscaped(r.codecs))\" mimeType=\"\(xmlEscaped(r.mimeType))\""
+                if let f = r.frameRate { out += " frameRate=\"\(f)\"" }
+                out += "/>\n"
+            }
+            out += "    </AdaptationSet>\n"
         }
-        out += "    </AdaptationSet>\n  </Period>\n</MPD>\n"
+        out += "  </Period>\n</MPD>\n"
         return out
     }
 
-    /// Parses an MPD of the shape vodsim serves: static, one Period, one video AdaptationSet with
-    /// a `$Number$` SegmentTemplate (on the AdaptationSet or repeated on each Representation).
+    /// Parses an MPD of the shape vodsim serves: static, one Period, video AdaptationSets with a
+    /// `$Number$` SegmentTemplate (on the AdaptationSet or repeated on each Representation). A
+    /// player takes the first video set and the sets that signal switching with it
+    /// (``switchingScheme``, either way round); other sets are alternatives it cannot switch to
+    /// during playback, and are left out.
     public static func parse(_ text: String) throws(ManifestError) -> MPD {
         let root = try XMLReader.parse(text)
         guard root.name == "MPD" else { throw ManifestError(line: root.line, "the root element is <\(root.name)>, not <MPD>") }
@@ -177,10 +206,21 @@ public struct MPD: Equatable, Sendable {
         let presentation = try duration(root, "mediaPresentationDuration")
         let periods = root.children(named: "Period")
         guard periods.count == 1 else { throw ManifestError(line: root.line, "expected one <Period>, found \(periods.count)") }
-        let sets = periods[0].children(named: "AdaptationSet")
-        guard let set = sets.first(where: { ($0.attribute("contentType") ?? $0.attribute("mimeType") ?? "").hasPrefix("video") }) ?? sets.first else {
+        let all = periods[0].children(named: "AdaptationSet")
+        let video = all.filter { ($0.attribute("contentType") ?? $0.attribute("mimeType") ?? "").hasPrefix("video") }
+        guard let first = video.first ?? all.first else {
             throw ManifestError(line: periods[0].line, "no <AdaptationSet>")
         }
+        func switchable(_ set: XMLElement) -> [String] {
+            set.children(named: "SupplementalProperty").filter { $0.attribute("schemeIdUri") == switchingScheme }
+                .flatMap { ($0.attribute("value") ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) } }
+        }
+        let firstID = first.attribute("id")
+        let candidates = video.isEmpty ? [first] : video
+        let sets = candidates.indices.filter { i in
+            i == 0 || (firstID.map { switchable(candidates[i]).contains($0) } ?? false)
+                || (candidates[i].attribute("id").map { switchable(first).contains($0) } ?? false)
+        }.map { candidates[$0] }
         var representations: [Representation] = []
         var template: SegmentTemplate?
         func readTemplate(_ t: XMLElement) throws(ManifestError) -> SegmentTemplate {
@@ -194,24 +234,31 @@ public struct MPD: Equatable, Sendable {
                                    startNumber: t.attribute("startNumber") == nil ? 1 : Int(try integer(t, "startNumber")),
                                    media: media, initialization: t.attribute("initialization"))
         }
-        if let t = set.children(named: "SegmentTemplate").first { template = try readTemplate(t) }
-        for r in set.children(named: "Representation") {
-            if let t = r.children(named: "SegmentTemplate").first {
+        for set in sets {
+            if let t = set.children(named: "SegmentTemplate").first {
                 let own = try readTemplate(t)
-                if let shared = template, shared != own { throw ManifestError(line: t.line, "representations with different segment templates are not supported") }
+                if let shared = template, shared != own { throw ManifestError(line: t.line, "adaptation sets with different segment templates are not supported") }
                 template = own
             }
-            guard let codecs = r.attribute("codecs") ?? set.attribute("codecs") else {
-                throw ManifestError(line: r.line, "<Representation> \(r.attribute("id") ?? "") has no @codecs")
+            let setID = set.attribute("id").flatMap { Int($0) } ?? 0
+            for r in set.children(named: "Representation") {
+                if let t = r.children(named: "SegmentTemplate").first {
+                    let own = try readTemplate(t)
+                    if let shared = template, shared != own { throw ManifestError(line: t.line, "representations with different segment templates are not supported") }
+                    template = own
+                }
+                guard let codecs = r.attribute("codecs") ?? set.attribute("codecs") else {
+                    throw ManifestError(line: r.line, "<Representation> \(r.attribute("id") ?? "") has no @codecs")
+                }
+                representations.append(Representation(
+                    id: try required(r, "id"), bandwidth: Int(try integer(r, "bandwidth")),
+                    width: Int(try integer(r, "width")), height: Int(try integer(r, "height")), codecs: codecs,
+                    mimeType: r.attribute("mimeType") ?? set.attribute("mimeType") ?? "video/mp4",
+                    frameRate: r.attribute("frameRate"), set: setID))
             }
-            representations.append(Representation(
-                id: try required(r, "id"), bandwidth: Int(try integer(r, "bandwidth")),
-                width: Int(try integer(r, "width")), height: Int(try integer(r, "height")), codecs: codecs,
-                mimeType: r.attribute("mimeType") ?? set.attribute("mimeType") ?? "video/mp4",
-                frameRate: r.attribute("frameRate")))
         }
-        guard !representations.isEmpty else { throw ManifestError(line: set.line, "<AdaptationSet> has no <Representation>") }
-        guard let template else { throw ManifestError(line: set.line, "no <SegmentTemplate>") }
+        guard !representations.isEmpty else { throw ManifestError(line: first.line, "<AdaptationSet> has no <Representation>") }
+        guard let template else { throw ManifestError(line: first.line, "no <SegmentTemplate>") }
         return MPD(profiles: profiles, type: type, minBufferTime: minBufferTime, mediaPresentationDuration: presentation,
                    template: template, representations: representations.sorted { $0.bandwidth < $1.bandwidth })
     }

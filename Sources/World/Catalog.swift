@@ -91,12 +91,21 @@ public struct CatalogConfiguration: Sendable {
 /// Variable bit rate: each segment has one complexity factor, lognormal with mean 1 and sigma
 /// `sizeVariation`, shared by all rungs (a complex scene is large at every bit rate), and capped
 /// at ``maximumComplexity`` as a capped-VBR encoder's rate buffer (VBV) caps it; a segment's size
-/// is nominal rate × duration × factor. Simplified: no scene-to-scene correlation, no per-rung
-/// encoder differences. With sigma 0.25 and 4 s segments a feature-length title's peak segment
-/// rate comes out about 2 to 2.5 times its average, the range capped-VBR ladders show.
+/// is nominal rate × duration × factor. A title's factors are then held to a ceiling of its own
+/// (``complexityCeiling(title:)``) so that its peak segment rate stays within 200% of its average,
+/// as Apple's HLS authoring specification asks of VOD (and as a capped-VBR encode with maxrate
+/// at twice the target gives). Simplified: no scene-to-scene correlation, no per-rung encoder
+/// differences. With sigma 0.25 and 4 s segments most feature-length titles reach the ceiling.
 public struct Catalog: Sendable {
     /// The largest complexity factor: a segment's rate stays within 2.5 × the nominal rate.
     public static let maximumComplexity = 2.5
+    /// The most a title's peak segment bit rate may be over its average: "For VOD content, the
+    /// peak bit rate should be no more than 200% of the average bit rate" (Apple, HLS Authoring
+    /// Specification for Apple Devices, 1.27).
+    public static let peakToAverage = 2.0
+    /// Ceilings are kept in units of 1/16384 (the library stores them in two bytes per player
+    /// context), rounded down.
+    public static let ceilingUnit = 16_384.0
     /// How long before the start of a run the release schedule begins.
     public static let releaseLookback = SimDuration.hours(24 * 30)
 
@@ -180,17 +189,40 @@ public struct Catalog: Sendable {
         return durations
     }
 
-    /// The complexity factor of one segment: its own stream, one draw, capped.
+    /// The complexity factor of one segment before the title's ceiling: its own stream, one draw,
+    /// capped at ``maximumComplexity``.
     public func complexity(title: Int, segment: Int) -> Double {
         var stream = segmentStreams.subfamily(UInt64(title)).stream(UInt64(segment))
         return min(Catalog.maximumComplexity, complexity.sample(&stream))
     }
 
-    /// Bytes of one segment at one rung (of `duration` microseconds). Inlined: an outlined call
-    /// copied the catalog at every request.
+    /// The ceiling on `title`'s complexity factors that keeps its peak segment rate within
+    /// ``peakToAverage`` × its average (duration-weighted; aiming at 1.99 for the rounding of
+    /// sizes to bytes): the largest c with max(min(f, c)) ≤ 1.99 × mean(min(f, c)), found by
+    /// iterating c ← 1.99 × mean(min(f, c)) down from the largest factor (a decreasing sequence
+    /// that stops at the largest fixed point). ``maximumComplexity`` when no ceiling is needed.
+    /// - Complexity: O(segments) per iteration, a few iterations.
+    public func complexityCeiling(title: Int) -> Double {
+        let durations = segmentDurations(of: title)
+        let factors = durations.indices.map { complexity(title: title, segment: $0) }
+        let total = Double(durations.reduce(0, +))
+        func mean(_ c: Double) -> Double {
+            var sum = 0.0
+            for (f, d) in zip(factors, durations) { sum += min(f, c) * Double(d) }
+            return sum / total
+        }
+        let target = Catalog.peakToAverage - 0.01
+        var c = factors.max()!
+        for _ in 0..<200 where c > (target + 0.005) * mean(c) { c = target * mean(c) }
+        return min(Catalog.maximumComplexity, (c * Catalog.ceilingUnit).rounded(.down) / Catalog.ceilingUnit)
+    }
+
+    /// Bytes of one segment at one rung (of `duration` microseconds), under the title's `ceiling`
+    /// (``complexityCeiling(title:)``). Inlined: an outlined call copied the catalog at every
+    /// request.
     @inline(__always)
-    public func segmentBytes(title: Int, segment: Int, rung: Int, duration: Int64) -> Int {
-        let factor = complexity(title: title, segment: segment)
+    public func segmentBytes(title: Int, segment: Int, rung: Int, duration: Int64, ceiling: Double) -> Int {
+        let factor = min(ceiling, complexity(title: title, segment: segment))
         return max(1, Int((configuration.ladder[rung].bitrate * Double(duration) / 1e6 * factor / 8).rounded()))
     }
 
@@ -198,9 +230,10 @@ public struct Catalog: Sendable {
     /// - Complexity: O(segments × rungs), no allocation beyond the result.
     public func fileBytes(of title: Int) -> [Double] {
         let durations = segmentDurations(of: title)
+        let ceiling = complexityCeiling(title: title)
         var totals = [Double](repeating: 0, count: configuration.ladder.count)
         for (s, d) in durations.enumerated() {
-            let f = complexity(title: title, segment: s)
+            let f = min(ceiling, complexity(title: title, segment: s))
             for (r, rung) in configuration.ladder.enumerated() {
                 totals[r] += Double(max(1, Int((rung.bitrate * Double(d) / 1e6 * f / 8).rounded())))
             }
@@ -212,7 +245,8 @@ public struct Catalog: Sendable {
     public func encodedTitle(_ title: Int) -> EncodedTitle {
         precondition(title >= 0 && title < configuration.titles, "title \(title) is not in the catalog")
         let durations = segmentDurations(of: title)
-        let factors = durations.indices.map { complexity(title: title, segment: $0) }
+        let ceiling = complexityCeiling(title: title)
+        let factors = durations.indices.map { min(ceiling, complexity(title: title, segment: $0)) }
         let renditions = configuration.ladder.enumerated().map { r, rung in
             Rendition(id: "r\(r)", bitrate: Int(rung.bitrate), width: rung.width, height: rung.height, codecs: rung.codecs)
         }

@@ -28,6 +28,8 @@ final class TitleLibrary {
         /// Bytes of each rendition's whole file.
         var fileBytes: [Double]
         var length: Int64
+        /// The title's complexity ceiling (`Catalog.complexityCeiling`), in units of 1/16384.
+        var ceiling: UInt16
     }
 
     let catalog: Catalog
@@ -40,7 +42,9 @@ final class TitleLibrary {
     @exclusivity(unchecked) var contexts: [PlayerContext] = []
     /// The same contexts, unretained (`contexts` keeps them alive, and no context is ever dropped).
     @exclusivity(unchecked) private var unretainedContexts: [Unmanaged<PlayerContext>] = []
-    /// Per context, the rendition of each player rung: `renditions[context * 32 + rung]`.
+    /// Per context, the rendition of each player rung: `renditions[context * 32 + rung]` (at most
+    /// 30 rungs); bytes 30 and 31 hold the title's complexity ceiling (little-endian, 1/16384),
+    /// which a request reads with the rendition, in the same cache line.
     @exclusivity(unchecked) var renditions: [UInt8] = []
     @exclusivity(unchecked) var contextKeys: [Int: UInt32] = [:]
 
@@ -114,7 +118,8 @@ final class TitleLibrary {
             bitrates.append(manifest.bitrates)
         }
         let bytes = encoded.segmentSizes.map { Double($0.reduce(0, +)) }
-        return Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration)
+        return Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration,
+                      ceiling: UInt16(catalog.complexityCeiling(title: title) * Catalog.ceilingUnit))
     }
 
     /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's
@@ -133,7 +138,9 @@ final class TitleLibrary {
         contexts.append(context)
         unretainedContexts.append(Unmanaged.passUnretained(context))
         var row = [UInt8](repeating: 0, count: 32)
-        for (rung, rendition) in data.order[f].prefix(32).enumerated() { row[rung] = UInt8(rendition) }
+        for (rung, rendition) in data.order[f].prefix(30).enumerated() { row[rung] = UInt8(rendition) }
+        row[30] = UInt8(data.ceiling & 0xFF)
+        row[31] = UInt8(data.ceiling >> 8)
         renditions.append(contentsOf: row)
         let id = UInt32(contexts.count - 1)
         contextKeys[key] = id
@@ -170,7 +177,9 @@ final class TitleLibrary {
     /// just read: the title's own array would be one more cache miss per request at full scale.
     func segmentBits(context: UInt32, title: Int, segment: Int, rendition: Int) -> Int64 {
         let d = withContext(context) { $0.manifest.duration(of: segment) }
-        return Int64(catalog.segmentBytes(title: title, segment: segment, rung: rendition, duration: d)) * 8
+        let row = Int(context) &* 32
+        let ceiling = Double(UInt16(renditions[row &+ 30]) | UInt16(renditions[row &+ 31]) << 8) / Catalog.ceilingUnit
+        return Int64(catalog.segmentBytes(title: title, segment: segment, rung: rendition, duration: d, ceiling: ceiling)) * 8
     }
 
     /// The highest rung (in ladder order) whose picture is at most `maxHeight` tall; at least 0.

@@ -208,18 +208,45 @@ struct DASHTests {
         #expect(mpd.segmentDurations == [4_000_000, 4_000_000, 2_000_000])
     }
 
+    /// An AVC ladder topped by an HEVC rung: two adaptation sets that signal switching between
+    /// them, which a player reads back as one ladder.
+    @Test("AVC and HEVC rungs go in adaptation sets of their own, switchable both ways")
+    func codecSets() throws {
+        let base = sampleTitle()
+        var renditions = base.renditions
+        renditions.append(Rendition(id: "r3", bitrate: 16_000_000, width: 3840, height: 2160, codecs: "hvc1.2.4.L156.B0"))
+        let title = EncodedTitle(name: "mixed", segmentDurations: base.segmentDurations, renditions: renditions,
+                                 segmentSizes: base.segmentSizes + [base.segmentSizes[2].map { $0 * 2 }])
+        let text = MPD.make(title).text
+        #expect(text.components(separatedBy: "<AdaptationSet").count - 1 == 2)
+        #expect(text.contains("<SupplementalProperty schemeIdUri=\"urn:mpeg:dash:adaptation-set-switching:2016\" value=\"1\"/>"))
+        #expect(text.contains("<SupplementalProperty schemeIdUri=\"urn:mpeg:dash:adaptation-set-switching:2016\" value=\"0\"/>"))
+        let parsed = try MPD.parse(text)
+        #expect(parsed.representations.map(\.id) == ["r0", "r1", "r2", "r3"])
+        #expect(parsed.representations.map(\.set) == [0, 0, 0, 1])
+        try validate(text)
+        // Without the property the second set is an alternative the player cannot switch to.
+        let unlinked = text.replacingOccurrences(of: "<SupplementalProperty schemeIdUri=\"urn:mpeg:dash:adaptation-set-switching:2016\" value=\"1\"/>\n", with: "")
+            .replacingOccurrences(of: "<SupplementalProperty schemeIdUri=\"urn:mpeg:dash:adaptation-set-switching:2016\" value=\"0\"/>\n", with: "")
+        #expect(try MPD.parse(unlinked).representations.map(\.id) == ["r0", "r1", "r2"])
+    }
+
     /// Validates generated MPDs against the DASH schema (ISO/IEC 23009-1, with local copies of the
     /// W3C schemas it imports and a catalog: Tests/ManifestsTests/Schemas), offline, with xmllint.
     @Test("Generated MPDs validate against the DASH MPD schema", arguments: [1, 2, 3])
     func schemaValidation(seed: Int) throws {
+        let title = sampleTitle(segments: 5 + seed * 100, lastMicroseconds: Int64(seed) * 1_000_001, seed: seed)
+        try validate(MPD.make(title).text)
+    }
+
+    func validate(_ text: String) throws {
         let schemas = repositoryRoot.appendingPathComponent("Tests/ManifestsTests/Schemas")
         let xmllint = ["/usr/bin/xmllint", "/usr/local/bin/xmllint"].first { FileManager.default.isExecutableFile(atPath: $0) }
         try #require(xmllint != nil, "xmllint is missing: scripts/setup.sh installs libxml2-utils")
         try #require(FileManager.default.fileExists(atPath: schemas.appendingPathComponent("DASH-MPD.xsd").path), "Tests/ManifestsTests/Schemas is missing")
-        let title = sampleTitle(segments: 5 + seed * 100, lastMicroseconds: Int64(seed) * 1_000_001, seed: seed)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vodsim-\(UUID().uuidString).mpd")
         defer { try? FileManager.default.removeItem(at: file) }
-        try MPD.make(title).text.write(to: file, atomically: true, encoding: .utf8)
+        try text.write(to: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: xmllint!)
         process.arguments = ["--nonet", "--noout", "--schema", schemas.appendingPathComponent("DASH-MPD.xsd").path, file.path]
@@ -231,5 +258,33 @@ struct DASHTests {
         let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "xmllint: \(output)")
+    }
+}
+
+@Suite("Codec levels")
+struct CodecLevelTests {
+    /// H.264 Table A-1 × Table A-2's CpbBrVclFactor; H.265 Table A.8 (Main and High tier).
+    @Test("A codec string's level gives the standard's maximum bit rate", arguments: [
+        ("avc1.640028", 25_000_000.0),      // High, level 4.0: 20,000 × 1,250
+        ("avc1.42c01e", 10_000_000),        // Constrained Baseline, level 3.0: 10,000 × 1,000
+        ("avc1.4d401f", 14_000_000),        // Main, level 3.1
+        ("hvc1.2.4.L153.B0", 40_000_000),   // Main 10, Main tier, level 5.1
+        ("hvc1.2.4.H153.B0", 160_000_000),  // High tier
+        ("hvc1.2.4.L156.B0", 60_000_000),   // level 5.2
+        ("hev1.1.6.L120.90", 12_000_000),   // Main, level 4
+    ])
+    func limits(codecs: String, bitsPerSecond: Double) {
+        #expect(CodecLevel.maximumBitrate(codecs) == bitsPerSecond)
+    }
+
+    @Test("Unknown codecs and malformed strings claim nothing", arguments: ["vp09.00.10.08", "av01.0.08M.10", "avc1", "hvc1.2.4", "avc1.zz0028", "hvc1.7.4.L153.B0"])
+    func unknown(codecs: String) {
+        #expect(CodecLevel.maximumBitrate(codecs) == nil)
+    }
+
+    @Test("Levels are named for messages")
+    func names() {
+        #expect(CodecLevel.describe("hvc1.2.4.L153.B0") == "HEVC Main 10, Main tier, level 5.1")
+        #expect(CodecLevel.describe("avc1.640028") == "AVC High, level 4.0")
     }
 }

@@ -21,7 +21,7 @@ struct CatalogTests {
     @Test("Titles load the same whichever order sessions ask for them in")
     func loadOrder() {
         let c = catalog()
-        #expect(c.segmentBytes(title: 9, segment: 3, rung: 1, duration: 4_000_000) == c.encodedTitle(9).segmentSizes[1][3])
+        #expect(c.segmentBytes(title: 9, segment: 3, rung: 1, duration: 4_000_000, ceiling: c.complexityCeiling(title: 9)) == c.encodedTitle(9).segmentSizes[1][3])
     }
 
     @Test("A title is a pure function of seed and id")
@@ -50,6 +50,29 @@ struct CatalogTests {
         let bits = long.reduce(0.0) { $0 + Double($1.segmentSizes[1].reduce(0, +)) * 8 }
         let seconds = long.reduce(0.0) { $0 + Double($1.duration) / 1e6 }
         #expect(abs(bits / seconds / 2_000_000 - 1) < 0.01)
+    }
+
+    /// Apple's HLS authoring specification: for VOD the peak bit rate (the BANDWIDTH vodsim
+    /// declares, RFC 8216's peak segment rate) no more than 200% of the average. Short titles
+    /// (one to five minutes) are the hard case: their mean complexity strays furthest from 1.
+    @Test("Every title's peak bit rate is at most twice its average, long or short", arguments: [3_300.0, 120.0])
+    func peakToAverage(medianSeconds: Double) throws {
+        let base = catalog()
+        var c = base.configuration
+        c.duration = try .lognormal(median: medianSeconds, sigma: 0.45)
+        c.sizeVariation = 0.4   // peakier than the default, so that most titles need their ceiling
+        let peaky = Catalog(configuration: c, seed: 7)
+        var ceilinged = 0
+        for id in 0..<40 {
+            let title = peaky.encodedTitle(id)
+            let package = HLS.package(title)
+            for variant in package.multivariant.variants {
+                let average = try #require(variant.averageBandwidth)
+                #expect(Double(variant.bandwidth) <= 2 * Double(average), "title \(id): \(variant.bandwidth) over \(average)")
+            }
+            if peaky.complexityCeiling(title: id) < Catalog.maximumComplexity { ceilinged += 1 }
+        }
+        #expect(ceilinged > 20)
     }
 
     @Test("Mean title length follows the catalog's distribution")

@@ -5,7 +5,7 @@ import Foundation
 /// out-of-memory abort after minutes.
 ///
 /// A model fitted to measured peak RSS (release build; docs/scenarios.md, "Too large for the
-/// machine"), not an accounting: a session in progress costs about 800 bytes (its 432-byte record,
+/// machine"), not an accounting: a session in progress costs about 800 bytes (its 464-byte record,
 /// its pending events, the session table's growth room, its activity client and its profile's state
 /// in the aggregators); a user who watches about 300 bytes of activity state; a title about 1 KB of
 /// tables at every PoP and region, plus its manifests and file sizes once a session asks for it

@@ -1,4 +1,6 @@
 import ABR
+import Manifests
+import World
 /// The scenario language: every key, its type and unit, its default and what it means.
 ///
 /// This table is the single source for parsing, defaults, the resolved scenario that `validate`
@@ -155,6 +157,11 @@ public enum ScenarioSchema {
         if parts.count != 2 || parts.contains(where: { Int($0) == nil || Int($0)! <= 0 }) {
             return [RecordProblem(key: "resolution", "expected WIDTHxHEIGHT such as 1920x1080, got \(rung["resolution"].text)")]
         }
+        // A level too low for the stream's peaks: decoders of that level need not play it.
+        let codec = rung["codec"].text, peak = rung["bitrate"].value * Catalog.peakToAverage
+        if let limit = CodecLevel.maximumBitrate(codec), peak > limit {
+            return [RecordProblem(key: "codec", "\(codec) (\(CodecLevel.describe(codec) ?? codec)) allows \(limit / 1e6) Mbps, below this rung's peak of \(peak / 1e6) Mbps (\(Catalog.peakToAverage) × its bit rate): declare a higher level or tier")]
+        }
         return []
     })
 
@@ -169,7 +176,7 @@ public enum ScenarioSchema {
         Field("ladder", .records(rung, minimumCount: 1), .defaulted("""
             [{bitrate: 235 kbps, resolution: 320x240}, {bitrate: 1 Mbps, resolution: 640x360}, \
             {bitrate: 2 Mbps, resolution: 854x480}, {bitrate: 5 Mbps, resolution: 1280x720}, \
-            {bitrate: 8 Mbps, resolution: 1920x1080}, {bitrate: 25 Mbps, resolution: 3840x2160, codec: hvc1.2.4.L153.B0}]
+            {bitrate: 8 Mbps, resolution: 1920x1080}, {bitrate: 25 Mbps, resolution: 3840x2160, codec: hvc1.2.4.L156.B0}]
             """), "The bitrate ladder, lowest rung first (default: seed 002's, with a 235 kbps floor)."),
         Field("genres", .quantity(.count, .range(1, 10_000)), .defaulted("20"), "Genres titles are spread over."),
         Field("newReleases", .object(releases), .defaulted("{}"),
@@ -181,7 +188,7 @@ public enum ScenarioSchema {
         if zip(rates, rates.dropFirst()).contains(where: { $0 >= $1 }) {
             return [RecordProblem(key: "ladder", "bit rates must rise from rung to rung, lowest first")]
         }
-        if rates.count > 32 { return [RecordProblem(key: "ladder", "at most 32 rungs, got \(rates.count)")] }
+        if rates.count > 30 { return [RecordProblem(key: "ladder", "at most 30 rungs, got \(rates.count)")] }
         return []
     })
 

@@ -204,7 +204,10 @@ public struct Catalog: Sendable {
     /// - Complexity: O(segments) per iteration, a few iterations.
     public func complexityCeiling(title: Int) -> Double {
         let durations = segmentDurations(of: title)
-        let factors = durations.indices.map { complexity(title: title, segment: $0) }
+        return Catalog.ceiling(factors: durations.indices.map { complexity(title: title, segment: $0) }, durations: durations)
+    }
+
+    static func ceiling(factors: [Double], durations: [Int64]) -> Double {
         let total = Double(durations.reduce(0, +))
         func mean(_ c: Double) -> Double {
             var sum = 0.0
@@ -213,8 +216,22 @@ public struct Catalog: Sendable {
         }
         let target = Catalog.peakToAverage - 0.01
         var c = factors.max()!
-        for _ in 0..<200 where c > (target + 0.005) * mean(c) { c = target * mean(c) }
+        // Each step lowers c by at least 1 − 1.99/1.995 of itself; one or two steps are usual
+        // (the largest factors are rare), 200 a bound never met from 2.5.
+        for _ in 0..<200 {
+            let m = mean(c)
+            if c <= (target + 0.005) * m { break }
+            c = target * m
+        }
         return min(Catalog.maximumComplexity, (c * Catalog.ceilingUnit).rounded(.down) / Catalog.ceilingUnit)
+    }
+
+    /// The title's complexity factors under its ceiling, segment by segment (one pass of draws),
+    /// and the ceiling.
+    func ceiledFactors(title: Int, durations: [Int64]) -> (factors: [Double], ceiling: Double) {
+        let raw = durations.indices.map { complexity(title: title, segment: $0) }
+        let ceiling = Catalog.ceiling(factors: raw, durations: durations)
+        return (raw.map { min($0, ceiling) }, ceiling)
     }
 
     /// Bytes of one segment at one rung (of `duration` microseconds), under the title's `ceiling`
@@ -227,13 +244,13 @@ public struct Catalog: Sendable {
     }
 
     /// Bytes of each rung's whole file of `title` (the sum of its segments, as packaged).
-    /// - Complexity: O(segments × rungs), no allocation beyond the result.
+    /// - Complexity: O(segments × rungs).
     public func fileBytes(of title: Int) -> [Double] {
         let durations = segmentDurations(of: title)
-        let ceiling = complexityCeiling(title: title)
+        let factors = ceiledFactors(title: title, durations: durations).factors
         var totals = [Double](repeating: 0, count: configuration.ladder.count)
         for (s, d) in durations.enumerated() {
-            let f = min(ceiling, complexity(title: title, segment: s))
+            let f = factors[s]
             for (r, rung) in configuration.ladder.enumerated() {
                 totals[r] += Double(max(1, Int((rung.bitrate * Double(d) / 1e6 * f / 8).rounded())))
             }
@@ -242,18 +259,20 @@ public struct Catalog: Sendable {
     }
 
     /// The title as the packager sees it: renditions and every segment's duration and size.
-    public func encodedTitle(_ title: Int) -> EncodedTitle {
+    public func encodedTitle(_ title: Int) -> EncodedTitle { encodedTitleAndCeiling(title).title }
+
+    /// ``encodedTitle(_:)`` and ``complexityCeiling(title:)`` from one pass of draws.
+    func encodedTitleAndCeiling(_ title: Int) -> (title: EncodedTitle, ceiling: Double) {
         precondition(title >= 0 && title < configuration.titles, "title \(title) is not in the catalog")
         let durations = segmentDurations(of: title)
-        let ceiling = complexityCeiling(title: title)
-        let factors = durations.indices.map { min(ceiling, complexity(title: title, segment: $0)) }
+        let (factors, ceiling) = ceiledFactors(title: title, durations: durations)
         let renditions = configuration.ladder.enumerated().map { r, rung in
             Rendition(id: "r\(r)", bitrate: Int(rung.bitrate), width: rung.width, height: rung.height, codecs: rung.codecs)
         }
         let sizes = configuration.ladder.map { rung in
             zip(durations, factors).map { d, f in max(1, Int((rung.bitrate * Double(d) / 1e6 * f / 8).rounded())) }
         }
-        return EncodedTitle(name: "title-\(title)", segmentDurations: durations, renditions: renditions, segmentSizes: sizes)
+        return (EncodedTitle(name: "title-\(title)", segmentDurations: durations, renditions: renditions, segmentSizes: sizes), ceiling)
     }
 }
 

@@ -108,7 +108,7 @@ final class TitleLibrary {
     }
 
     static func make(_ title: Int, catalog: Catalog) -> Loaded {
-        let encoded = catalog.encodedTitle(title)
+        let (encoded, ceiling) = catalog.encodedTitleAndCeiling(title)
         var order: [[Int]] = []
         var bitrates: [[Double]] = []
         for format in ManifestFormat.allCases {
@@ -119,7 +119,7 @@ final class TitleLibrary {
         }
         let bytes = encoded.segmentSizes.map { Double($0.reduce(0, +)) }
         return Loaded(durations: encoded.segmentDurations, order: order, bitrates: bitrates, fileBytes: bytes, length: encoded.duration,
-                      ceiling: UInt16(catalog.complexityCeiling(title: title) * Catalog.ceilingUnit))
+                      ceiling: UInt16(ceiling * Catalog.ceilingUnit))
     }
 
     /// The shared context of `title` read in `format`, with rungs up to `maxRung` (in the player's

@@ -123,6 +123,8 @@ public struct ABRInput: Sendable {
     public var latency: Double?
     /// The rung of the previous download, if any.
     public var lastRung: Int?
+    /// BOLA-E's constants when the player has them worked out already (its context does).
+    var bolaE: BolaE? = nil
 
     /// The next segment's duration in seconds.
     var segmentSeconds: Double { Double(manifest.duration(of: segment)) / 1e6 }
@@ -287,7 +289,7 @@ public enum ABRAlgorithm: Sendable, Equatable {
             return ABRDecision(rung: best, delaySeconds: bestScore < 0 ? q - threshold : 0)
 
         case let .bolaE(variant, insufficientBuffer, gammaP):
-            return BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: insufficientBuffer, gammaP: gammaP)
+            return (input.bolaE ?? BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: insufficientBuffer, gammaP: gammaP))
                 .decide(input, variant: variant, state: &state)
 
         case let .dynamic(bolaAbove, throughputBelow):
@@ -297,7 +299,7 @@ public enum ABRAlgorithm: Sendable, Equatable {
                 state.usingBola = true
             }
             if state.usingBola {
-                return BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
+                return (input.bolaE ?? BolaE(input.manifest, maxBufferSeconds: input.maxBufferSeconds, insufficientBuffer: true, gammaP: 5))
                     .decide(input, variant: .u, state: &state)
             }
             return ABRDecision(rung: ThroughputRule.decide(input, safety: ThroughputRule.safety, insufficientBuffer: true, state: &state))

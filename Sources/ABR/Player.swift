@@ -124,6 +124,9 @@ public final class PlayerContext: Sendable {
     /// ``ThroughputEstimator/latencyDecay(segmentSeconds:)`` of `segmentSeconds`, worked out once
     /// per context rather than per player.
     public let latencyDecay: (fast: Double, slow: Double)
+    /// BOLA-E's constants, when the algorithm runs BOLA-E: worked out once per context rather than
+    /// at every decision and abandonment check.
+    let bolaE: BolaE?
 
     public init(manifest: PlaybackManifest, configuration: PlayerConfiguration, reportingBitrates: [Double]? = nil) {
         precondition(reportingBitrates.map { $0.count == manifest.rungs } ?? true, "a reporting bit rate per rung")
@@ -135,6 +138,7 @@ public final class PlayerContext: Sendable {
         self.configuration = configuration
         segmentSeconds = Double(manifest.segmentDurations[0]) / 1e6
         latencyDecay = ThroughputEstimator.latencyDecay(segmentSeconds: segmentSeconds)
+        bolaE = configuration.algorithm.bolaE(for: manifest, maxBufferSeconds: Double(configuration.maxBuffer) / 1e6)
         self.reportingBitrates = reportingBitrates ?? manifest.bitrates
     }
 }
@@ -296,7 +300,8 @@ public struct Player: Sendable {
         let input = ABRInput(
             manifest: m, segment: segment, bufferSeconds: Double(buffered - fullDelay) / 1e6,
             maxBufferSeconds: Double(c.maxBuffer) / 1e6, throughput: c.algorithm.readsEstimates ? estimator.throughput : nil,
-            latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung)
+            latency: c.algorithm.readsEstimates ? estimator.latency(segmentSeconds: context.segmentSeconds) : nil, lastRung: lastRung,
+            bolaE: context.bolaE)
         let decision: ABRDecision
         if c.algorithm.hasState {
             if fullDelay > 0 { c.algorithm.waitedForRoom(fullDelay, state: &rule) }
@@ -344,8 +349,8 @@ public struct Player: Sendable {
         buffered += context.manifest.duration(of: segment)
         let algorithm = context.configuration.algorithm
         if algorithm.hasState {
-            algorithm.downloaded(context.manifest, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6, rung: rung,
-                                 bits: Double(bits), abandonedTo: nil, levelAfterUs: buffered, requestUs: time - requestedAt, state: &rule)
+            algorithm.downloaded(context.manifest, bolaE: context.bolaE, rung: rung, bits: Double(bits), abandonedTo: nil,
+                                 levelAfterUs: buffered, requestUs: time - requestedAt, state: &rule)
         }
         switch phase {
         case .startup:
@@ -391,7 +396,7 @@ public struct Player: Sendable {
             let progress = DownloadProgress(rung: rung, bitsReceived: Double(bitsReceived), bitsTotal: Double(bitsTotal),
                                             sinceRequestUs: time - (requestedAt ?? firstByteAt), sinceFirstByteUs: time - firstByteAt,
                                             bufferUs: bufferUs)
-            if let own = c.algorithm.ownAbandonment(progress, m, maxBufferSeconds: Double(c.maxBuffer) / 1e6, segmentSeconds: context.segmentSeconds,
+            if let own = c.algorithm.ownAbandonment(progress, m, bolaE: context.bolaE, segmentSeconds: context.segmentSeconds,
                                                     latency: { estimator.latency(segmentSeconds: context.segmentSeconds) ?? 0 }, state: rule) {
                 return own
             }
@@ -416,8 +421,8 @@ public struct Player: Sendable {
         pendingRung = -1
         let algorithm = context.configuration.algorithm
         if algorithm.hasState {
-            algorithm.downloaded(context.manifest, maxBufferSeconds: Double(context.configuration.maxBuffer) / 1e6, rung: rung,
-                                 bits: Double(bitsReceived), abandonedTo: toRung, levelAfterUs: buffered, requestUs: 0, state: &rule)
+            algorithm.downloaded(context.manifest, bolaE: context.bolaE, rung: rung, bits: Double(bitsReceived), abandonedTo: toRung,
+                                 levelAfterUs: buffered, requestUs: 0, state: &rule)
         }
         retryRung = context.configuration.afterAbandonment == .chosenRung ? Int8(toRung) : -1
     }

@@ -164,7 +164,8 @@ public struct DownloadProgress: Sendable {
     public var bufferUs: Int64
 }
 
-/// BOLA-E's constants for one title and buffer, and its decisions (Sabre's `BolaEnh`).
+/// BOLA-E's constants for one title and buffer, and its decisions (Sabre's `BolaEnh`). A
+/// ``PlayerContext`` works them out once (``ABRAlgorithm/bolaE(for:maxBufferSeconds:)``).
 ///
 /// It works in Sabre's units (milliseconds, kbit/s) and in Sabre's order of operations: BOLA-E
 /// puts the placeholder at exactly the buffer level where two rungs score the same, so which one
@@ -383,6 +384,15 @@ enum RobustMPC {
 }
 
 extension ABRAlgorithm {
+    /// BOLA-E's constants for `m`, if this algorithm runs BOLA-E.
+    func bolaE(for m: PlaybackManifest, maxBufferSeconds: Double) -> BolaE? {
+        switch self {
+        case let .bolaE(_, ibr, gammaP): return BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: ibr, gammaP: gammaP)
+        case .dynamic: return BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
+        default: return nil
+        }
+    }
+
     /// The player waited `us` microseconds for room in its buffer before deciding (BOLA-E's
     /// placeholder grows by it: Sabre's `report_delay`).
     func waitedForRoom(_ us: Int64, state: inout RuleState) {
@@ -394,15 +404,11 @@ extension ABRAlgorithm {
 
     /// A download of `rung` finished (or was abandoned for `abandonedTo`), leaving `levelAfterUs`
     /// of buffer; the request took `requestUs` from request to last byte.
-    func downloaded(_ m: PlaybackManifest, maxBufferSeconds: Double, rung: Int, bits: Double, abandonedTo: Int?,
+    func downloaded(_ m: PlaybackManifest, bolaE: BolaE?, rung: Int, bits: Double, abandonedTo: Int?,
                     levelAfterUs: Int64, requestUs: Int64, state: inout RuleState) {
         switch self {
-        case let .bolaE(_, ibr, gammaP):
-            BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: ibr, gammaP: gammaP)
-                .downloaded(m, rung: rung, abandonedTo: abandonedTo, levelAfterUs: levelAfterUs, requestUs: requestUs, state: &state)
-        case .dynamic:
-            BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
-                .downloaded(m, rung: rung, abandonedTo: abandonedTo, levelAfterUs: levelAfterUs, requestUs: requestUs, state: &state)
+        case .bolaE, .dynamic:
+            bolaE!.downloaded(m, rung: rung, abandonedTo: abandonedTo, levelAfterUs: levelAfterUs, requestUs: requestUs, state: &state)
         case .robustMPC:
             if abandonedTo == nil && requestUs > 0 { RobustMPC.record(bitsPerSecond: bits / (Double(requestUs) / 1e6), state: &state) }
         default: break
@@ -411,19 +417,15 @@ extension ABRAlgorithm {
 
     /// The algorithm's own abandonment rule, or `nil` when it has none (the player's simple rule
     /// applies then). `latency` (the estimate, seconds) is asked for only if a rule needs it.
-    func ownAbandonment(_ progress: DownloadProgress, _ m: PlaybackManifest, maxBufferSeconds: Double, segmentSeconds: Double,
+    func ownAbandonment(_ progress: DownloadProgress, _ m: PlaybackManifest, bolaE: BolaE?, segmentSeconds: Double,
                         latency: () -> Double, state: RuleState) -> Int?? {
         switch self {
         case .throughput:
             return .some(ThroughputRule.abandonment(progress, m, segmentSeconds: segmentSeconds, latency: latency))
-        case let .bolaE(_, ibr, gammaP):
-            return .some(BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: ibr, gammaP: gammaP)
-                .abandonment(m, progress, placeholderMs: state.placeholderMs))
+        case .bolaE:
+            return .some(bolaE!.abandonment(m, progress, placeholderMs: state.placeholderMs))
         case .dynamic:
-            if state.usingBola {
-                return .some(BolaE(m, maxBufferSeconds: maxBufferSeconds, insufficientBuffer: true, gammaP: 5)
-                    .abandonment(m, progress, placeholderMs: state.placeholderMs))
-            }
+            if state.usingBola { return .some(bolaE!.abandonment(m, progress, placeholderMs: state.placeholderMs)) }
             return .some(ThroughputRule.abandonment(progress, m, segmentSeconds: segmentSeconds, latency: latency))
         case .bba, .bola, .robustMPC, .fixed:
             return nil

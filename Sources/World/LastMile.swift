@@ -210,16 +210,17 @@ final class LastMile {
     /// When `bits` have arrived, starting at `start`, at `cap` bits/s or the trace's throughput if
     /// lower (rounded up to the microsecond, as a constant-rate transfer is).
     func arrival(of bits: Int64, _ path: AccessPath, cap: Double, from start: Int64, hint: UInt32) -> Int64 {
-        transfer(bits, path, cap: cap, from: start, hint: hint, firstCheck: .max, every: 1) { _, _ in false }.end
+        transfer(bits, path, cap: cap, from: start, hint: hint, firstCheck: .max, every: 1, firstDecides: true) { _, _ in false }.end
     }
 
     /// The transfer of `bits` from `start` at `cap` bits/s or the trace's throughput if lower: when
     /// it completes (rounded up to the microsecond), or the first check, at `firstCheck` and every
     /// `every` µs after, at which `abandons(time, bits arrived)` says to give it up. In one walk over
-    /// the periods. While the rate stays the same the first check decides (the gap between the time
-    /// left and the buffer left stays constant), so a transfer within one period is checked once.
+    /// the periods. With `firstDecides` (the player's simple rule: while the rate stays the same the
+    /// gap between the time left and the buffer left stays constant) a transfer within one period
+    /// is checked once; the algorithms' own rules are asked at every check.
     func transfer(_ bits: Int64, _ path: AccessPath, cap: Double, from start: Int64, hint: UInt32, firstCheck: Int64, every: Int64,
-                  abandons: (Int64, Int64) -> Bool) -> (end: Int64, abandoned: Bool) {
+                  firstDecides: Bool, abandons: (Int64, Int64) -> Bool) -> (end: Int64, abandoned: Bool) {
         let base = firstPeriod[path.trace], n = periodCount[path.trace]
         var done = 0.0, t = start, i = Int(hint), check = firstCheck, first = true
         while true {
@@ -235,7 +236,7 @@ final class LastMile {
             }
             while check < min(finish, end) {
                 if abandons(check, Int64(done + rate * Double(check - t) / 1e6)) { return (check, true) }
-                if first && finish != .max { check = .max; break }  // one period to the end: the first check decided
+                if firstDecides && first && finish != .max { check = .max; break }  // one period to the end: the first check decided
                 check += every
             }
             if finish != .max { return (finish, false) }

@@ -35,7 +35,7 @@ struct LastMileUnitTests {
         #expect(outage.bitsPerSecond == 0 && outage.latencyUs == 50_000 && hint == 1)
         // Checks every 250 ms from 0.5 s see what has arrived; the one that says so ends the transfer.
         var seen: [(Int64, Int64)] = []
-        let cut = mile.transfer(2_000_000, path, cap: 10e6, from: 0, hint: 0, firstCheck: 500_000, every: 250_000) { t, bits in
+        let cut = mile.transfer(2_000_000, path, cap: 10e6, from: 0, hint: 0, firstCheck: 500_000, every: 250_000, firstDecides: true) { t, bits in
             seen.append((t, bits))
             return t >= 1_500_000
         }
@@ -44,7 +44,7 @@ struct LastMileUnitTests {
         #expect(seen.map(\.1) == [500_000, 750_000, 1_000_000, 1_000_000, 1_000_000])
         // Within one period the first check decides: no other is made.
         seen = []
-        let whole = mile.transfer(6_000_000, path, cap: 10e6, from: 2_000_000, hint: 0, firstCheck: 2_500_000, every: 250_000) { t, bits in
+        let whole = mile.transfer(6_000_000, path, cap: 10e6, from: 2_000_000, hint: 0, firstCheck: 2_500_000, every: 250_000, firstDecides: true) { t, bits in
             seen.append((t, bits))
             return false
         }

@@ -15,7 +15,8 @@ public struct PlayerProfile: Sendable {
     let abandonmentRule: AbandonmentRule
     let abandonmentGrace: Int64
     let abandonmentCheck: Int64
-    var abandonmentCheckBits: Int64 { abandonmentCheck == Self.everyFiftyMs && name.hasPrefix("sabre") ? 12_000 : 0 }
+    /// Bits between checks: Sabre's `NetworkModel.min_progress_size` for its profiles, else none.
+    var abandonmentCheckBits: Int64 = 0
     let afterAbandonment: AfterAbandonment
 
     /// The profile's configuration with buffer sizes of its own or given.
@@ -41,21 +42,25 @@ public struct PlayerProfile: Sendable {
                       summary: "Sabre's defaults: BOLA-E as BOLA-U with placeholder and insufficient-buffer rule, BOLA-E's abandonment, 25 s buffer",
                       maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .bolaE(variant: .u, insufficientBuffer: true) },
                       abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
+                      abandonmentCheckBits: 12_000,
                       afterAbandonment: .decideAgain),
         PlayerProfile(name: "sabre-bola-o",
                       summary: "Sabre's BOLA-E as BOLA-O (`-ao`)",
                       maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .bolaE(variant: .o, insufficientBuffer: true) },
                       abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
+                      abandonmentCheckBits: 12_000,
                       afterAbandonment: .decideAgain),
         PlayerProfile(name: "sabre-throughput",
                       summary: "Sabre's throughput rule (`-a throughput`): 0.9 safety, insufficient-buffer rule, abandonment past 1.8 segments",
                       maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .throughput(safety: 0.9, insufficientBuffer: true) },
                       abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
+                      abandonmentCheckBits: 12_000,
                       afterAbandonment: .decideAgain),
         PlayerProfile(name: "sabre-dynamicdash",
                       summary: "Sabre's `dynamicdash`: throughput rule below 5 s of buffer, BOLA-E above 10 s",
                       maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .dynamic(bolaAbove: 10, throughputBelow: 5) },
                       abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
+                      abandonmentCheckBits: 12_000,
                       afterAbandonment: .decideAgain),
         PlayerProfile(name: "dashjs",
                       summary: "dash.js's default dynamic strategy: throughput rule until the buffer passes stableBufferTime (12 s), BOLA-E until it falls to half of it, each rule's abandonment",

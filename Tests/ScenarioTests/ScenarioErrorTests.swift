@@ -213,5 +213,22 @@ struct ScenarioErrorTests {
         #expect(problems(minimal, overrides: ["regions[eu].users=2"]) ==
             ["--set regions[eu].users=2: regions: has no element with id 'eu' (ids: us-east)"])
         #expect(problems(minimal, overrides: ["name"]) == ["--set name: expected key.path=value, e.g. regions[0].users=2M"])
+        #expect(problems(minimal, overrides: ["clients.devices[watch].player=bba"]) ==
+            ["--set clients.devices[watch].player=bba: clients.devices: has no element with name 'watch' (names: tv, mobile, web)"])
+    }
+
+    /// The file leaves `clients.devices` to its default: a --set into one element starts from the
+    /// default list, finds the element by its name, and changes only that.
+    @Test("A --set into a list the file leaves to its default changes one element of the default")
+    func overrideIntoDefaultList() throws {
+        let s = try ScenarioLoader.parse(text: minimal, file: "s.yaml",
+                                         overrides: ["clients.devices[web].player=robust-mpc", "clients.access[mobile].badPeriod=20 s"])
+        let world = s.worldConfiguration
+        let devices = world.clients.devices
+        #expect(devices.map(\.name) == ["tv", "mobile", "web"])
+        #expect(devices.map(\.player) == ["bba", "throughput", "robust-mpc"])
+        #expect(world.clients.access.map(\.name) == ["broadband", "mobile", "eveningWifi"])
+        guard case let .markov(mobile) = world.clients.access[1].variation else { Issue.record("mobile is not markov"); return }
+        #expect(mobile.badMean == .seconds(20))
     }
 }

@@ -290,7 +290,7 @@ enum Overrides {
             throw Failure(path: pathText, message: "the value is not valid YAML: \(valueText)")
         }
         var resolved: [KeyPath.Component] = []
-        let updated = try set(value, at: path.components[...], in: root, resolved: &resolved)
+        let updated = try set(value, at: path.components[...], in: root, type: .object(ScenarioSchema.root), resolved: &resolved)
         return (updated, KeyPath(resolved))
     }
 
@@ -307,21 +307,34 @@ enum Overrides {
         return node
     }
 
-    static func set(_ value: Node, at path: ArraySlice<KeyPath.Component>, in node: Node,
+    /// Sets `value` at `path` under `node`, whose schema type is `type` (`nil` below free-form
+    /// values). A key the file does not write starts from its schema default when the path goes
+    /// on into it (`clients.devices[web].player` changes one device of the default list), else
+    /// from nothing. List elements are found by index or by their id (the schema's id key).
+    static func set(_ value: Node, at path: ArraySlice<KeyPath.Component>, in node: Node, type: ValueType?,
                     resolved: inout [KeyPath.Component]) throws(Failure) -> Node {
         guard let first = path.first else { return value }
         let rest = path.dropFirst()
         let here = KeyPath(resolved).description
+        var fields: Schema?
+        var element: ValueType?
+        if case let .object(schema)? = type { fields = schema }
+        if case let .records(schema, _)? = type { element = .object(schema) }
         switch (first, node) {
         case let (.key(key), .mapping(mapping)):
             resolved.append(.key(key))
+            let field = fields?.field(key)
             var pairs = Array(mapping)
             if let i = pairs.firstIndex(where: { $0.key.string == key }) {
-                pairs[i].value = try set(value, at: rest, in: pairs[i].value, resolved: &resolved)
+                pairs[i].value = try set(value, at: rest, in: pairs[i].value, type: field?.type, resolved: &resolved)
             } else {
-                // A key the file does not write: create it (and any mappings on the way).
-                let empty = Node([(Node, Node)](), .implicit, .block)
-                pairs.append((Node(key), try set(value, at: rest, in: empty, resolved: &resolved)))
+                // A key the file does not write: its default when the path goes into it, else
+                // nothing (and any mappings on the way).
+                var start = Node([(Node, Node)](), .implicit, .block)
+                if !rest.isEmpty, case let .defaulted(text)? = field?.presence, let parsed = try? Yams.compose(yaml: text) {
+                    start = parsed
+                }
+                pairs.append((Node(key), try set(value, at: rest, in: start, type: field?.type, resolved: &resolved)))
             }
             return Node(pairs.map { ($0.key, $0.value) }, mapping.tag, mapping.style)
         case let (.index(i), .sequence(seq)):
@@ -330,16 +343,18 @@ enum Overrides {
             }
             resolved.append(.index(i))
             var items = Array(seq)
-            items[i] = try set(value, at: rest, in: items[i], resolved: &resolved)
+            items[i] = try set(value, at: rest, in: items[i], type: element, resolved: &resolved)
             return Node(items, seq.tag, seq.style)
         case let (.id(id), .sequence(seq)):
-            guard let i = seq.firstIndex(where: { $0.mapping?[Node("id")]?.string == id }) else {
-                let ids = seq.compactMap { $0.mapping?[Node("id")]?.string }
-                throw Failure(path: here, message: "has no element with id '\(id)' (ids: \(ids.joined(separator: ", ")))")
+            let idKey: String
+            if case let .records(schema, _)? = type, let key = schema.idKey { idKey = key } else { idKey = "id" }
+            guard let i = seq.firstIndex(where: { $0.mapping?[Node(idKey)]?.string == id }) else {
+                let ids = seq.compactMap { $0.mapping?[Node(idKey)]?.string }
+                throw Failure(path: here, message: "has no element with \(idKey) '\(id)' (\(idKey)s: \(ids.joined(separator: ", ")))")
             }
             resolved.append(.index(i))
             var items = Array(seq)
-            items[i] = try set(value, at: rest, in: items[i], resolved: &resolved)
+            items[i] = try set(value, at: rest, in: items[i], type: element, resolved: &resolved)
             return Node(items, seq.tag, seq.style)
         case (.key(let key), _):
             throw Failure(path: here, message: "is not a mapping, so it has no key '\(key)'")

@@ -37,31 +37,22 @@ public struct PlayerProfile: Sendable {
     /// progress events every 50 ms, which is when dash.js's rules run.
     static let everyFiftyMs: Int64 = 50_000
 
+    /// A profile of Sabre's, which all share its main loop: a 25 s buffer, playback from the first
+    /// segment, the rule's own abandonment every 50 ms and 12,000 bits, a fresh decision after.
+    static func sabre(_ name: String, _ summary: String, _ algorithm: ABRAlgorithm) -> PlayerProfile {
+        PlayerProfile(name: name, summary: summary, maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in algorithm },
+                      abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
+                      abandonmentCheckBits: 12_000, afterAbandonment: .decideAgain)
+    }
+
     public static let all: [PlayerProfile] = [
-        PlayerProfile(name: "sabre-default",
-                      summary: "Sabre's defaults: BOLA-E as BOLA-U with placeholder and insufficient-buffer rule, BOLA-E's abandonment, 25 s buffer",
-                      maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .bolaE(variant: .u, insufficientBuffer: true) },
-                      abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
-                      abandonmentCheckBits: 12_000,
-                      afterAbandonment: .decideAgain),
-        PlayerProfile(name: "sabre-bola-o",
-                      summary: "Sabre's BOLA-E as BOLA-O (`-ao`)",
-                      maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .bolaE(variant: .o, insufficientBuffer: true) },
-                      abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
-                      abandonmentCheckBits: 12_000,
-                      afterAbandonment: .decideAgain),
-        PlayerProfile(name: "sabre-throughput",
-                      summary: "Sabre's throughput rule (`-a throughput`): 0.9 safety, insufficient-buffer rule, abandonment past 1.8 segments",
-                      maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .throughput(safety: 0.9, insufficientBuffer: true) },
-                      abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
-                      abandonmentCheckBits: 12_000,
-                      afterAbandonment: .decideAgain),
-        PlayerProfile(name: "sabre-dynamicdash",
-                      summary: "Sabre's `dynamicdash`: throughput rule below 5 s of buffer, BOLA-E above 10 s",
-                      maxBuffer: 25_000_000, startupBuffer: 0, algorithm: { _ in .dynamic(bolaAbove: 10, throughputBelow: 5) },
-                      abandonment: true, abandonmentRule: .algorithm, abandonmentGrace: 0, abandonmentCheck: everyFiftyMs,
-                      abandonmentCheckBits: 12_000,
-                      afterAbandonment: .decideAgain),
+        sabre("sabre-default", "Sabre's defaults: BOLA-E as BOLA-U with placeholder and insufficient-buffer rule, BOLA-E's abandonment, 25 s buffer",
+              .bolaE(variant: .u, insufficientBuffer: true)),
+        sabre("sabre-bola-o", "Sabre's BOLA-E as BOLA-O (`-ao`)", .bolaE(variant: .o, insufficientBuffer: true)),
+        sabre("sabre-throughput", "Sabre's throughput rule (`-a throughput`): 0.9 safety, insufficient-buffer rule, abandonment past 1.8 segments",
+              .throughput(safety: 0.9, insufficientBuffer: true)),
+        sabre("sabre-dynamicdash", "Sabre's `dynamicdash`: throughput rule below 5 s of buffer, BOLA-E above 10 s",
+              .dynamic(bolaAbove: 10, throughputBelow: 5)),
         PlayerProfile(name: "dashjs",
                       summary: "dash.js's default dynamic strategy: throughput rule until the buffer passes stableBufferTime (12 s), BOLA-E until it falls to half of it, each rule's abandonment",
                       maxBuffer: 30_000_000, startupBuffer: 0, algorithm: { _ in .dynamic(bolaAbove: 12, throughputBelow: 6) },

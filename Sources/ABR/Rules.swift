@@ -105,9 +105,8 @@ enum ThroughputRule {
 
     /// The highest rung whose segment downloads within one segment duration at `throughput`
     /// bits/s after `latency` seconds (the lowest when none does).
-    static func rung(for throughput: Double, latency: Double, _ input: ABRInput) -> Int {
-        let bitrates = input.manifest.bitrates
-        let p = input.segmentSeconds
+    static func rung(for throughput: Double, latency: Double, _ m: PlaybackManifest, segmentSeconds p: Double) -> Int {
+        let bitrates = m.bitrates
         var rung = 0
         while rung + 1 < bitrates.count && latency + p * bitrates[rung + 1] / throughput <= p {
             rung += 1
@@ -118,7 +117,7 @@ enum ThroughputRule {
     static func decide(_ input: ABRInput, safety: Double, insufficientBuffer: Bool, state: inout RuleState) -> Int {
         guard let tput = input.throughput, tput > 0 else { return 0 }
         let latency = input.latency ?? 0
-        let chosen = rung(for: safety * tput, latency: latency, input)
+        let chosen = rung(for: safety * tput, latency: latency, input.manifest, segmentSeconds: input.segmentSeconds)
         guard insufficientBuffer else { return chosen }
         return capped(chosen, input, throughput: tput, latency: latency, safety: state.nextThroughputSafety())
     }
@@ -143,9 +142,8 @@ enum ThroughputRule {
         let rate = progress.bitsReceived / transfer
         let left = progress.bitsTotal - progress.bitsReceived
         guard elapsed + left / rate > abandonMultiplier * p else { return nil }
-        let l = latency(), throughput = rate * safety, bitrates = m.bitrates
-        var lower = 0
-        while lower + 1 < bitrates.count && l + p * bitrates[lower + 1] / throughput <= p { lower += 1 }
+        let bitrates = m.bitrates
+        let lower = rung(for: rate * safety, latency: latency(), m, segmentSeconds: p)
         let size = progress.bitsTotal * bitrates[lower] / bitrates[progress.rung]
         return lower < progress.rung && size < left ? lower : nil
     }

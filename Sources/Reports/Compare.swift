@@ -12,7 +12,7 @@ public enum Tolerance: Sendable, Equatable {
         }
     }
 
-    static func trim(_ x: Double) -> String {
+    public static func trim(_ x: Double) -> String {
         var s = String(format6(x))
         while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
         return s

@@ -63,13 +63,52 @@ public struct ExecutionConfiguration: Sendable, Equatable {
         case popTrees
     }
 
+    /// How closely sessions are followed (docs/world.md, "Fidelity").
+    public enum Fidelity: String, Sendable, CaseIterable {
+        /// Every segment of every session is a request and a completion on the event queue: the
+        /// reference model.
+        case segment
+        /// Sessions whose outcome cannot change (playing, buffer high, no fault, a hit at their
+        /// PoP, a link with headroom) advance a window of segments in one event (``HybridConfiguration``).
+        case hybrid
+    }
+
     public var partitions: Partitions
     /// Simulated time between synchronisation points of a partitioned run.
     public var syncInterval: SimDuration
+    public var fidelity: Fidelity
+    public var hybrid: HybridConfiguration
 
-    public init(partitions: Partitions = .one, syncInterval: SimDuration = .seconds(1)) {
+    public init(partitions: Partitions = .one, syncInterval: SimDuration = .seconds(1), fidelity: Fidelity = .segment,
+                hybrid: HybridConfiguration = HybridConfiguration()) {
         self.partitions = partitions
         self.syncInterval = syncInterval
+        self.fidelity = fidelity
+        self.hybrid = hybrid
+    }
+}
+
+/// When a session may be steady in a hybrid run, and for how long at a time (docs/world.md,
+/// "Fidelity"). A steady window ends early at any fault's start or end and at any site's plan,
+/// and before a segment where the player would change rung, abandon, fall below `minBuffer`, or
+/// fetch its last segment.
+public struct HybridConfiguration: Sendable, Equatable {
+    /// The longest window a steady session advances in one event.
+    public var horizon: SimDuration
+    /// A steady session's buffer, after each segment it takes, stays at least this share of its
+    /// player's maximum buffer.
+    public var minBuffer: Double
+    /// A session is steady only while its PoP's link carries less than this share of its capacity.
+    public var linkUtilisation: Double
+    /// Standard deviations of the steady sessions' bursts counted on top of the link's load (see
+    /// ``SteadyWindows``).
+    public var burstSigmas: Double
+
+    public init(horizon: SimDuration = .seconds(60), minBuffer: Double = 0.5, linkUtilisation: Double = 0.95, burstSigmas: Double = 3) {
+        self.horizon = horizon
+        self.minBuffer = minBuffer
+        self.linkUtilisation = linkUtilisation
+        self.burstSigmas = burstSigmas
     }
 }
 

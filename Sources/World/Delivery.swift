@@ -83,7 +83,6 @@ final class Delivery {
         let file = library.file(title: title, rendition: rendition)
         let bits = library.segmentBits(context: sessions.context[i], title: title, segment: segment, rendition: rendition)
         let p = Int(sessions.pop[i]), atPop = links.pop(p)
-        let region = Int(sessions.region[i])
 
         // The session's PoP is down: the request fails, and the player fails over.
         guard !sites.isDown(p) else {
@@ -96,11 +95,7 @@ final class Delivery {
         var tier = p
         var servedBy = atPop
         var missing: [Int] = []
-        var latency = sites.pops[p].rtt + distances.rtt(from: region, to: sites.pops[p].region)
-            + .microseconds(faults.linkRttUs(region: region, pop: p))
-        if sessions.accessTrace[i] != .max {
-            latency += .microseconds(lastMile.now(path(i), at: now.microseconds, hint: &sessions.traceHint[i]).latencyUs)
-        }
+        var latency = popLatency(i, pop: p, at: now.microseconds)
         while true {
             let holds = sites.serves(file, at: tier)
             sites.record(request: file, at: tier, bits: bits, hit: holds, now: now)
@@ -160,6 +155,19 @@ final class Delivery {
         }
     }
 
+    /// The round trip from session slot `i` to PoP `p` at `now`: the PoP's, the regions' distance,
+    /// a degraded link's extra, and on a varying last mile the access network's at that moment.
+    @inline(__always)
+    func popLatency(_ i: Int, pop p: Int, at now: Int64) -> SimDuration {
+        let region = Int(sessions.region[i])
+        var latency = sites.pops[p].rtt + distances.rtt(from: region, to: sites.pops[p].region)
+            + .microseconds(faults.linkRttUs(region: region, pop: p))
+        if sessions.accessTrace[i] != .max {
+            latency += .microseconds(lastMile.now(path(i), at: now, hint: &sessions.traceHint[i]).latencyUs)
+        }
+        return latency
+    }
+
     /// Starts session `s`'s waiting download if its links have room, and returns nil; else returns
     /// the link that lacks room. The rate: the user's access, the PoP's fair share and headroom,
     /// and the upstream tier's (see `FlowSet`). With the origin full and `onOverload: fail`, the
@@ -170,18 +178,7 @@ final class Delivery {
         let d = sessions.download[i]
         let p = Int(sessions.pop[i])
         let pop = links.pop(p), upstream = d.servedBy
-        // A degraded link between the user's region and the PoP leaves a share of the throughput.
-        let linkShare = faults.linkThroughput(region: Int(sessions.region[i]), pop: p)
-        var access = sessions.access[i] * linkShare
-        let varying = sessions.accessTrace[i] != .max
-        if varying {
-            // The share reserved on the links: at the user's throughput now, at least half its
-            // mean, so that a download starting in a dip is not pinned to it.
-            let trace = Int(sessions.accessTrace[i])
-            sessions.traceScale[i] = Float(lastMile.relative(trace: trace) ? access : linkShare)
-            let current = lastMile.now(path(i), at: now.microseconds, hint: &sessions.traceHint[i]).bitsPerSecond
-            access = max(current, 0.5 * lastMile.mean[trace] * Double(sessions.traceScale[i]))
-        }
+        let access = accessCap(i, pop: p, at: now.microseconds)
         let atPop = links.fairShare(pop, cap: access)
         var due = atPop
         if upstream != pop { due = min(due, links.fairShare(upstream, cap: atPop)) }
@@ -205,34 +202,55 @@ final class Delivery {
         sessions.download[i].rate = rate
         sessions.download[i].accessCap = access
         sessions.download[i].upstreamCap = atPop
-        let abandons: SimInstant?, done: SimInstant
-        if varying {
-            // The bits flow at the reserved rate, or the user's throughput when lower, as it varies;
-            // the player checks after the grace period and then as often as its configuration says,
-            // but no more often than every 250 ms (as `TraceReplay` does at that cadence).
-            let path = path(i)
-            let transfer = sessions.withPlayer(i, in: library) { player, context in
-                let c = context.configuration
-                return lastMile.transfer(d.bits, path, cap: rate, from: firstByte.microseconds, hint: sessions.traceHint[i],
-                                         firstCheck: firstByte.microseconds + max(c.abandonmentGrace, Delivery.checkEvery(c)),
-                                         every: Delivery.checkEvery(c), firstDecides: c.abandonmentRule == .outlastsBuffer) { time, received in
-                    c.abandonment && player.abandonmentRung(
-                        segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received, bitsTotal: d.bits,
-                        requestedAt: d.requestedAtUs, firstByteAt: firstByte.microseconds, at: time, context) != nil
-                }
-            }
-            done = SimInstant(microseconds: transfer.end)
-            abandons = transfer.abandoned ? done : nil
-        } else {
-            done = firstByte + SimDuration(microseconds: (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate))
-            abandons = abandonment(s, d, from: firstByte, until: done) { Int64(rate * Double($0 - firstByte.microseconds) / 1e6) }
+        let end = sessions.withPlayer(i, in: library) { player, context in
+            timing(i, d, rate: rate, firstByte: firstByte.microseconds, &player, context)
         }
-        if let check = abandons {
-            sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: check)
+        if end.abandons {
+            sim.schedule(.abandon(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: SimInstant(microseconds: end.at))
         } else {
-            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: done)
+            sim.schedule(.downloadDone(session: s, generation: sessions.generation[i], epoch: sessions.download[i].epoch), at: SimInstant(microseconds: end.at))
         }
         return nil
+    }
+
+    /// The rate session slot `i`'s download at PoP `p` may have at most, from its last mile: the
+    /// user's access (a degraded link's share of it); on a varying last mile, the throughput at
+    /// `now`, at least half its mean, so that a download starting in a dip is not pinned to it.
+    @inline(__always)
+    func accessCap(_ i: Int, pop p: Int, at now: Int64) -> Double {
+        let linkShare = faults.linkThroughput(region: Int(sessions.region[i]), pop: p)
+        let access = sessions.access[i] * linkShare
+        guard sessions.accessTrace[i] != .max else { return access }
+        let trace = Int(sessions.accessTrace[i])
+        sessions.traceScale[i] = Float(lastMile.relative(trace: trace) ? access : linkShare)
+        let current = lastMile.now(path(i), at: now, hint: &sessions.traceHint[i]).bitsPerSecond
+        return max(current, 0.5 * lastMile.mean[trace] * Double(sessions.traceScale[i]))
+    }
+
+    /// When download `d` of session slot `i`, its first byte at `firstByte` and flowing at `rate`,
+    /// completes; or when `player` gives it up (`abandons`). On a varying last mile the bits flow at
+    /// `rate`, or the user's throughput when lower, as it varies; the player checks after the grace
+    /// period and then as often as its configuration says, but no more often than every 250 ms (as
+    /// `TraceReplay` does at that cadence).
+    @inline(__always)
+    func timing(_ i: Int, _ d: Download, rate: Double, firstByte: Int64, _ player: inout Player,
+                _ context: PlayerContext) -> (at: Int64, abandons: Bool) {
+        let c = context.configuration
+        if sessions.accessTrace[i] != .max {
+            let transfer = lastMile.transfer(d.bits, path(i), cap: rate, from: firstByte, hint: sessions.traceHint[i],
+                                             firstCheck: firstByte + max(c.abandonmentGrace, Delivery.checkEvery(c)),
+                                             every: Delivery.checkEvery(c), firstDecides: c.abandonmentRule == .outlastsBuffer) { time, received in
+                c.abandonment && player.abandonmentRung(
+                    segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received, bitsTotal: d.bits,
+                    requestedAt: d.requestedAtUs, firstByteAt: firstByte, at: time, context) != nil
+            }
+            return (transfer.end, transfer.abandoned)
+        }
+        let done = firstByte + (d.bits * 1_000_000 + Int64(rate) - 1) / Int64(rate)
+        if let check = abandonment(d, &player, context, from: firstByte, until: done, received: { Int64(rate * Double($0 - firstByte) / 1e6) }) {
+            return (check, true)
+        }
+        return (done, false)
     }
 
     /// How often the world checks a download for abandonment: the player's cadence, but no more
@@ -248,24 +266,21 @@ final class Delivery {
     /// constant), so one check tells. The algorithms' own rules are not monotone like that (BOLA-E
     /// weighs what is left against the buffer), so they are asked at every check, as `TraceReplay`
     /// does.
-    private func abandonment(_ s: UInt32, _ d: Download, from firstByte: SimInstant, until done: SimInstant,
-                             received: (Int64) -> Int64) -> SimInstant? {
-        sessions.withPlayer(Int(s), in: library) { player, context -> SimInstant? in
-            let c = context.configuration
-            guard c.abandonment else { return nil }
-            let start = firstByte.microseconds, end = done.microseconds
-            var check = start + c.abandonmentGrace
-            if c.abandonmentRule == .algorithm { check = start + max(c.abandonmentGrace, Delivery.checkEvery(c)) }
-            while check < end {
-                if player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check),
-                                          bitsTotal: d.bits, requestedAt: d.requestedAtUs, firstByteAt: start, at: check, context) != nil {
-                    return SimInstant(microseconds: check)
-                }
-                guard c.abandonmentRule == .algorithm else { return nil }
-                check = start + ((check - start) / Delivery.checkEvery(c) + 1) * Delivery.checkEvery(c)
+    private func abandonment(_ d: Download, _ player: inout Player, _ context: PlayerContext, from start: Int64, until end: Int64,
+                             received: (Int64) -> Int64) -> Int64? {
+        let c = context.configuration
+        guard c.abandonment else { return nil }
+        var check = start + c.abandonmentGrace
+        if c.abandonmentRule == .algorithm { check = start + max(c.abandonmentGrace, Delivery.checkEvery(c)) }
+        while check < end {
+            if player.abandonmentRung(segment: Int(d.segment), rung: Int(d.rung), bitsReceived: received(check),
+                                      bitsTotal: d.bits, requestedAt: d.requestedAtUs, firstByteAt: start, at: check, context) != nil {
+                return check
             }
-            return nil
+            guard c.abandonmentRule == .algorithm else { return nil }
+            check = start + ((check - start) / Delivery.checkEvery(c) + 1) * Delivery.checkEvery(c)
         }
+        return nil
     }
 
     /// Session slot `i`'s place on its last mile (a varying one).

@@ -535,6 +535,19 @@ final class FillScheduler {
         return SimInstant(microseconds: time.microseconds + wait)
     }
 
+    /// When the windows of the sites `owned` open (and sites plan) before `end`.
+    func windowOpenings(owned: (Int) -> Bool, before end: SimInstant) -> [SimInstant] {
+        var times: [SimInstant] = []
+        for pop in site.indices where owned(pop) {
+            var t = next(placement.windowStart.microseconds / 1_000_000, at: pop, after: .zero)
+            while t < end {
+                times.append(t)
+                t = t + .hours(24)
+            }
+        }
+        return times
+    }
+
     /// Each site's daily window opening (and plan) and closing, for the sites `owned`. A window
     /// open at the start is open from the start; an always-open window (start = end) still plans daily.
     func scheduleWindows(owned: (Int) -> Bool) {

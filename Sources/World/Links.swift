@@ -38,8 +38,14 @@ struct Link {
     var servedBytes = 0.0
     /// Committed rate over capacity, time-weighted per bucket.
     var utilisation: TimeWeightedSeries
+    /// The constant rate reserved for steady sessions of a hybrid run (their segments' bytes over
+    /// their windows), bits/s: capacity that flows do not share.
+    var steadyRate = 0.0
+    /// The variance the steady sessions' load would have as the on-off bursts the segment model
+    /// sends ((bits/s)²: a session of mean rate r downloading at a rate A has r(A − r)).
+    var steadyVariance = 0.0
 
-    var committedShare: Double { flows.committed / capacity }
+    var committedShare: Double { (flows.committed + steadyRate) / capacity }
 }
 
 /// Every link of the platform and the rules they share by.
@@ -95,14 +101,14 @@ final class Links {
     @inline(__always)
     func fairShare(_ link: LinkID, cap: Double) -> Double {
         let i = Int(link.index)
-        return all[i].flows.share(capacity: all[i].capacity, cap: cap, bin: FlowSet.bin(cap))
+        return all[i].flows.share(capacity: all[i].capacity - all[i].steadyRate, cap: cap, bin: FlowSet.bin(cap))
     }
 
     /// Capacity not committed to flows, bits/s.
     @inline(__always)
     func headroom(_ link: LinkID) -> Double {
         let i = Int(link.index)
-        return all[i].capacity - all[i].flows.committed
+        return all[i].capacity - all[i].flows.committed - all[i].steadyRate
     }
 
     /// Whether a transfer due `due` bits/s may start on `link` now (see ``FlowSet/admission``).
@@ -134,6 +140,26 @@ final class Links {
         let i = Int(link.index)
         all[i].flows.remove(cap: cap, rate: rate)
         all[i].utilisation.set(all[i].committedShare, at: now)
+    }
+
+    /// A steady session's window starts (`rate` > 0) or ends (`rate` < 0): its mean rate is
+    /// reserved on `link` meanwhile, so that flows see the capacity it leaves; `variance` is what
+    /// its bursts would add (``Link/steadyVariance``).
+    @inline(__always)
+    func reserveSteady(_ link: LinkID, rate: Double, variance: Double, now: SimInstant) {
+        let i = Int(link.index)
+        all[i].steadyRate = max(0, all[i].steadyRate + rate)
+        all[i].steadyVariance = max(0, all[i].steadyVariance + variance)
+        all[i].utilisation.set(all[i].committedShare, at: now)
+    }
+
+    /// The load on `link` a new steady window must stay under: committed flows, steady sessions'
+    /// mean rates and `sigmas` standard deviations of their bursts (plus `variance` of its own),
+    /// over capacity.
+    @inline(__always)
+    func burstLoad(_ link: LinkID, sigmas: Double, adding variance: Double) -> Double {
+        let i = Int(link.index)
+        return (all[i].flows.committed + all[i].steadyRate + sigmas * (all[i].steadyVariance + variance).squareRoot()) / all[i].capacity
     }
 
     /// Books `bytes` carried between `from` and `to` (spread over the buckets they cover).

@@ -22,6 +22,12 @@ struct Download: Sendable {
     var upstreamCap: Double = 0
     var active: Bool { segment >= 0 }
     var waiting: Bool { rate == 0 }
+
+    /// `segment` while the session is in a hybrid run's steady window (``SteadyWindows``): no
+    /// download in flight; `rung` is the window's, `rate` the load it reserves on its link and
+    /// `accessCap` the variance its bursts would add (``Links/reserveSteady(_:rate:variance:now:)``).
+    static let steadyWindow: Int32 = -2
+    var steady: Bool { segment == Download.steadyWindow }
 }
 
 /// One session's state: a fixed-size, trivially copyable record, so that the table is one flat

@@ -21,6 +21,10 @@ public struct LRUCache: Sendable {
     var bytes: [Double]
     var head: Int32 = -1  // most recent
     var tail: Int32 = -1  // least recent
+    /// Per file, the steady sessions of a hybrid run streaming it now (empty until the first).
+    /// The segment model would touch such a file every segment, so it is never the least recent
+    /// one: eviction passes over it (touching it) as it would have found it near the front.
+    var streaming: [Int32] = []
 
     public init(capacityBytes: Double, fileCount: Int) {
         precondition(fileCount < Int(Int32.max), "too many files")
@@ -53,12 +57,7 @@ public struct LRUCache: Sendable {
             return []
         }
         guard size <= capacityBytes - pinnedBytes else { return nil }
-        var evicted: [Int] = []
-        while usedBytes + size > capacityBytes, tail >= 0 {
-            let victim = tail
-            remove(Int(victim))
-            evicted.append(Int(victim))
-        }
+        let evicted = evict(toFit: capacityBytes - size)
         bytes[file] = size
         usedBytes += size
         files += 1
@@ -106,14 +105,32 @@ public struct LRUCache: Sendable {
     }
 
     /// Evicts unpinned files, least recent first, until the cache is within capacity; returns them.
-    public mutating func trim() -> [Int] {
+    public mutating func trim() -> [Int] { evict(toFit: capacityBytes * (1 + 1e-12)) }
+
+    /// Evicts unpinned files, least recent first, until at most `limit` bytes are used. A file
+    /// steady sessions stream is moved to the front instead, once each: if only such files are
+    /// left, they go too.
+    private mutating func evict(toFit limit: Double) -> [Int] {
         var evicted: [Int] = []
-        while usedBytes > capacityBytes * (1 + 1e-12), tail >= 0 {
+        var passes = streaming.isEmpty ? 0 : files
+        while usedBytes > limit, tail >= 0 {
             let victim = tail
+            if passes > 0 && streaming[Int(victim)] > 0 {
+                passes -= 1
+                unlink(victim)
+                pushFront(victim)
+                continue
+            }
             remove(Int(victim))
             evicted.append(Int(victim))
         }
         return evicted
+    }
+
+    /// A steady session starts (`by` 1) or stops (`by` -1) streaming `file`.
+    public mutating func stream(_ file: Int, by delta: Int32) {
+        if streaming.isEmpty { streaming = Array(repeating: 0, count: prev.count) }
+        streaming[file] += delta
     }
 
     private func check() {

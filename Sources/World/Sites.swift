@@ -162,6 +162,19 @@ final class Sites {
         }
     }
 
+    /// `count` requests for `file` that hit at `pop`, `bytes` in all, in the bucket of `time` (a
+    /// steady window's segments of one bucket: ``record(request:at:bits:hit:now:)`` for each
+    /// would add the same).
+    func recordHits(_ count: Int, of file: Int, at pop: Int, bytes: Double, time: SimInstant) {
+        metrics[pop].requests.increment(by: Int64(count))
+        metrics[pop].bytes += bytes
+        metrics[pop].requestSeries.add(Double(count), at: time)
+        pops[pop].observed[file] += bytes
+        metrics[pop].hits.increment(by: Int64(count))
+        metrics[pop].hitBytes += bytes
+        metrics[pop].hitSeries.add(Double(count), at: time)
+    }
+
     /// `file` is complete at `pop`: it serves hits, and counts for steering by title.
     func fileArrived(_ pop: Int, _ file: Int) { pops[pop].titleFiles[file / rungs] += 1 }
 

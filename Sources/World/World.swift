@@ -62,6 +62,8 @@ public final class World: WorldRun {
     let faults: FaultInjector
     let lastMile: LastMile
     let faultTargets: FaultTargets
+    /// Hybrid fidelity's steady windows (nil: every segment is exact).
+    let steady: SteadyWindows?
     @exclusivity(unchecked) var clients: ActivityClients
     @exclusivity(unchecked) var activityLog: ActivityLog
     // The session lifecycle's figures.
@@ -150,6 +152,10 @@ public final class World: WorldRun {
         self.delivery = delivery
         fills.admitWaiting = { [unowned delivery] in delivery.admitWaiting($0) }
         faultTargets = FaultTargets(sites: sites, origin: origin, links: links, fills: fills, delivery: delivery)
+        steady = c.execution.fidelity == .hybrid
+            ? SteadyWindows(hybrid: c.execution.hybrid, bucket: c.metricsBucket, sim: sim, sessions: sessions, library: library, sites: sites,
+                            links: links, faults: faults, delivery: delivery)
+            : nil
         // The start, then what is scheduled ahead.
         warmLoad = Array(repeating: 0, count: c.pops.count)
         planner.warmStart(owned: owns(pop:), popularity: popularity, calibration: calibration)
@@ -161,7 +167,16 @@ public final class World: WorldRun {
         }
         sim.schedule(.sample, at: .zero)
         if runsLog && c.activity.publishPeriod < c.duration { sim.schedule(.publish, at: .zero + c.activity.publishPeriod) }
-        faults.schedule(end: end) { sim.schedule($0, at: $1) }
+        var barriers = [end.microseconds]
+        faults.schedule(end: end) { event, time in
+            sim.schedule(event, at: time)
+            barriers.append(time.microseconds)
+        }
+        if let steady {
+            steady.account = { [unowned self] s, time in self.account(s, at: time) }
+            barriers += fills.windowOpenings(owned: owns(pop:), before: end).map(\.microseconds)
+            steady.setBarriers(barriers)
+        }
     }
 
     @inline(__always) func owns(region r: Int) -> Bool { shard?.ownsRegion[r] ?? true }
@@ -231,6 +246,10 @@ public final class World: WorldRun {
             apiResponse(s)
         case let .request(s, g):
             guard sessions.generation[Int(s)] == g else { return }
+            if let steady {
+                steady.end(s)
+                if steady.advance(s) { return }
+            }
             delivery.requestNext(s)
         case let .downloadDone(s, g, e):
             guard sessions.generation[Int(s)] == g, sessions.download[Int(s)].active, sessions.download[Int(s)].epoch == e else { return }
@@ -307,7 +326,10 @@ public final class World: WorldRun {
         if sessions.started[i] && sessions.pop[i] != UInt16.max && sessions.player[i].now < now.microseconds {
             sessions.player[i].advance(to: now.microseconds, library.contexts[Int(sessions.context[i])])
         }
-        let position = sessions.started[i] ? positionPlayed(s) : 0
+        // In a steady window the player is already at the window's end, playing without a stall
+        // all the way: the position now is that much earlier.
+        let ahead = sessions.download[i].steady ? max(0, sessions.player[i].now - now.microseconds) : 0
+        let position = sessions.started[i] ? positionPlayed(s) - ahead : 0
         let length = final ? library.loaded[Int(library.index[Int(sessions.title[i])])].length : 0
         clients.report(s, final: final, now: now, position: position, titleLength: length, sessions: sessions, log: &activityLog,
                        schedule: { sim.schedule($0, at: $1) })
@@ -464,7 +486,10 @@ public final class World: WorldRun {
         let now = sim.now
         if !sessions.started[i], sessions.player[i].phase != .startup { playbackStarted(s) }
         account(s)
-        guard Int(d.segment) == Int(sessions.lastSegment[i]) else { return delivery.requestNext(s) }
+        guard Int(d.segment) == Int(sessions.lastSegment[i]) else {
+            if let steady, steady.advance(s) { return }
+            return delivery.requestNext(s)
+        }
         // Everything the user will watch is here: play starts if it was still waiting for its
         // startup buffer, and the session ends when play reaches the user's stopping point.
         if sessions.player[i].phase == .startup {
@@ -493,8 +518,9 @@ public final class World: WorldRun {
         sites.metrics[Int(sessions.pop[i])].startTime.record(startTime)
     }
 
-    /// Adds the session's QoE since the last call to its region's and the global totals.
-    func account(_ s: UInt32) {
+    /// Adds the session's QoE since the last call to its region's and the global totals, at `time`
+    /// (now unless a steady window books its segments).
+    func account(_ s: UInt32, at time: SimInstant? = nil) {
         let i = Int(s)
         let q = sessions.player[i].qoe
         let a = sessions.accounted[i]
@@ -502,8 +528,8 @@ public final class World: WorldRun {
                              rebufferEvents: q.rebufferEvents - a.events, switches: q.switches - a.switches)
         guard delta.play != 0 || delta.rebuffer != 0 || delta.rebufferEvents != 0 || delta.switches != 0 else { return }
         sessions.accounted[i] = (q.playTime, q.rebufferTime, q.bitsPlayed, q.rebufferEvents, q.switches)
-        regions[Int(sessions.region[i])].aggregate.add(delta, at: sim.now)
-        global.add(delta, at: sim.now)
+        regions[Int(sessions.region[i])].aggregate.add(delta, at: time ?? sim.now)
+        global.add(delta, at: time ?? sim.now)
     }
 
     /// The session ends, for `cause`: its download stops, its last play is accounted, its client
@@ -511,6 +537,7 @@ public final class World: WorldRun {
     func endSession(_ s: UInt32, cause: EndCause) {
         let i = Int(s)
         let now = sim.now
+        steady?.end(s)
         delivery.stop(s)
         if sessions.pop[i] != UInt16.max {
             sessions.player[i].advance(to: max(sessions.player[i].now, now.microseconds), library.contexts[Int(sessions.context[i])])

@@ -211,6 +211,8 @@ public struct WorldResults: Sendable {
     public var pipeline: PipelineMetrics
     /// Fault strikes inside the run.
     public var incidents: [Incident]
+    /// With hybrid fidelity: what the steady windows covered (nil: segment fidelity).
+    public var hybrid: HybridFigures?
 }
 
 extension WorldResults {
@@ -267,7 +269,8 @@ extension WorldResults {
                   expectedPeak: expectedGlobal[peakMinute] * k, expectedPeakUTCMinute: peakMinute,
                   titlesLoaded: world.library.loaded.count,
                   releases: world.sites.releases.filter { $0.time >= .zero && $0.time < endTime },
-                  pipeline: world.activityLog.results(heldAtClients: world.clients.eventsHeld), incidents: world.incidents)
+                  pipeline: world.activityLog.results(heldAtClients: world.clients.eventsHeld), incidents: world.incidents,
+                  hybrid: world.steady?.figures)
     }
 }
 

@@ -103,6 +103,10 @@ struct RunCommand: ParsableCommand {
             Terminal.error("--threads must be at least 1, got \(threads)")
             throw ExitCode(64)
         }
+        if exportRequests != nil && resolved.worldConfiguration.execution.fidelity == .hybrid {
+            Terminal.error("--export-requests needs execution.fidelity: segment: a hybrid run books a steady window's requests together, not one by one in time order")
+            throw ExitCode(64)
+        }
         let folderText = out ?? "Reports/\(resolved.name)"
         guard !folderText.isEmpty else {
             Terminal.error("--out needs a folder name, got an empty one")

@@ -8,7 +8,7 @@ struct VodsimCommand: ParsableCommand {
         commandName: "vodsim",
         abstract: "A deterministic discrete-event simulator of a global video-on-demand platform.",
         version: VodsimVersion.string,
-        subcommands: [RunCommand.self, ValidateCommand.self, CompareCommand.self, SweepCommand.self, ManifestCommand.self, ABRCommand.self, BenchCommand.self],
+        subcommands: [RunCommand.self, ValidateCommand.self, CompareCommand.self, FidelityCommand.self, SweepCommand.self, ManifestCommand.self, ABRCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -113,7 +113,12 @@ extension ResolvedScenario {
             catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity, faults: faults)
         configuration.execution = ExecutionConfiguration(
             partitions: ExecutionConfiguration.Partitions(rawValue: root["execution"]["partitions"].text)!,
-            syncInterval: SimDuration(seconds: root["execution"]["syncInterval"].value))
+            syncInterval: SimDuration(seconds: root["execution"]["syncInterval"].value),
+            fidelity: ExecutionConfiguration.Fidelity(rawValue: root["execution"]["fidelity"].text)!,
+            hybrid: HybridConfiguration(horizon: SimDuration(seconds: root["execution"]["hybrid"]["horizon"].value),
+                                        minBuffer: root["execution"]["hybrid"]["minBuffer"].value,
+                                        linkUtilisation: root["execution"]["hybrid"]["linkUtilisation"].value,
+                                        burstSigmas: root["execution"]["hybrid"]["burstSigmas"].value))
         return configuration
     }
 

@@ -455,6 +455,20 @@ public enum ScenarioSchema {
               "one: a single event loop, the exact model. popTrees: one partition per PoP tree (a hub, the sites below it and the regions they serve), each with its own event loop on the worker threads; clients are steered within their partition, origin capacity is shared out and the activity log merged at synchronisation points (docs/performance.md). Results depend on this, not on --threads."),
         Field("syncInterval", .quantity(.duration, .range(0.001, 60)), .defaulted("1 s"),
               "With popTrees: simulated time between synchronisation points (how stale a partition's view of the shared origin and log may be)."),
+        Field("fidelity", .choice(["segment", "hybrid"]), .defaulted("segment"),
+              "segment: every segment of every session on the event queue, the reference. hybrid: sessions whose outcome cannot change (playing, buffer high, no fault, a hit at their PoP, a link with headroom) advance a window of segments in one event, booked as the segment model books them (docs/world.md, Fidelity; vodsim check-fidelity measures the difference)."),
+        Field("hybrid", .object(hybrid), .defaulted("{}"), "With hybrid fidelity: when a session is steady, and for how long at a time."),
+    ])
+
+    static let hybrid = Schema([
+        Field("horizon", .quantity(.duration, .range(1, 3_600)), .defaulted("1 min"),
+              "The longest window of segments a steady session advances in one event (it re-checks at the window's end)."),
+        Field("minBuffer", .quantity(.fraction, .range(0, 1)), .defaulted("50%"),
+              "A steady session's buffer stays at least this share of its player's maximum buffer after every segment; below, the session is exact."),
+        Field("linkUtilisation", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("95%"),
+              "A session is steady only while its PoP's link is used below this share of its capacity, counting burstSigmas standard deviations of the bursts steady sessions would send."),
+        Field("burstSigmas", .quantity(.number, .range(0, 10)), .defaulted("3"),
+              "How many standard deviations of the steady sessions' download bursts (which their mean load smooths out) count on top of a link's load."),
     ])
 
     static let metrics = Schema([

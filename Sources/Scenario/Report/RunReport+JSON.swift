@@ -24,6 +24,7 @@ extension RunReport {
             ("start", .string(instant(.zero))),
             ("end", .string(instant(results.end))),
             ("simulatedEvents", .integer(Int64(results.eventsProcessed))),
+            ("fidelity", fidelityJSON),
             ("notModelledYet", .object([
                 ("sections", .array(ResolvedScenario.unmodelledSections.map { .string($0) })),
                 ("keysSet", .array(scenario.notModelled.map { .string($0) })),
@@ -54,6 +55,19 @@ extension RunReport {
             ])))
         }
         return .object(header + sections + [("timeseries", timeseriesJSON), ("resolvedScenario", scenario.root.json)])
+    }
+
+    /// How closely sessions were followed: the model, and with hybrid fidelity the share of
+    /// session-time spent in steady windows and the segments they advanced.
+    var fidelityJSON: JSONValue {
+        guard let h = results.hybrid else { return .object([("model", .string("segment"))]) }
+        let sessionTimeUs = results.global.concurrency.timeAverage(until: results.end) * Double(results.end.microseconds)
+        return .object([
+            ("model", .string("hybrid")),
+            ("steadySharePercent", sessionTimeUs > 0 ? .rounded(100 * h.sessionTimeUs / sessionTimeUs, digits: 2) : .null),
+            ("steadyWindows", .integer(h.windows)),
+            ("steadySegments", .integer(h.segments)),
+        ])
     }
 
     /// The figures a comparison sets side by side.
@@ -155,7 +169,7 @@ extension RunReport {
             ("contentMisses", scaled(d.contentMisses)),
             ("healthMisses", scaled(d.healthMisses)),
             ("fills", .integer(Int64(d.fills))),
-            ("popEgressGbps", .object([("peak", round(totalPop.max() ?? 0)), ("mean", round(mean(totalPop)))])),
+            ("popEgressGbps", .object([("peak", round(totalPop.max() ?? 0)), ("p95", round(percentile(totalPop, 95))), ("mean", round(mean(totalPop)))])),
             ("originEgressGbps", .object([
                 ("peak", round(origin.max() ?? 0)), ("p95", round(percentile(origin, 95))), ("mean", round(mean(origin))),
             ])),

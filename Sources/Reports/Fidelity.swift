@@ -75,6 +75,12 @@ public struct FidelityRow: Sendable, Equatable {
     public var segment: Double?
     public var hybrid: Double?
 
+    public init(rule: FidelityRule, segment: Double?, hybrid: Double?) {
+        self.rule = rule
+        self.segment = segment
+        self.hybrid = hybrid
+    }
+
     /// hybrid − segment.
     public var difference: Double? { segment.flatMap { s in hybrid.map { $0 - s } } }
 

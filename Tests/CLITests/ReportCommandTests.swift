@@ -86,13 +86,15 @@ struct ReportCommandTests {
         #expect(report["comparison"] != nil)
     }
 
-    @Test("A partitioned run (peak-10m's PoP trees) writes byte-identical report folders with 1 and 2 threads")
-    func partitionedThreadsIdentical() throws {
+    @Test("A partitioned run (peak-10m's PoP trees) writes byte-identical report folders with 1 and 2 threads, at either fidelity",
+          arguments: ["segment", "hybrid"])
+    func partitionedThreadsIdentical(fidelity: String) throws {
         let dir = try sandbox()
         defer { try? FileManager.default.removeItem(at: dir) }
         for n in ["1", "2"] {
             let r = try CLI.run(["run", "Scenarios/peak-10m.yaml", "--set", "sampling=20000", "--set", "duration=5 min",
-                                 "--set", "catalog.titles=500", "--out", "p\(n)", "--quiet", "--threads", n], in: dir)
+                                 "--set", "catalog.titles=500", "--set", "execution.fidelity=\(fidelity)",
+                                 "--out", "p\(n)", "--quiet", "--threads", n], in: dir)
             #expect(r.status == 0, "\(r.stderr)")
         }
         let one = dir.appendingPathComponent("p1"), two = dir.appendingPathComponent("p2")
@@ -101,11 +103,26 @@ struct ReportCommandTests {
         }
         let report = try readJSON(one.appendingPathComponent("report.json"))
         #expect(report["resolvedScenario"]?["execution"]?["partitions"] == .string("popTrees"))
+        #expect(report["fidelity"]?["model"] == .string(fidelity))
         // Its PoP requests are not in one time order: asking for them is an error, not a shuffled file.
         let refused = try CLI.run(["run", "Scenarios/peak-10m.yaml", "--set", "sampling=20000", "--set", "duration=1 min",
-                                   "--export-requests", "requests.csv", "--quiet"], in: dir)
-        #expect(refused.status == 64 && refused.stderr.contains("execution.partitions: one"))
+                                   "--set", "execution.fidelity=\(fidelity)", "--export-requests", "requests.csv", "--quiet"], in: dir)
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains(fidelity == "hybrid" ? "execution.fidelity: segment" : "execution.partitions: one"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("requests.csv").path))
+    }
+
+    @Test("check-fidelity prints the contract's metrics and exits 0 within it, 1 beyond it")
+    func checkFidelity() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = ["--set", "duration=20 min", "--set", "regions[us-east].users=3k", "--set", "regions[eu-west].users=3k"]
+        let within = try CLI.run(["check-fidelity"] + small, in: dir)
+        #expect(within.status == 0, "\(within.stderr)")
+        #expect(within.stdout.contains("metrics.experience.startTimeMs.p99") && within.stdout.contains("within the fidelity contract"))
+        // A horizon beyond an hour is out of range: a clear error with the key, before anything runs.
+        let bad = try CLI.run(["check-fidelity", "--set", "execution.hybrid.horizon=2 h"], in: dir)
+        #expect(bad.status == 1 && bad.stderr.contains("execution.hybrid.horizon"), "\(bad.stderr)")
     }
 
     @Test("Every baseline in Reports/baselines is valid against the schema")

@@ -268,6 +268,23 @@ struct PopBlockTests {
         #expect(cache.usedBytes == 9)
     }
 
+    /// The segment model touches a streamed file at every segment, so it is never the least
+    /// recent; a hybrid run touches it at its windows' ends, and eviction passes over it meanwhile.
+    @Test("Eviction passes over a file steady sessions stream, and takes it when nothing else is left")
+    func streamedFilesPassedOver() {
+        var cache = LRUCache(capacityBytes: 10, fileCount: 8)
+        #expect(cache.insert(1, size: 4) == [])
+        #expect(cache.insert(2, size: 4) == [])
+        cache.stream(1, by: 1)                        // 1 is least recent, but streamed
+        #expect(cache.insert(3, size: 4) == [2])
+        #expect(cache.recencyOrder == [3, 1])         // passed over: now the most recent but one
+        cache.stream(3, by: 1)
+        #expect(cache.insert(4, size: 10) == [1, 3])  // only streamed files are left: they go
+        cache.stream(1, by: -1)
+        cache.stream(3, by: -1)
+        #expect(cache.insert(5, size: 2) == [4])
+    }
+
     @Test("Pinned files are never evicted; unpinned ones go first in line")
     func pinning() {
         var cache = LRUCache(capacityBytes: 10, fileCount: 8)

@@ -1,0 +1,68 @@
+import Foundation
+import Reports
+import Testing
+@testable import Scenario
+@testable import World
+
+/// Runs a shipped scenario at `fidelity` and returns its report.json.
+private func report(_ scenario: String, fidelity: String, _ overrides: [String] = []) throws -> JSONValue {
+    let resolved = try ScenarioLoader.load(path: repositoryRoot.appendingPathComponent(scenario).path,
+                                           overrides: overrides + ["execution.fidelity=\(fidelity)"])
+    let run = ScenarioRun(resolved, threads: 2)
+    try run.simulate()
+    return run.report().json
+}
+
+@Suite("Hybrid fidelity")
+struct FidelityTests {
+    /// Where no link ever fills, nothing outside a steady session's own player can change its
+    /// segments, so a steady window books exactly what the segment model books: the same
+    /// experience, requests, hits and bytes per bucket, the same activity and data sets, with a
+    /// fraction of the events.
+    @Test("With links that never fill, a hybrid run books exactly what the segment run does")
+    func exactWithoutContention() throws {
+        let roomy = ["duration=30 min", "pops[nyc-1].egress=200 Gbps", "pops[ams-1].egress=200 Gbps", "pops[us-hub].egress=200 Gbps"]
+        let segment = try report("Scenarios/smoke.yaml", fidelity: "segment", roomy)
+        let hybrid = try report("Scenarios/smoke.yaml", fidelity: "hybrid", roomy)
+        for section in ["sessions", "concurrency", "experience", "delivery", "activity", "availability", "releases"] {
+            #expect(segment["metrics"]?[section] == hybrid["metrics"]?[section], "metrics.\(section)")
+        }
+        // Per bucket too (the links' utilisation aside: a window's load is its mean over the window).
+        for series in ["concurrency", "sessionStarts", "startTimeMs", "rebufferRatioPercent", "averageBitrateKbps", "hitRatio",
+                       "popEgressGbps", "originEgressGbps"] {
+            #expect(segment["timeseries"]?[series] != nil && segment["timeseries"]?[series] == hybrid["timeseries"]?[series], "timeseries.\(series)")
+        }
+        #expect(segment["fidelity"]?["model"] == .string("segment"))
+        let share = try #require(hybrid["fidelity"]?["steadySharePercent"]?.double)
+        #expect(share > 50, "steady share \(share)%")
+        let events = (try #require(segment["simulatedEvents"]?.double), try #require(hybrid["simulatedEvents"]?.double))
+        #expect(events.1 < events.0 / 3, "events \(events.0) → \(events.1)")
+    }
+
+    /// The contract (``FidelityRule/contract``) on the scenarios CI runs: a steady window never
+    /// spans a fault's start or end and no session is steady while a fault is in force, which is
+    /// what keeps the fault scenarios within it.
+    @Test("Hybrid runs keep the fidelity contract on smoke and every fault scenario",
+          arguments: ["Scenarios/smoke.yaml", "Scenarios/faults/pop-outage.yaml", "Scenarios/faults/origin-outage.yaml",
+                      "Scenarios/faults/ingest-outage.yaml", "Scenarios/faults/release-surge.yaml"])
+    func contract(scenario: String) throws {
+        let rows = FidelityCheck.compare(segment: try report(scenario, fidelity: "segment"), hybrid: try report(scenario, fidelity: "hybrid"))
+        for row in rows where !row.within {
+            Issue.record("\(scenario): \(row.rule.path) segment \(row.segment.map { "\($0)" } ?? "no data"), hybrid \(row.hybrid.map { "\($0)" } ?? "no data"), tolerance \(row.rule.tolerance.description)")
+        }
+        #expect(rows.count == FidelityRule.contract.count)
+    }
+
+    @Test("A metric with data in one run only is beyond the contract; none in both is within it")
+    func missingDataIsNotAgreement() {
+        let rule = FidelityRule("x", .relative(0.5))
+        #expect(!FidelityRow(rule: rule, segment: 1, hybrid: nil).within)
+        #expect(!FidelityRow(rule: rule, segment: nil, hybrid: 1).within)
+        #expect(FidelityRow(rule: rule, segment: nil, hybrid: nil).within)
+        #expect(FidelityRow(rule: rule, segment: 2, hybrid: 2.9).within && !FidelityRow(rule: rule, segment: 2, hybrid: 3.1).within)
+        let rebuffer = FidelityRule("y", .absoluteOrRelative(0.05, 0.1))
+        #expect(FidelityRow(rule: rebuffer, segment: 0.1, hybrid: 0.149).within)  // 0.05 absolute is the larger
+        #expect(FidelityRow(rule: rebuffer, segment: 2, hybrid: 2.19).within)     // 10% of 2 is the larger
+        #expect(!FidelityRow(rule: rebuffer, segment: 2, hybrid: 2.21).within)
+    }
+}

@@ -14,6 +14,8 @@ public protocol WorldRun: AnyObject {
     /// The most sessions in progress at once so far.
     var peakSessions: Int { get }
     var queueDiagnostics: String { get }
+    /// With hybrid fidelity, what the steady windows covered so far (nil: segment fidelity).
+    var hybridFigures: HybridFigures? { get }
     /// Receives every record the aggregators read (`--export-activity`; see `World.activityExport`).
     var activityExport: ((ActivityEvent, ApplyOutcome, Int64?, Bool) -> Void)? { get set }
     var unreadRecords: [ActivityEvent] { get }
@@ -89,6 +91,9 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
     /// Events handled by every world, not counting the log's world taking the partitions' appends
     /// (one world does that inside the client's report).
     public var eventsProcessed: UInt64 { worlds.reduce(0) { $0 + $1.eventsProcessed } - landings }
+    public var hybridFigures: HybridFigures? {
+        worlds.compactMap(\.hybridFigures).reduce(nil) { ($0 ?? HybridFigures()) + $1 }
+    }
     public var peakSessions: Int { worlds.reduce(0) { $0 + $1.peakSessions } }
     public var queueDiagnostics: String {
         "\(plan.count) partitions + the log; " + worlds.indices.map { "[\($0)] \(worlds[$0].queueDiagnostics)" }.joined(separator: "; ")

@@ -24,7 +24,8 @@ struct Download: Sendable {
     var waiting: Bool { rate == 0 }
 
     /// `segment` while the session is in a hybrid run's steady window (``SteadyWindows``): no
-    /// download in flight; `rung` is the window's, `rate` the load it reserves on its link and
+    /// download in flight; `rung` is the window's, `requestedAtUs` when it began, `rate` the load
+    /// it reserves on its link and
     /// `accessCap` the variance its bursts would add (``Links/reserveSteady(_:rate:variance:now:)``).
     static let steadyWindow: Int32 = -2
     var steady: Bool { segment == Download.steadyWindow }

@@ -94,6 +94,8 @@ final class SteadyWindows {
         sites.pops[p].cache.touch(file)
         sessions.download[i].segment = -1
         sessions.download[i].rate = 0
+        figures.windows += 1
+        figures.sessionTimeUs += Double(sim.now.microseconds - sessions.download[i].requestedAtUs)
     }
 
     /// At a request of session `s`: if it is steady, advances a window of segments, schedules its
@@ -131,7 +133,9 @@ final class SteadyWindows {
         guard sites.serves(file, at: p) else { return false }
         let c = context.configuration
         let minBuffer = Int64(hybrid.minBuffer * Double(c.maxBuffer))
+        // A buffer that one more segment cannot lift to the floor: exact, without trying.
         let last = Int(sessions.lastSegment[i])
+        guard player.nextSegment < last, player.buffered + context.manifest.duration(of: player.nextSegment) >= minBuffer else { return false }
         let waitsOnItsOwn = c.algorithm.waitsOnItsOwn
         let stalls = player.qoe.rebufferEvents
         var committed = player, committedAt = now
@@ -148,6 +152,12 @@ final class SteadyWindows {
         let halfMean = varying ? 0.5 * lastMile.mean[Int(sessions.accessTrace[i])] * Double(sessions.traceScale[i]) : 0
         let room = links.headroom(link)
         var shareFor = -1.0, due = 0.0
+        // The link must have room for this session's bursts too (at its access rate): below the
+        // threshold by `burstSigmas` standard deviations of every steady session's.
+        let mean = context.reportingBitrates[rung]
+        guard links.burstLoad(link, sigmas: hybrid.burstSigmas, adding: mean * max(0, fixedAccess - mean)) < hybrid.linkUtilisation else {
+            return false
+        }
 
         func book(_ g: Group) {
             guard g.count > 0 else { return }
@@ -200,12 +210,6 @@ final class SteadyWindows {
             }
             guard room >= FlowSet.admission * due else { break }
             let rate = max(1, min(due, room))
-            if segments == 0 {
-                // The link must have room for this session's bursts too: below the threshold by
-                // `burstSigmas` standard deviations of every steady session's.
-                let mean = context.reportingBitrates[rung]
-                guard links.burstLoad(link, sigmas: hybrid.burstSigmas, adding: mean * max(0, rate - mean)) < hybrid.linkUtilisation else { break }
-            }
             peakRate = max(peakRate, rate)
             let download = Download(segment: Int32(request.segment), rung: UInt8(rung), servedBy: link, requestedAtUs: t,
                                     firstByteAtUs: firstByte, bits: bits)
@@ -260,20 +264,19 @@ final class SteadyWindows {
         sessions.download[i].rung = UInt8(rung)
         sessions.download[i].rate = rate
         sessions.download[i].accessCap = variance
+        sessions.download[i].requestedAtUs = now
         sites.pops[p].cache.stream(file, by: 1)
         sites.pops[p].cache.touch(file)
         sessions.failures[i] = 0
         sessions.touchedUs[i] = committedAt
         sim.schedule(.request(session: s, generation: sessions.generation[i]), at: SimInstant(microseconds: committedAt))
-        figures.windows += 1
         figures.segments += Int64(segments)
-        figures.sessionTimeUs += Double(committedAt - now)
         return true
     }
 }
 
-/// What the hybrid model did: windows, the segments they advanced, and the session-time spent
-/// in them.
+/// What the hybrid model did: windows ended, the segments windows advanced (as each began), and
+/// the session-time spent in the windows that ended.
 public struct HybridFigures: Sendable, Equatable {
     public var windows: Int64 = 0
     public var segments: Int64 = 0

@@ -195,6 +195,8 @@ public final class World: WorldRun {
     public static var queuedEventBytes: Int { MemoryLayout<QueuedEvent<Event>>.stride }
     /// The event queue's layout and how often it was rebuilt, for benchmarks.
     public var queueDiagnostics: String { "\(sim.queue.rebuilds) rebuilds; \(sim.queue.geometry)" }
+    /// With hybrid fidelity, what the steady windows covered so far.
+    public var hybridFigures: HybridFigures? { steady?.figures }
     /// The most sessions in progress at once so far (the session table's size).
     public var peakSessions: Int { sessions.capacity }
     /// Sessions in progress now (sampled population).

@@ -78,6 +78,12 @@ struct ScenarioBenchCommand: ParsableCommand {
         let estimate = MemoryEstimate(resolved).total
         let sessions = world.peakSessions
         let partitions = (world as? PartitionedWorld)?.plan.count ?? 1
+        // Session-time simulated, approximated as the most sessions at once over the span (the
+        // peak scenarios hold their concurrency within a few percent): once steady sessions
+        // advance many segments per event, session-hours per second is the figure, not events.
+        let sessionHours = Double(sessions) * simulated / 3_600
+        let sessionHoursPerSecond = simulation > 0 ? sessionHours / simulation : 0
+        let steadyShare = world.hybridFigures.map { $0.sessionTimeUs / max(1, Double(sessions) * simulated * 1e6) }
         if json {
             // Through the report's JSON writer: a scenario's name is the user's text and needs escaping.
             let object: JSONValue = .object([
@@ -89,6 +95,8 @@ struct ScenarioBenchCommand: ParsableCommand {
                 ("peakRSSBytes", .integer(Int64(rss))), ("estimatedMemoryBytes", .integer(Int64(estimate))), ("sessionRecordBytes", .integer(Int64(World.sessionRecordBytes))),
                 ("queuedEventBytes", .integer(Int64(World.queuedEventBytes))), ("peakSessions", .integer(Int64(sessions))),
                 ("sampling", .integer(Int64(resolved.worldConfiguration.sampling))), ("partitions", .integer(Int64(partitions))),
+                ("sessionHoursPerSecond", .rounded(sessionHoursPerSecond, digits: 1)),
+                ("steadyShare", steadyShare.map { .rounded($0, digits: 4) } ?? .null),
             ])
             print(object.serialized(pretty: false))
         } else {
@@ -100,6 +108,8 @@ struct ScenarioBenchCommand: ParsableCommand {
                 events:           \(events)
                 events/s:         \(fixed(rate / 1e6, 2))M
                 simulated/wall:   \(fixed(simulation > 0 ? simulated / simulation : 0, 2))x
+                session-hours/s:  \(fixed(sessionHoursPerSecond, 0)) (simulated sessions at their peak × simulated time, per second of simulation)
+                fidelity:         \(steadyShare.map { "hybrid, at least \(fixed(100 * $0, 1))% of session-time in steady windows (those ended by the stop)" } ?? "segment")
                 peak sessions:    \(sessions) simulated at once
                 peak RSS:         \(fixed(Double(rss) / 1_073_741_824, 2)) GiB (validation estimated \(fixed(estimate / 1_073_741_824, 2)) GiB for the whole run)
                 layout:           \(World.sessionRecordBytes) bytes per session record, \(World.queuedEventBytes) per pending event

@@ -13,8 +13,10 @@ struct WorldAudit {
         let sessions = world.sessions, links = world.links, jobs = world.fills.jobs
         var rate = [Double](repeating: 0, count: links.all.count)
         var count = [Int](repeating: 0, count: links.all.count)
+        var steady = [Double](repeating: 0, count: links.all.count)
         for s in 0..<sessions.capacity where sessions.isLive[s] {
             let d = sessions.download[s]
+            if d.steady { steady[Int(sessions.pop[s])] += d.rate }
             guard d.active, !d.waiting else { continue }
             let pop = links.pop(Int(sessions.pop[s]))
             rate[Int(pop.index)] += d.rate
@@ -33,6 +35,9 @@ struct WorldAudit {
             let flows = links[link].flows, i = Int(link.index)
             if flows.active != count[i] || abs(flows.committed - rate[i]) > 1e-6 * max(1, rate[i]) {
                 problems.append("link \(i): books \(flows.active) flows at \(flows.committed) bit/s, in flight \(count[i]) at \(rate[i])")
+            }
+            if abs(links[link].steadyRate - steady[i]) > 1e-6 * max(1, steady[i]) {
+                problems.append("link \(i): reserves \(links[link].steadyRate) bit/s for steady windows, whose rates add up to \(steady[i])")
             }
         }
         return problems

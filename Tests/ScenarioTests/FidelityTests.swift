@@ -53,6 +53,17 @@ struct FidelityTests {
         #expect(rows.count == FidelityRule.contract.count)
     }
 
+    /// Checker observers every five minutes (`runAudited`): links' flows and the steady windows'
+    /// reservations match the sessions', and every session has something that will move it on.
+    @Test("A hybrid run keeps the links' books and every session moving, through a PoP outage")
+    func auditedHybrid() throws {
+        let s = try faultScenario("pop-outage", ["regions[us-east].users=8k", "execution.fidelity=hybrid"])
+        let world = World(configuration: s.worldConfiguration)
+        try runAudited(world)
+        let figures = try #require(world.results().hybrid)
+        #expect(figures.windows > 0 && figures.segments > figures.windows)
+    }
+
     @Test("A metric with data in one run only is beyond the contract; none in both is within it")
     func missingDataIsNotAgreement() {
         let rule = FidelityRule("x", .relative(0.5))

@@ -159,13 +159,20 @@ final class Delivery {
     /// a degraded link's extra, and on a varying last mile the access network's at that moment.
     @inline(__always)
     func popLatency(_ i: Int, pop p: Int, at now: Int64) -> SimDuration {
-        let region = Int(sessions.region[i])
-        var latency = sites.pops[p].rtt + distances.rtt(from: region, to: sites.pops[p].region)
-            + .microseconds(faults.linkRttUs(region: region, pop: p))
+        var latency = fixedLatency(i, pop: p)
         if sessions.accessTrace[i] != .max {
             latency += .microseconds(lastMile.now(path(i), at: now, hint: &sessions.traceHint[i]).latencyUs)
         }
         return latency
+    }
+
+    /// The part of ``popLatency(_:pop:at:)`` that does not vary with the last mile: the PoP's round
+    /// trip, the regions' distance and a degraded link's extra.
+    @inline(__always)
+    func fixedLatency(_ i: Int, pop p: Int) -> SimDuration {
+        let region = Int(sessions.region[i])
+        return sites.pops[p].rtt + distances.rtt(from: region, to: sites.pops[p].region)
+            + .microseconds(faults.linkRttUs(region: region, pop: p))
     }
 
     /// Starts session `s`'s waiting download if its links have room, and returns nil; else returns
@@ -224,8 +231,13 @@ final class Delivery {
         let trace = Int(sessions.accessTrace[i])
         sessions.traceScale[i] = Float(lastMile.relative(trace: trace) ? access : linkShare)
         let current = lastMile.now(path(i), at: now, hint: &sessions.traceHint[i]).bitsPerSecond
-        return max(current, 0.5 * lastMile.mean[trace] * Double(sessions.traceScale[i]))
+        return max(current, accessFloor(i))
     }
+
+    /// On a varying last mile, the least rate ``accessCap(_:pop:at:)`` reserves: half the trace's
+    /// mean at the session's scale (set by `accessCap`).
+    @inline(__always)
+    func accessFloor(_ i: Int) -> Double { 0.5 * lastMile.mean[Int(sessions.accessTrace[i])] * Double(sessions.traceScale[i]) }
 
     /// When download `d` of session slot `i`, its first byte at `firstByte` and flowing at `rate`,
     /// completes; or when `player` gives it up (`abandons`). On a varying last mile the bits flow at

@@ -248,7 +248,7 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
         let parts = worlds.map { $0.results() }
         var merged = parts[plan.count]
         merged.eventsProcessed = eventsProcessed
-        merged.hybrid = parts.compactMap(\.hybrid).reduce(parts[0].hybrid.map { _ in HybridFigures() }) { ($0 ?? HybridFigures()) + $1 }
+        merged.hybrid = hybridFigures
         merged.regions = merged.regions.indices.map { parts[plan.regionPartition[$0]].regions[$0] }
         merged.pops = merged.pops.indices.map { parts[plan.popPartition[$0]].pops[$0] }
         var global = parts[0].global

@@ -145,11 +145,9 @@ final class SteadyWindows {
         // fault is in force, the link's state does not move while the window is worked out).
         let lastMile = delivery.lastMile
         let varying = sessions.accessTrace[i] != .max
-        let region = Int(sessions.region[i])
-        let fixedLatency = sites.pops[p].rtt + delivery.distances.rtt(from: region, to: sites.pops[p].region)
-            + .microseconds(faults.linkRttUs(region: region, pop: p))
+        let fixedLatency = delivery.fixedLatency(i, pop: p)
         let fixedAccess = delivery.accessCap(i, pop: p, at: now)  // sets the trace's scale, as `transmit` does
-        let halfMean = varying ? 0.5 * lastMile.mean[Int(sessions.accessTrace[i])] * Double(sessions.traceScale[i]) : 0
+        let floor = varying ? delivery.accessFloor(i) : 0
         let room = links.headroom(link)
         var shareFor = -1.0, due = 0.0
         // The link must have room for this session's bursts too (at its access rate): below the
@@ -195,12 +193,12 @@ final class SteadyWindows {
             // The segment model's `start` and `transmit` for a hit at the PoP.
             let bits = library.segmentBits(context: contextID, title: title, segment: request.segment, rendition: rendition)
             // `Delivery.popLatency` and `accessCap` with their fixed parts worked out once per
-            // window, in the same order of operations; one look at the trace for both.
+            // window; one look at the trace for both.
             var latency = fixedLatency, access = fixedAccess
             if varying {
                 let now = lastMile.now(delivery.path(i), at: t, hint: &sessions.traceHint[i])
                 latency += .microseconds(now.latencyUs)
-                access = max(now.bitsPerSecond, halfMean)
+                access = max(now.bitsPerSecond, floor)
             }
             let firstByte = t + latency.microseconds
             if access != shareFor {

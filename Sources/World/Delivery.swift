@@ -220,6 +220,13 @@ final class Delivery {
         return nil
     }
 
+    /// The key of the draws a session's transfer makes of the steady sessions' bursts
+    /// (``Links/steadyLoad(_:draw:)``): its slot, generation, download epoch and the time.
+    @inline(__always)
+    static func drawKey(_ s: UInt32, generation: UInt16, epoch: UInt8, at now: SimInstant) -> UInt64 {
+        RandomStream.mix64(UInt64(bitPattern: now.microseconds)) ^ (UInt64(s) << 24 | UInt64(generation) << 8 | UInt64(epoch))
+    }
+
     /// The rate session slot `i`'s download at PoP `p` may have at most, from its last mile: the
     /// user's access (a degraded link's share of it); on a varying last mile, the throughput at
     /// `now`, at least half its mean, so that a download starting in a dip is not pinned to it.

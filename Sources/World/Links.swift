@@ -1,5 +1,6 @@
 import Metrics
 import SimCore
+import Stochastics
 
 /// A link: one PoP's egress or one origin replica's. One id space, PoPs first (link `p` is PoP
 /// `p`), then the replicas (link `pops + r` is replica `r`), so that every link's state is one
@@ -62,12 +63,15 @@ final class Links {
     /// PoPs (their links come first).
     let popCount: Int
     @exclusivity(unchecked) private(set) var all: [Link]
+    /// Mixed into every draw of the steady sessions' bursts (the scenario's seed).
+    let burstSalt: UInt64
 
     /// Links of `popCapacity.count` PoPs then `replicaCapacity.count` origin replicas, bits/s
     /// after sampling, recording per bucket of `bucket`.
-    init(popCapacity: [Double], replicaCapacity: [Double], bucket: SimDuration) {
+    init(popCapacity: [Double], replicaCapacity: [Double], bucket: SimDuration, burstSalt: UInt64 = 0) {
         precondition(popCapacity.count + replicaCapacity.count < Int(UInt16.max), "too many links")
         popCount = popCapacity.count
+        self.burstSalt = RandomStream.mix64(burstSalt ^ 0x6275_7273_7473)
         all = (popCapacity + replicaCapacity).map {
             Link(baseCapacity: $0, capacity: $0, served: TimeSeries(bucketWidth: bucket), utilisation: TimeWeightedSeries(bucketWidth: bucket))
         }
@@ -77,7 +81,7 @@ final class Links {
     convenience init(configuration c: WorldConfiguration, replicas: Int) {
         let k = Double(c.sampling)
         self.init(popCapacity: c.pops.map { $0.egressBitsPerSecond / k }, replicaCapacity: Array(repeating: c.origin.egressBitsPerSecond / k, count: replicas),
-                  bucket: c.metricsBucket)
+                  bucket: c.metricsBucket, burstSalt: c.seed)
     }
 
     /// PoP `p`'s egress.
@@ -109,6 +113,30 @@ final class Links {
     func headroom(_ link: LinkID) -> Double {
         let i = Int(link.index)
         return all[i].capacity - all[i].flows.committed - all[i].steadyRate
+    }
+
+    /// The steady sessions' load on `link` as one look at it finds it, bits/s: in the segment
+    /// model their downloads are on-off bursts, so the steering sees
+    /// their mean rate plus a deviation of standard deviation √``Link/steadyVariance``; here a
+    /// normal draw of it (never below 0), keyed by `key` (the looker and the time) so that it is
+    /// deterministic whatever the threads. Without steady sessions, exactly their mean (0). Each
+    /// look draws afresh: the bursts' correlation over a download's length is left out
+    /// (docs/world.md, "Fidelity").
+    @inline(__always)
+    func steadyLoad(_ link: LinkID, draw key: UInt64) -> Double {
+        let i = Int(link.index)
+        let variance = all[i].steadyVariance
+        guard variance > 0 else { return all[i].steadyRate }
+        let bits = RandomStream.mix64(RandomStream.mix64(key ^ burstSalt) &+ UInt64(link.index))
+        let u = (Double(bits >> 11) + 0.5) * 0x1p-53
+        return max(0, all[i].steadyRate + variance.squareRoot() * GSL.normalQuantile(u))
+    }
+
+    /// Committed rate over capacity now, with the steady sessions' load at `steady`.
+    @inline(__always)
+    func utilisation(_ link: LinkID, steady: Double) -> Double {
+        let i = Int(link.index)
+        return (all[i].flows.committed + steady) / all[i].capacity
     }
 
     /// Whether a transfer due `due` bits/s may start on `link` now (see ``FlowSet/admission``).

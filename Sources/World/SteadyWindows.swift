@@ -94,6 +94,9 @@ final class SteadyWindows {
         sites.pops[p].cache.touch(file)
         sessions.download[i].segment = -1
         sessions.download[i].rate = 0
+        // The segment model's last download of the window ended now and admitted what waits on
+        // the link; the capacity the window leaves does the same.
+        if links.firstWaiting(links.pop(p)) != nil { delivery.admitWaiting(links.pop(p)) }
         figures.windows += 1
         figures.sessionTimeUs += Double(sim.now.microseconds - sessions.download[i].requestedAtUs)
     }

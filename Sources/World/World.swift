@@ -407,7 +407,7 @@ public final class World: WorldRun {
         }
         sessions.failures[i] = 0
         // Steered to a PoP, the player starts.
-        let p = steer(region: r, title: Int(sessions.title[i]))
+        let p = steer(region: r, title: Int(sessions.title[i]), for: s)
         sessions.pop[i] = UInt16(p)
         sessions.player[i] = Player(library.contexts[Int(sessions.context[i])], at: sim.now.microseconds)
         sites.metrics[p].sessions.increment()
@@ -453,9 +453,15 @@ public final class World: WorldRun {
 
     // MARK: Steering
 
-    /// The PoP the playback API sends a session to (``PlaybackSteering``), by the links' load now.
-    func steer(region r: Int, title: Int, excludeDown: Bool = false) -> Int {
-        steering.choose(region: r, title: title, now: sim.now, excludeDown: excludeDown, utilisation: { self.links.utilisation(self.links.pop($0)) })
+    /// The PoP the playback API sends a session to (``PlaybackSteering``), by the links' load now:
+    /// in a hybrid run, with the steady sessions' bursts as session `s` finds them
+    /// (``Links/steadyLoad(_:draw:)``), as the segment model's steering sees their downloads.
+    func steer(region r: Int, title: Int, excludeDown: Bool = false, for s: UInt32 = .max) -> Int {
+        let key = s == .max ? 0 : Delivery.drawKey(s, generation: sessions.generation[Int(s)], epoch: 0, at: sim.now) ^ 0x5354_4545_52
+        return steering.choose(region: r, title: title, now: sim.now, excludeDown: excludeDown, utilisation: {
+            let link = self.links.pop($0)
+            return self.links.utilisation(link, steady: self.links.steadyLoad(link, draw: key))
+        })
     }
 
     /// A player tries the next PoP in its list (the steering ranking, without the PoPs it finds
@@ -468,7 +474,7 @@ public final class World: WorldRun {
             return
         }
         let old = Int(sessions.pop[i])
-        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), excludeDown: true)
+        let p = steer(region: Int(sessions.region[i]), title: Int(sessions.title[i]), excludeDown: true, for: s)
         guard !sites.isDown(p) else { return delivery.scheduleFailover(s) }
         if p != old {
             sessions.pop[i] = UInt16(p)

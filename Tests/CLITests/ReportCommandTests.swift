@@ -125,6 +125,26 @@ struct ReportCommandTests {
         #expect(bad.status == 1 && bad.stderr.contains("execution.hybrid.horizon"), "\(bad.stderr)")
     }
 
+    @Test("check-fidelity --replications runs a pair per seed, the first the scenario's, and its exit status follows the verdict")
+    func checkFidelityReplications() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = ["--set", "duration=15 min", "--set", "regions[us-east].users=2k", "--set", "regions[eu-west].users=2k"]
+        let result = try CLI.run(["check-fidelity", "--replications", "2", "--format", "json"] + small, in: dir)
+        let json = try JSONValue.parse(result.stdout)
+        func array(_ v: JSONValue?) -> [JSONValue] { if case let .array(a)? = v { return a } else { return [] } }
+        let seeds = array(json["seeds"])
+        #expect(seeds.count == 2 && seeds.first == .integer(42) && seeds.last != .integer(42), "\(seeds)")
+        let verdict: String? = if case let .string(v)? = json["verdict"] { v } else { nil }
+        #expect(result.status == ["within": 0, "beyond": 1, "unresolved": 3][verdict ?? ""], "\(verdict ?? "no verdict"): \(result.status)")
+        let starts = array(json["metrics"]).first { $0["metric"] == .string("metrics.sessions.started") }
+        #expect(array(starts?["segment"]).count == 2 && starts?["verdict"] == .string("within"))
+        let second: String = if case let .integer(n)? = seeds.last { String(n) } else { "?" }
+        #expect(result.stderr.contains("replication 2 of 2 (seed \(second))"), "\(result.stderr)")
+        let none = try CLI.run(["check-fidelity", "--replications", "0"], in: dir)
+        #expect(none.status == 64 && none.stderr.contains("--replications"), "\(none.stderr)")
+    }
+
     @Test("Every baseline in Reports/baselines is valid against the schema")
     func baselinesValid() throws {
         let base = repositoryRoot.appendingPathComponent("Reports/baselines")

@@ -1,5 +1,6 @@
 import Foundation
 import Reports
+import Stochastics
 import Testing
 @testable import Scenario
 @testable import World
@@ -75,5 +76,32 @@ struct FidelityTests {
         #expect(FidelityRow(rule: rebuffer, segment: 0.1, hybrid: 0.149).within)  // 0.05 absolute is the larger
         #expect(FidelityRow(rule: rebuffer, segment: 2, hybrid: 2.19).within)     // 10% of 2 is the larger
         #expect(!FidelityRow(rule: rebuffer, segment: 2, hybrid: 2.21).within)
+    }
+
+    @Test("Over replications a metric is within when its whole confidence interval is, beyond when all of it is beyond, unresolved between")
+    func replicatedVerdicts() {
+        let rule = FidelityRule("x", .absolute(1))
+        func estimate(_ pairs: [(Double?, Double?)], _ rule: FidelityRule = rule) -> FidelityEstimate {
+            FidelityCheck.estimates(pairs.map { p in
+                (segment: JSONValue.object([("x", p.0.map { .number($0) } ?? .null)]), hybrid: JSONValue.object([("x", p.1.map { .number($0) } ?? .null)]))
+            }, rules: [rule]) { Statistics.confidenceInterval($0, level: 0.90).halfWidth }[0]
+        }
+        // Differences 0.2, 0.3, 0.4: mean 0.3, half-width t(0.95; 2) · 0.1/√3 ≈ 0.168, all within ±1.
+        let within = estimate([(10, 10.2), (20, 20.3), (30, 30.4)])
+        #expect(within.verdict == .within)
+        #expect(abs(within.differenceMean! - 0.3) < 1e-12 && abs(within.differenceHalfWidth! - 2.919986 * 0.1 / 3.0.squareRoot()) < 1e-5)
+        #expect(abs(within.segmentSpread! - 10) < 1e-12)  // the seeds' spread, not the difference's
+        // Mean 2, narrow: beyond.
+        #expect(estimate([(10, 11.9), (20, 22), (30, 32.1)]).verdict == .beyond)
+        // Mean 0.5, but the pairs disagree widely: the interval straddles ±1.
+        #expect(estimate([(10, 8.5), (20, 20.5), (30, 32.5)]).verdict == .unresolved)
+        // Missing in one fidelity's run of one pair: beyond, whatever the rest; missing in both everywhere: within.
+        #expect(estimate([(10, 10), (20, nil), (30, 30)]).verdict == .beyond)
+        #expect(estimate([(nil, nil), (nil, nil)]).verdict == .within)
+        // An identical metric must be identical in every pair.
+        #expect(estimate([(5, 5), (6, 6)], FidelityRule("x", .exact)).verdict == .within)
+        #expect(estimate([(5, 5), (6, 7)], FidelityRule("x", .exact)).verdict == .beyond)
+        // One pair: the single-run rule.
+        #expect(estimate([(10, 10.9)]).verdict == .within && estimate([(10, 11.1)]).verdict == .beyond)
     }
 }

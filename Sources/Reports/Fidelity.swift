@@ -144,6 +144,14 @@ public enum FidelityVerdict: String, Sendable, Equatable {
     /// Beyond the tolerance (over replications: the whole confidence interval is); or data in one
     /// fidelity's run and not the other's.
     case beyond
+
+    /// How a table prints it: what fails stands out.
+    public var label: String { self == .beyond ? "BEYOND" : rawValue }
+
+    /// A whole check's verdict: beyond if any metric is, else unresolved if any is, else within.
+    public static func overall(_ verdicts: [FidelityVerdict]) -> FidelityVerdict {
+        verdicts.contains(.beyond) ? .beyond : verdicts.contains(.unresolved) ? .unresolved : .within
+    }
 }
 
 /// One metric of the contract over replications: pairs of a segment and a hybrid run sharing a
@@ -228,17 +236,17 @@ extension FidelityCheck {
             }
             t.add([e.rule.path, e.segmentMean.map(Tolerance.trim) ?? "no data", e.hybridMean.map(Tolerance.trim) ?? "no data",
                    difference ?? "–", e.rule.tolerance.description, e.segmentSpread.map(Tolerance.trim) ?? "–",
-                   e.verdict == .within ? "within" : e.verdict == .beyond ? "BEYOND" : "unresolved"])
+                   e.verdict.label])
         }
         return t
     }
 
     public static func json(_ estimates: [FidelityEstimate], seeds: [UInt64]) -> JSONValue {
         func number(_ x: Double?) -> JSONValue { x.map { JSONValue.rounded($0, digits: 6) } ?? .null }
-        let verdicts = estimates.map(\.verdict)
+        let overall = FidelityVerdict.overall(estimates.map(\.verdict))
         return .object([
-            ("passed", .bool(verdicts.allSatisfy { $0 == .within })),
-            ("verdict", .string(verdicts.contains(.beyond) ? "beyond" : verdicts.contains(.unresolved) ? "unresolved" : "within")),
+            ("passed", .bool(overall == .within)),
+            ("verdict", .string(overall.rawValue)),
             ("seeds", .array(seeds.map { .integer(Int64(bitPattern: $0)) })),
             ("metrics", .array(estimates.map { e in
                 .object([

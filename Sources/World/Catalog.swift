@@ -163,6 +163,13 @@ public struct Catalog: Sendable {
     }
 
     /// The length of `title`, whole seconds, at least one segment.
+    /// The whole catalog at its nominal bit rates, bytes: Σ over titles of length × Σ over rungs
+    /// of bit rate / 8 (one length per title, O(titles)).
+    public var nominalBytes: Double {
+        let perSecond = configuration.ladder.reduce(0.0) { $0 + $1.bitrate } / 8
+        return (0..<configuration.titles).reduce(0.0) { $0 + duration(of: $1).seconds * perSecond }
+    }
+
     public func duration(of title: Int) -> SimDuration {
         var stream = titleStreams.stream(UInt64(title))
         return Catalog.length(configuration.duration.sample(&stream), segment: configuration.segmentDuration)

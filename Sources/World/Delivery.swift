@@ -365,7 +365,7 @@ final class Delivery {
         let bytes = Double(delivered / 8)
         let from = SimInstant(microseconds: min(d.firstByteAtUs, now.microseconds))
         links.book(bytes, on: pop, from: from, to: now)
-        if upstream != pop { links.book(bytes, on: upstream, from: from, to: now) }
+        if upstream != pop { links.bookRelay(bytes, on: upstream, from: from, to: now) }
         admitWaiting(pop)
         if upstream != pop { admitWaiting(upstream) }
     }

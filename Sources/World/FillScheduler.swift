@@ -372,7 +372,7 @@ final class FillScheduler {
         // The link's books are in sampled units, like the users' bytes on it.
         let booked = moved / sampling
         let from = SimInstant(microseconds: jobs.startedAt[i])
-        links.book(booked, on: source, from: from, to: now)
+        links.bookFill(booked, on: source, from: from, to: now)
         // By source: a peer in the region (0), a tier above (1), the origin (2).
         let kind = links.site(of: source).map { sites.pops[$0].region == sites.pops[pop].region && !sites.isAncestor($0, of: pop) ? 0 : 1 } ?? 2
         site[pop].metrics.fillBytes[kind] += moved

@@ -37,6 +37,12 @@ struct Link {
     /// Bytes it carried per bucket (sampled), booked over each transfer's span; and in all.
     var served: TimeSeries
     var servedBytes = 0.0
+    /// Of `served`: bytes it passed on for another PoP's users (a tier above or the origin serving
+    /// a miss), and bytes of fills it was the source of; with the requests (GETs) behind them.
+    var relayed: TimeSeries
+    var filled: TimeSeries
+    var relayRequests: Int64 = 0
+    var fillRequests: Int64 = 0
     /// Committed rate over capacity, time-weighted per bucket.
     var utilisation: TimeWeightedSeries
     /// The constant rate reserved for steady sessions of a hybrid run (their segments' bytes over
@@ -73,7 +79,8 @@ final class Links {
         popCount = popCapacity.count
         self.burstSalt = RandomStream.mix64(burstSalt ^ 0x6275_7273_7473)
         all = (popCapacity + replicaCapacity).map {
-            Link(baseCapacity: $0, capacity: $0, served: TimeSeries(bucketWidth: bucket), utilisation: TimeWeightedSeries(bucketWidth: bucket))
+            Link(baseCapacity: $0, capacity: $0, served: TimeSeries(bucketWidth: bucket), relayed: TimeSeries(bucketWidth: bucket),
+                 filled: TimeSeries(bucketWidth: bucket), utilisation: TimeWeightedSeries(bucketWidth: bucket))
         }
     }
 
@@ -196,6 +203,25 @@ final class Links {
         let i = Int(link.index)
         all[i].served.addSpread(bytes, from: from, to: to)
         all[i].servedBytes += bytes
+    }
+
+    /// Books `bytes` that `link` carried for another PoP's user (a miss served from above): in
+    /// ``book(_:on:from:to:)`` and as relayed, one request.
+    @inline(__always)
+    func bookRelay(_ bytes: Double, on link: LinkID, from: SimInstant, to: SimInstant) {
+        book(bytes, on: link, from: from, to: to)
+        let i = Int(link.index)
+        all[i].relayed.addSpread(bytes, from: from, to: to)
+        all[i].relayRequests += 1
+    }
+
+    /// Books `bytes` of a fill `link` was the source of: in ``book(_:on:from:to:)`` and as filled,
+    /// one request.
+    func bookFill(_ bytes: Double, on link: LinkID, from: SimInstant, to: SimInstant) {
+        book(bytes, on: link, from: from, to: to)
+        let i = Int(link.index)
+        all[i].filled.addSpread(bytes, from: from, to: to)
+        all[i].fillRequests += 1
     }
 
     /// The oldest entry waiting on `link`, read in place.

@@ -269,11 +269,19 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
             merged.origins[o].totalBytes = 0
             merged.origins[o].failures = 0
             merged.origins[o].waited = 0
+            merged.origins[o].relayed = TimeSeries(bucketWidth: configuration.metricsBucket)
+            merged.origins[o].filled = TimeSeries(bucketWidth: configuration.metricsBucket)
+            merged.origins[o].missRequests = 0
+            merged.origins[o].fillRequests = 0
             for part in parts {
                 merged.origins[o].bytes.merge(part.origins[o].bytes)
                 merged.origins[o].totalBytes += part.origins[o].totalBytes
                 merged.origins[o].failures += part.origins[o].failures
                 merged.origins[o].waited += part.origins[o].waited
+                merged.origins[o].relayed.merge(part.origins[o].relayed)
+                merged.origins[o].filled.merge(part.origins[o].filled)
+                merged.origins[o].missRequests += part.origins[o].missRequests
+                merged.origins[o].fillRequests += part.origins[o].fillRequests
             }
         }
         for r in merged.releases.indices {

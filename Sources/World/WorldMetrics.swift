@@ -167,6 +167,12 @@ public struct PopResults: Sendable {
     public var storageBytes: Double
     public var usedBytes: Double
     public var files: Int
+    /// Servers (appliances) at the site.
+    public var servers: Int
+    /// Of its egress (sampled bytes per bucket): what it served to other PoPs for their users'
+    /// misses, and the fills it was the source of; the rest went to its own users.
+    public var relayed: TimeSeries
+    public var filled: TimeSeries
 }
 
 /// An origin replica's figures.
@@ -178,6 +184,13 @@ public struct OriginResults: Sendable {
     public var failures: Int64
     /// Transfers that waited for room on its egress.
     public var waited: Int64
+    /// Of `bytes`: what served PoPs' misses for their users, and fills (sampled bytes per bucket).
+    public var relayed: TimeSeries
+    public var filled: TimeSeries
+    /// Requests (GETs) it served: a miss's segment (sampled), a fill's transfer (whole files: not
+    /// sampled).
+    public var missRequests: Int64
+    public var fillRequests: Int64
 }
 
 /// A region's figures.
@@ -213,6 +226,9 @@ public struct WorldResults: Sendable {
     public var incidents: [Incident]
     /// With hybrid fidelity: what the steady windows covered (nil: segment fidelity).
     public var hybrid: HybridFigures?
+    /// The catalog's size at its nominal bit rates (every title's length × every rung's bit rate;
+    /// segments' sizes vary around it), one copy, bytes: what the origin stores per replica.
+    public var catalogNominalBytes: Double = 0
 }
 
 extension WorldResults {
@@ -255,12 +271,15 @@ extension WorldResults {
             m.nights = fills.nights
             m.plans = world.planner.plans[p.index]
             return PopResults(id: c.pops[p.index].id, region: c.regions[p.region].id, egress: link.capacity,
-                              metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files)
+                              metrics: m, storageBytes: p.cache.capacityBytes, usedBytes: p.cache.usedBytes, files: p.cache.files,
+                              servers: c.pops[p.index].servers, relayed: link.relayed, filled: link.filled)
         }
         let originResults = world.origin.replicas.enumerated().map { o, replica in
             let link = links[links.replica(o)]
             return OriginResults(region: c.regions[replica.region].id, egress: link.capacity, bytes: link.served,
-                                 totalBytes: link.servedBytes, failures: replica.failures.value, waited: link.waited.value)
+                                 totalBytes: link.servedBytes, failures: replica.failures.value, waited: link.waited.value,
+                                 relayed: link.relayed, filled: link.filled,
+                                 missRequests: link.relayRequests, fillRequests: link.fillRequests)
         }
         let expectedGlobal = world.calibration.expectedGlobalConcurrency
         let peakMinute = expectedGlobal.indices.max { expectedGlobal[$0] < expectedGlobal[$1] } ?? 0
@@ -271,6 +290,7 @@ extension WorldResults {
                   releases: world.sites.releases.filter { $0.time >= .zero && $0.time < endTime },
                   pipeline: world.activityLog.results(heldAtClients: world.clients.eventsHeld), incidents: world.incidents,
                   hybrid: world.steady?.figures)
+        catalogNominalBytes = world.catalog.nominalBytes
     }
 }
 

@@ -48,6 +48,15 @@ struct SweepRunCommand: ParsableCommand {
                                valueName: "key.path=range"))
     var search: String?
 
+    @Option(help: ArgumentHelp("With --vary: the metric whose least value among the points meeting every --subject-to is the answer, e.g. cost.total.",
+                               valueName: "metric"))
+    var minimise: String?
+
+    @Option(name: .customLong("subject-to"),
+            help: ArgumentHelp("With --minimise: a constraint every answer meets, e.g. 'experience.startTimeMs.p99<=2000' (repeatable).",
+                               valueName: "metric<=value"))
+    var subjectTo: [String] = []
+
     @Option(help: ArgumentHelp("Also record this report.json path (repeatable).", valueName: "metric"))
     var metric: [String] = []
 
@@ -68,12 +77,22 @@ struct SweepRunCommand: ParsableCommand {
         if search != nil && emitJobs != nil {
             throw usage("--emit-jobs writes a fixed set of points; a search chooses its points from results, so it runs locally")
         }
+        if !subjectTo.isEmpty && minimise == nil { throw usage("--subject-to needs --minimise (the metric to make least)") }
+        if minimise != nil && vary.isEmpty {
+            throw usage("--minimise chooses among a grid's points: give the grid with --vary (--search bisects for one --target)")
+        }
         let axes: [SweepAxis]
         let parsedTarget: SweepTarget?
+        let constrained: ConstrainedSearch?
         do {
             axes = try vary.map(SweepAxis.parse)
             try Sweep.checkSeeds(axes)
-            parsedTarget = try target.map(SweepTarget.parse)
+            var parsed: SweepTarget?
+            if let target { parsed = try SweepTarget.parse(target) }
+            parsedTarget = parsed
+            var constraints: [SweepTarget] = []
+            for text in subjectTo { constraints.append(try SweepTarget.parse(text, option: "--subject-to")) }
+            constrained = minimise.map { ConstrainedSearch(objective: Sweep.metricPath($0), constraints: constraints) }
         } catch {
             throw usage(error.description)
         }
@@ -86,7 +105,8 @@ struct SweepRunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var metrics: [String] = []
-        for m in (parsedTarget.map { [$0.metric] } ?? []) + Sweep.defaultMetrics + metric.map(Sweep.metricPath) where !metrics.contains(m) {
+        let asked = (parsedTarget.map { [$0.metric] } ?? []) + (constrained.map { [$0.objective] + $0.constraints.map(\.metric) } ?? [])
+        for m in asked + Sweep.defaultMetrics + metric.map(Sweep.metricPath) where !metrics.contains(m) {
             metrics.append(m)
         }
         let runner = SweepRunner(scenario: scenario, overrides: options.allOverrides, folder: folder, jobs: jobs, quiet: quiet)
@@ -96,7 +116,7 @@ struct SweepRunCommand: ParsableCommand {
             return
         }
         var plan = Sweep.Plan(scenario: scenario, name: base.name, baseSeed: base.seed, keys: axes.map(\.key),
-                              replications: replications, metrics: metrics)
+                              replications: replications, metrics: metrics, constrained: constrained)
         for point in Sweep.grid(axes) { plan.addPoint(point.map { Sweep.Setting(key: $0.key, value: $0.value) }) }
         try runner.prepare(plan)
         if emitJobs != nil {

@@ -87,6 +87,41 @@ struct SweepCommandTests {
         #expect(bad.stderr.contains("cannot be combined with --vary"))
     }
 
+    @Test("A constrained search answers the cheapest grid point meeting every constraint, as the runs' own figures say, and names the binding constraint")
+    func constrainedSearch() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["sweep", "Scenarios/cost-sweep.yaml", "--minimise", "cost.byTier.pops", "--subject-to", "delivery.hitRatio>=0.9",
+                             "--vary", "pops[edge].storage=0.5,2,4 TB", "--out", "c", "--quiet",
+                             "--set", "duration=10 min", "--set", "regions[us-east].users=4k"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        // The answer worked out again from sweep.csv: the least cost among the points with enough hits.
+        let csv = try String(contentsOf: dir.appendingPathComponent("c/sweep.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = lines[0]
+        let cost = try #require(header.firstIndex(of: "metrics.cost.byTier.pops"))
+        let hits = try #require(header.firstIndex(of: "metrics.delivery.hitRatio"))
+        let rows = lines.dropFirst().map { (storage: $0[4], cost: Double($0[cost])!, hits: Double($0[hits])!) }
+        #expect(rows.count == 3)
+        let feasible = rows.filter { $0.hits >= 0.9 }
+        let best = try #require(feasible.min { $0.cost < $1.cost })
+        let md = try String(contentsOf: dir.appendingPathComponent("c/sweep.md"), encoding: .utf8)
+        #expect(md.contains("pops[edge].storage=\(best.storage))**"), "\(md)")
+        // Storage costs money, so a cheaper point exists, and it misses the hit ratio: that constraint binds.
+        #expect(rows.contains { $0.cost < best.cost && $0.hits < 0.9 })
+        #expect(md.contains("`delivery.hitRatio >= 0.9`") && md.contains("**binds**"))
+        let plan = try String(contentsOf: dir.appendingPathComponent("c/sweep.json"), encoding: .utf8)
+        #expect(plan.contains("\"minimise\"") && plan.contains("metrics.cost.byTier.pops"))
+        // What cannot be answered is refused before anything runs.
+        let noObjective = try CLI.run(["sweep", "Scenarios/cost-sweep.yaml", "--subject-to", "delivery.hitRatio>=0.9", "--vary", "pops[edge].storage=1,2 TB"], in: dir)
+        #expect(noObjective.status == 64 && noObjective.stderr.contains("--subject-to needs --minimise"))
+        let noGrid = try CLI.run(["sweep", "Scenarios/cost-sweep.yaml", "--minimise", "cost.total"], in: dir)
+        #expect(noGrid.status == 64 && noGrid.stderr.contains("give the grid with --vary"))
+        let badConstraint = try CLI.run(["sweep", "Scenarios/cost-sweep.yaml", "--minimise", "cost.total", "--subject-to", "hitRatio~0.9",
+                                         "--vary", "pops[edge].storage=1,2 TB"], in: dir)
+        #expect(badConstraint.status == 64 && badConstraint.stderr.contains("--subject-to hitRatio~0.9: expected metric>=value"))
+    }
+
     @Test("A bad --vary key is reported with the run and the scenario's own message")
     func badKey() throws {
         let dir = try sandbox()

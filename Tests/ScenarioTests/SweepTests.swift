@@ -99,3 +99,51 @@ struct SweepTests {
         #expect(throws: SweepError.self) { try SweepTarget.parse("hitRatio=0.95") }
     }
 }
+
+@Suite("Constrained search")
+struct ConstrainedSearchTests {
+    typealias F = ConstrainedSearch.PointFigures
+    let search = ConstrainedSearch(objective: "metrics.cost.total", constraints: [
+        SweepTarget(metric: "metrics.experience.startTimeMs.p99", comparison: .atMost, value: 2_000),
+        SweepTarget(metric: "metrics.delivery.hitRatio", comparison: .atLeast, value: 0.95),
+    ])
+
+    @Test("The answer is the least objective among the points meeting every constraint; a constraint binds when dropping it alone finds a cheaper point")
+    func cheapestFeasible() {
+        let points = [
+            F(point: 0, objective: 10, constraints: [2_500, 0.97]),  // cheapest: too slow
+            F(point: 1, objective: 12, constraints: [1_900, 0.94]),  // too few hits
+            F(point: 2, objective: 15, constraints: [1_500, 0.96]),  // the answer
+            F(point: 3, objective: 20, constraints: [900, 0.99]),
+        ]
+        let answer = search.answer(points)
+        #expect(answer.point == 2 && answer.objective == 15)
+        #expect(answer.binding == [0, 1])
+        #expect(answer.missedBy == [1, 1])
+    }
+
+    @Test("A constraint that only more expensive points miss does not bind; ties go to the point listed first")
+    func slackAndTies() {
+        let points = [
+            F(point: 0, objective: 20, constraints: [2_500, 0.99]),
+            F(point: 1, objective: 10, constraints: [1_000, 0.97]),
+            F(point: 2, objective: 10, constraints: [900, 0.98]),
+        ]
+        let answer = search.answer(points)
+        #expect(answer.point == 1)
+        #expect(answer.binding.isEmpty)
+    }
+
+    @Test("With no point meeting every constraint there is no answer, and each constraint's misses are counted; a point without figures is left out")
+    func infeasible() {
+        let points = [
+            F(point: 0, objective: 10, constraints: [2_500, 0.97]),
+            F(point: 1, objective: 12, constraints: [2_100, 0.90]),
+            F(point: 2, objective: nil, constraints: [1_000, 0.99]),
+        ]
+        let answer = search.answer(points)
+        #expect(answer.point == nil && answer.objective == nil)
+        #expect(answer.missedBy == [2, 1])
+        #expect(answer.withoutData == [2])
+    }
+}

@@ -37,6 +37,8 @@ public enum ScenarioSchema {
               "How the run is split into partitions that run in parallel (see below)."),
         Field("compare", .object(compare), .optional,
               "Also run the scenario with some values changed, and compare the two in the report (see below)."),
+        Field("cost", .object(cost), .optional,
+              "Prices, to put a cost on the run: egress by source, storage, appliances, origin requests (see below). Without it the report has no cost section."),
     ], check: { root in
         // Parent tiers must end at the origin: no cycles.
         let pops = root["pops"].list
@@ -469,6 +471,54 @@ public enum ScenarioSchema {
               "A session is steady only while its PoP's link is used below this share of its capacity, counting burstSigmas standard deviations of the bursts steady sessions would send."),
         Field("burstSigmas", .quantity(.number, .range(0, 10)), .defaulted("3"),
               "How many standard deviations of the steady sessions' download bursts (which their mean load smooths out) count on top of a link's load."),
+    ])
+
+    static let cost = Schema([
+        Field("currency", .identifier, .defaulted("USD"),
+              "The currency every price here is in: a label on every amount, never converted."),
+        Field("egress", .object(costEgress), .defaulted("{}"),
+              "Transfer prices by source; a source without a price costs nothing."),
+        Field("storage", .object(costStorage), .defaulted("{}"), "Storage prices."),
+        Field("popEgressPerGbpsMonth", .quantity(.number, .nonNegative), .defaulted("0"),
+              "The price of a Gbps of a PoP's configured egress capacity (its ports, a transit commitment), per month (730 h)."),
+        Field("appliances", .object(costAppliances), .defaulted("{}"),
+              "What each PoP server (appliance) costs: its price amortised, and its power."),
+        Field("originRequests", .quantity(.number, .nonNegative), .defaulted("0"),
+              "The price of 1,000 requests the origin serves (a miss's segment, each transfer of a fill)."),
+    ])
+
+    static let costEgress = Schema([
+        Field("originToInternet", .object(egressPrice), .optional,
+              "Bytes origin replicas send to PoPs for their users' misses (cloud egress to the internet)."),
+        Field("originFill", .object(egressPrice), .optional, "Bytes origin replicas send to fill PoPs."),
+        Field("interPop", .object(egressPrice), .optional,
+              "Bytes between PoPs: a tier above serving a miss, peer and tier fills."),
+        Field("popToUsers", .object(egressPrice), .optional,
+              "Bytes PoPs deliver to their users (transit; nothing for appliances embedded in ISPs)."),
+    ])
+
+    static let egressPrice = Schema([
+        Field("perGB", .quantity(.number, .nonNegative), .optional, "Billed per byte: the price of a GB (10^9 bytes)."),
+        Field("perMbpsMonth", .quantity(.number, .nonNegative), .optional,
+              "Billed 95/5, as transit is: the price of a Mbps of the 95th percentile of the 5-minute average rates, per month (730 h), pro rata over the run."),
+    ], check: { price in
+        price["perGB"].isAbsent == price["perMbpsMonth"].isAbsent
+            ? [RecordProblem(key: nil, "expected exactly one of perGB (billed per byte) or perMbpsMonth (billed 95/5)")] : []
+    })
+
+    static let costStorage = Schema([
+        Field("popPerTBMonth", .quantity(.number, .nonNegative), .defaulted("0"),
+              "The price of a TB (10^12 bytes) of a PoP's configured storage, per month (730 h)."),
+        Field("originPerTBMonth", .quantity(.number, .nonNegative), .defaulted("0"),
+              "The price of a TB stored at the origin, per month: the catalog at its nominal bit rates, once per replica."),
+    ])
+
+    static let costAppliances = Schema([
+        Field("price", .quantity(.number, .nonNegative), .defaulted("0"), "The price of one server."),
+        Field("amortisationMonths", .quantity(.number, .positive), .defaulted("36"),
+              "Months over which a server's price is spread (a month is 730 h)."),
+        Field("powerWatts", .quantity(.number, .nonNegative), .defaulted("0"), "A server's mean power draw, watts."),
+        Field("electricityPerKWh", .quantity(.number, .nonNegative), .defaulted("0"), "The price of a kWh."),
     ])
 
     static let metrics = Schema([

@@ -30,6 +30,7 @@ extension RunReport {
                 ("keysSet", .array(scenario.notModelled.map { .string($0) })),
             ])),
         ]
+        let costs = cost
         let metrics: JSONValue = .object([
             ("sessions", sessionsJSON(results.global)),
             ("concurrency", concurrencyJSON(results.global.concurrency, expectedPeak: results.expectedPeak,
@@ -43,7 +44,7 @@ extension RunReport {
             ("activity", activityJSON),
             ("availability", availabilityJSON),
             ("incidents", .array(incidentSummaries.map(\.json))),
-        ])
+        ] + (costs.map { [("cost", costJSON($0))] } ?? []))
         var sections: [(String, JSONValue)] = [("metrics", metrics)]
         if let comparison {
             let other = RunReport(scenario: scenario, results: comparison.results)
@@ -346,6 +347,7 @@ extension RunReport {
         }
         let origin = originGbps
         let logStorage = logStorageGB
+        let costPerHour: [(String, JSONValue)] = cost.map { c in [("costPerHour", series({ $0 < c.perHour.count ? c.perHour[$0] : nil }, 4))] } ?? []
         return .object([
             ("bucket", .string(Quantity.format(g.concurrencySeries.bucketWidth.seconds, as: .duration))),
             ("bucketStarts", .array((0..<n).map { .string(instant(g.concurrencySeries.bucketStart($0))) })),
@@ -372,6 +374,6 @@ extension RunReport {
             ("oldestFillJobMinutes", .object(results.pops.map { p in
                 (p.id, series({ $0 < p.metrics.oldestJobAge.count ? p.metrics.oldestJobAge[$0] / 60 : 0 }, 1))
             })),
-        ])
+        ] + costPerHour)
     }
 }

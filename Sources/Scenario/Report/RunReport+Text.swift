@@ -36,11 +36,33 @@ extension RunReport {
              "\(Self.text(Self.ms(results.pipeline.delivery, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.delivery, 99), "%.0f s", scale: 1e-3)), "
                 + String(format: "%.1f s, ", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99))
                 + "\(Self.text(Self.ms(results.pipeline.freshness, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.freshness, 99), "%.0f s", scale: 1e-3))"),
-        ] + results.releases.map { r in
+        ] + costHeadline + results.releases.map { r in
             ("release of title \(r.title) at \(instant(r.time))",
              "on \(r.sitesHolding ?? 0) of \(results.pops.count) PoPs; first-day hit ratio "
                 + Self.text(Self.ratio(Double(r.hits), Double(r.requests)), "%.2f%%", scale: 100))
         }
+    }
+
+    /// The cost line, with a cost section in the scenario.
+    var costHeadline: [(String, String)] {
+        guard let c = cost else { return [] }
+        let perHour = c.playHours > 0 ? String(format: "%.4f", c.total / c.playHours) : "no data"
+        let perGB = c.deliveredBytes > 0 ? String(format: "%.5f", c.total / (c.deliveredBytes / 1e9)) : "no data"
+        return [("cost (\(c.model.currency)): total, per delivered hour, per GB delivered", String(format: "%.2f, ", c.total) + perHour + ", " + perGB)]
+    }
+
+    /// Cost by component and by site, for report.html and summary.md.
+    var costTable: TextTable? {
+        guard let c = cost else { return nil }
+        var table = TextTable(header: ["site", "region", "egress", "storage", "egress capacity", "appliances", "origin requests", "total"],
+                              rightAligned: [2, 3, 4, 5, 6, 7])
+        func money(_ x: Double) -> String { String(format: "%.2f", x) }
+        for s in c.sites {
+            table.add([s.id, s.region, money(s.egressTotal), money(s.storage), money(s.capacity), money(s.capex + s.power), money(s.requests), money(s.total)])
+        }
+        table.add(["all", "", money(c.sum(\.egressTotal)), money(c.sum(\.storage)), money(c.sum(\.capacity)), money(c.sum { $0.capex + $0.power }),
+                   money(c.sum(\.requests)), money(c.total)])
+        return table
     }
 
     var activityText: String {
@@ -80,6 +102,7 @@ extension RunReport {
             out += comparisonTable.markdown
         }
         if let incidentTable { out += "\n## Incidents\n\n" + incidentTable.markdown }
+        if let c = cost, let costTable { out += "\n## Cost (\(c.model.currency))\n\n" + costTable.markdown }
         out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         if !ResolvedScenario.unmodelledSections.isEmpty {
             out += "\n## Not modelled yet\n\n"

@@ -158,6 +158,13 @@ extension RunReport {
         if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
         for chart in charts { page += chart.svg }
         if let incidentTable { page += "<h2>Incidents</h2>\n" + incidentTable.html }
+        if let c = cost, let costTable {
+            page += "<h2>Cost (\(escape(c.model.currency)))</h2>\n<p>Over the run's \(String(format: "%.2f", c.hours)) h under the scenario's prices; "
+            page += "monthly prices pro rata (730 h a month); egress by source in report.json's <code>metrics.cost.egress</code>.</p>\n"
+            page += costTable.html
+            page += LineChart(title: "Cost rate", unit: "\(c.model.currency) per hour", labels: labels,
+                              series: [.init("all", values { $0 < c.perHour.count ? c.perHour[$0] : .nan })], shades: shades).svg
+        }
         page += "<h2>Regions</h2>\n" + regionTable.html + "<h2>PoPs</h2>\n" + popTable.html
         return page + HTMLPage.end
     }

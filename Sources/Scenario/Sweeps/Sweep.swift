@@ -102,14 +102,14 @@ public struct SweepTarget: Sendable, Equatable {
     public var comparison: Comparison
     public var value: Double
 
-    public static func parse(_ text: String) throws(SweepError) -> SweepTarget {
+    public static func parse(_ text: String, option: String = "--target") throws(SweepError) -> SweepTarget {
         for op in [Comparison.atLeast, .atMost, .above, .below] {
             guard let range = text.range(of: op.rawValue) else { continue }
             let metric = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
             guard let value = Double(text[range.upperBound...].trimmingCharacters(in: .whitespaces)), !metric.isEmpty else { break }
             return SweepTarget(metric: Sweep.metricPath(metric), comparison: op, value: value)
         }
-        throw SweepError("--target \(text): expected metric>=value (or <=, >, <), e.g. metrics.delivery.hitRatio>=0.95")
+        throw SweepError("\(option) \(text): expected metric>=value (or <=, >, <), e.g. metrics.delivery.hitRatio>=0.95")
     }
 
     public func met(_ x: Double) -> Bool {
@@ -249,9 +249,12 @@ public enum Sweep {
         public var metrics: [String]
         public var runs: [Run]
         public var search: SearchRecord?
+        /// `--minimise` and `--subject-to`: the question the summaries answer.
+        public var constrained: ConstrainedSearch?
 
         public init(scenario: String, name: String, baseSeed: UInt64, keys: [String], replications: Int, metrics: [String],
-                    runs: [Run] = [], search: SearchRecord? = nil) {
+                    runs: [Run] = [], search: SearchRecord? = nil, constrained: ConstrainedSearch? = nil) {
+            self.constrained = constrained
             self.scenario = scenario
             self.name = name
             self.baseSeed = baseSeed
@@ -289,6 +292,7 @@ public enum Sweep {
                 })),
             ]
             if let search { members.append(("search", search.json)) }
+            if let constrained { members.append(("constrained", constrained.json)) }
             return .object(members)
         }
 
@@ -313,6 +317,7 @@ public enum Sweep {
                 plan.runs.append(Run(id: id, point: Int(point), replication: Int(r), seed: UInt64(bitPattern: s), settings: settings))
             }
             if let search = json["search"] { plan.search = try SearchRecord.parse(search) }
+            if let constrained = json["constrained"] { plan.constrained = try ConstrainedSearch.parse(constrained) }
             return plan
         }
     }

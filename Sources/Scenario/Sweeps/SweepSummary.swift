@@ -117,6 +117,7 @@ public struct SweepSummary {
                 out += "The target is met at neither end of the range: widen it.\n\n"
             }
         }
+        if let constrained = plan.constrained { out += constrainedSection(constrained) }
         out += "## Points\n\n" + pointsTable.markdown
         out += "\nColumns are report.json paths under `metrics.`; sweep.csv has every run.\n"
         let missing = self.missing
@@ -124,10 +125,54 @@ public struct SweepSummary {
         return out
     }
 
+    /// Each point's means of the objective and the constraints.
+    func figures(_ c: ConstrainedSearch) -> [ConstrainedSearch.PointFigures] {
+        plan.points.map { p in
+            ConstrainedSearch.PointFigures(point: p, objective: statistics(point: p, metric: c.objective)?.mean,
+                                           constraints: c.constraints.map { statistics(point: p, metric: $0.metric)?.mean })
+        }
+    }
+
+    /// The constrained search's answer, from the points' means.
+    public var constrainedAnswer: ConstrainedSearch.Answer? { plan.constrained.map { $0.answer(figures($0)) } }
+
+    func describe(point: Int) -> String {
+        settings(point: point).map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    }
+
+    /// sweep.md's answer to `--minimise … --subject-to …`.
+    func constrainedSection(_ c: ConstrainedSearch) -> String {
+        let answer = c.answer(figures(c))
+        var out = "## Constrained search\n\n"
+        out += "Minimise `\(Self.short(c.objective))` subject to " + c.constraints.map { "`\(Self.short($0.text))`" }.joined(separator: ", ")
+        out += " over \(plan.points.count) points; a point meets a constraint when its mean does.\n\n"
+        guard let best = answer.point else {
+            out += "**No point meets every constraint.** "
+            out += c.constraints.indices.map { "`\(Self.short(c.constraints[$0].text))` is missed at \(answer.missedBy[$0]) of \(plan.points.count) points" }
+                .joined(separator: "; ") + ". Widen the grid towards more capacity.\n\n"
+            if !answer.withoutData.isEmpty { out += "Points without the figures: \(answer.withoutData.map(String.init).joined(separator: ", ")).\n\n" }
+            return out
+        }
+        out += "**Answer: point \(best) (\(describe(point: best)))**, `\(Self.short(c.objective))` = \(cell(point: best, metric: c.objective)).\n\n"
+        for (j, constraint) in c.constraints.enumerated() {
+            let mean = statistics(point: best, metric: constraint.metric)?.mean ?? .nan
+            let state = answer.binding.contains(j) ? "**binds**: a cheaper point misses only this one"
+                : "slack \(SweepSummary.number(abs(mean - constraint.value)))"
+            out += "- `\(Self.short(constraint.text))`: \(cell(point: best, metric: constraint.metric)); \(state)\n"
+        }
+        if answer.binding.isEmpty {
+            out += "\nNo constraint binds: the objective is least at this point of the grid whatever the constraints (extend the grid past it).\n"
+        }
+        if !answer.withoutData.isEmpty { out += "\nPoints without the figures, left out: \(answer.withoutData.map(String.init).joined(separator: ", ")).\n" }
+        return out + "\n"
+    }
+
     /// A row per point: the varied keys, each metric's mean (± 95% half-width), whether the target is met.
     var pointsTable: TextTable {
         let metrics = plan.metrics
-        var table = TextTable(header: ["point"] + plan.keys + metrics.map { Self.short($0) } + (plan.search != nil ? ["target met"] : []),
+        let extra = (plan.search != nil ? ["target met"] : []) + (plan.constrained != nil ? ["meets all"] : [])
+        let meets = plan.constrained.map { c in Dictionary(uniqueKeysWithValues: figures(c).map { ($0.point, c.feasible($0)) }) } ?? [:]
+        var table = TextTable(header: ["point"] + plan.keys + metrics.map { Self.short($0) } + extra,
                               rightAligned: Set(1...(plan.keys.count + metrics.count)))
         for point in plan.points {
             let settings = settings(point: point)
@@ -135,6 +180,9 @@ public struct SweepSummary {
             row += metrics.map { cell(point: point, metric: $0) }
             if let search = plan.search {
                 row.append(statistics(point: point, metric: search.target.metric).map { search.target.met($0.mean) ? "yes" : "no" } ?? "–")
+            }
+            if plan.constrained != nil {
+                row.append((meets[point] ?? nil).map { $0 ? "yes" : "no" } ?? "–")
             }
             table.add(row)
         }
@@ -180,6 +228,15 @@ public struct SweepSummary {
             """
         if let search = plan.search {
             page += "<p>Search: <code>\(escape(search.target.text))</code>; answer: <strong>\(escape(search.answer ?? "none in range"))</strong> (\(escape(search.direction))).</p>\n"
+        }
+        if let c = plan.constrained, let answer = constrainedAnswer {
+            let question = "Minimise <code>\(escape(Self.short(c.objective)))</code> subject to " + c.constraints.map { "<code>\(escape(Self.short($0.text)))</code>" }.joined(separator: ", ")
+            if let best = answer.point {
+                let binds = answer.binding.isEmpty ? "no constraint binds" : "binding: " + answer.binding.map { "<code>\(escape(Self.short(c.constraints[$0].text)))</code>" }.joined(separator: ", ")
+                page += "<p>\(question): <strong>point \(best) (\(escape(describe(point: best))))</strong>, \(escape(cell(point: best, metric: c.objective))); \(binds).</p>\n"
+            } else {
+                page += "<p>\(question): <strong>no point meets every constraint</strong>.</p>\n"
+            }
         }
         for metric in plan.metrics {
             var series: [LineChart.Series] = []

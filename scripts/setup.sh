@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what vodsim needs beyond Swift 6: the GNU Scientific Library (libgsl-dev), pkg-config,
-# and xmllint (libxml2-utils), which the tests use to validate MPDs against the DASH schema.
+# and xmllint (libxml2-utils), which the tests use to validate MPDs against the DASH schema; with
+# --tests also Chromium, in which the tests render report.html headless.
 # Idempotent: does nothing when all are present. Used by every other script and by .ci/run.
 set -euo pipefail
 
@@ -12,6 +13,9 @@ fi
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+if [ "${1:-}" = "--tests" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    missing+=(chromium)
+fi
 if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists gsl; } && [ ! -f /usr/include/gsl/gsl_rng.h ]; then
     missing+=(libgsl-dev)
 fi

@@ -4,7 +4,7 @@
 # CI runs exactly this. Arguments go to `swift test` (and skip the regression gate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 # Debug (audits on, testable) but optimised: the tests run whole scenarios. The flag is given here,
 # not in Package.swift, which carries no unsafe flags (docs/architecture.md).
 swift build --build-tests -Xswiftc -O

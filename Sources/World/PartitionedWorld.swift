@@ -284,6 +284,9 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
                 merged.origins[o].fillRequests += part.origins[o].fillRequests
             }
         }
+        merged.titleCounts = parts.reduce(into: [Int64](repeating: 0, count: merged.titleCounts.count)) { sum, part in
+            for i in sum.indices where i < part.titleCounts.count { sum[i] += part.titleCounts[i] }
+        }
         for r in merged.releases.indices {
             merged.releases[r].requests = parts.reduce(0) { $0 + $1.releases[r].requests }
             merged.releases[r].hits = parts.reduce(0) { $0 + $1.releases[r].hits }

@@ -70,6 +70,9 @@ final class Sites {
     @exclusivity(unchecked) var metrics: [PopMetrics]
     /// Per release of the catalog, what happened to it; per title, its release index or -1.
     @exclusivity(unchecked) private(set) var releases: [ReleaseStats]
+    /// Per title, requests at the sessions' own PoPs and how many hit there (title t at 2t and
+    /// 2t + 1: one cache line for both).
+    @exclusivity(unchecked) private(set) var titleCounts: [Int64]
     private let releaseIndex: [Int32]
     /// Per file, bytes of one copy (NaN until its title is first needed).
     @exclusivity(unchecked) private var fileSizes: [Double]
@@ -99,6 +102,7 @@ final class Sites {
         for (i, r) in catalog.releases.enumerated() { releaseIndex[r.title] = Int32(i) }
         self.releaseIndex = releaseIndex
         releases = catalog.releases.map { ReleaseStats(title: $0.title, time: SimInstant(microseconds: $0.time)) }
+        titleCounts = Array(repeating: 0, count: 2 * catalog.configuration.titles)
     }
 
     var count: Int { pops.count }
@@ -208,6 +212,8 @@ final class Sites {
     /// A request at a session's own PoP: counted for its title's release in the release's first day.
     @inline(__always)
     func countRelease(title: Int, hit: Bool, now: SimInstant) {
+        titleCounts[2 &* title] &+= 1
+        if hit { titleCounts[2 &* title &+ 1] &+= 1 }
         let r = releaseIndex[title]
         guard r >= 0 && now.microseconds - releases[Int(r)].time.microseconds < 86_400_000_000 else { return }
         releases[Int(r)].requests += 1

@@ -229,6 +229,11 @@ public struct WorldResults: Sendable {
     /// The catalog's size at its nominal bit rates (every title's length × every rung's bit rate;
     /// segments' sizes vary around it), one copy, bytes: what the origin stores per replica.
     public var catalogNominalBytes: Double = 0
+    /// Per title, requests at the sessions' own PoPs (sampled) and hits there: title t at 2t, 2t + 1.
+    public var titleCounts: [Int64] = []
+    /// When each title in `releases`' titles was released, and every scheduled or drawn release
+    /// (title, time), including those before the run.
+    public var releaseTimes: [(title: Int, time: SimInstant)] = []
 }
 
 extension WorldResults {
@@ -291,6 +296,8 @@ extension WorldResults {
                   pipeline: world.activityLog.results(heldAtClients: world.clients.eventsHeld), incidents: world.incidents,
                   hybrid: world.steady?.figures)
         catalogNominalBytes = world.catalog.nominalBytes
+        titleCounts = world.sites.titleCounts
+        releaseTimes = world.catalog.releases.map { (title: $0.title, time: SimInstant(microseconds: $0.time)) }
     }
 }
 

@@ -13,7 +13,7 @@ struct CompareCommand: ParsableCommand {
             reports cannot be compared (different scenarios or report schemas, or unreadable). Reports \
             may be given as report.json files or as report folders. The metrics, the better direction \
             and the default tolerances are in docs/reports.md; --tolerances changes or extends them. \
-            --update rewrites the baseline with the current report (a deliberate change of baseline).
+            --update rewrites the baseline with the current report (a deliberate change of baseline).             --what-if sets two runs of different configurations side by side instead (A is the first             report, B the second): the scenario keys that differ, every figure with its change, and             with --out DIR a folder with compare.html (the time series overlaid), compare.md and             compare.json; it judges nothing and exits 0 (2 when the reports cannot be read).
             """
     )
 
@@ -32,10 +32,24 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Replace the baseline with the current report instead of comparing.")
     var update = false
 
+    @Flag(name: .customLong("what-if"), help: "Compare two runs of different configurations side by side (no verdict).")
+    var whatIf = false
+
+    @Option(help: ArgumentHelp("With --what-if: also write compare.html, compare.md and compare.json into this folder.", valueName: "dir"))
+    var out: String?
+
     enum Format: String, ExpressibleByArgument { case text, markdown, json }
 
     func run() throws {
         let currentPath = CompareCommand.reportFile(current), baselinePath = CompareCommand.reportFile(baseline)
+        if whatIf {
+            try runWhatIf(currentPath, baselinePath)
+            return
+        }
+        if out != nil {
+            Terminal.error("--out writes a what-if comparison's pages: use it with --what-if")
+            throw ExitCode(64)
+        }
         if update {
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: currentPath))
@@ -83,6 +97,51 @@ struct CompareCommand: ParsableCommand {
             print(ReportComparison.json(rows).serialized(), terminator: "")
         }
         if regressed { throw ExitCode(1) }
+    }
+
+    /// `--what-if`: A (the first report) and B side by side.
+    func runWhatIf(_ pathA: String, _ pathB: String) throws {
+        if update || tolerances != nil {
+            Terminal.error("--what-if compares two configurations without a verdict: --update and --tolerances belong to the regression comparison")
+            throw ExitCode(64)
+        }
+        let folder = out.map { URL(fileURLWithPath: $0) }
+        if let folder {
+            do {
+                try ReportFolder.check(folder)
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(2)
+            }
+        }
+        let comparison: WhatIfComparison
+        do {
+            comparison = try WhatIfComparison(a: CompareCommand.read(pathA), b: CompareCommand.read(pathB), labelA: current, labelB: baseline)
+        } catch let error as IncomparableReports {
+            Terminal.error("cannot set \(pathA) beside \(pathB): \(error)")
+            throw ExitCode(2)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(2)
+        }
+        switch format {
+        case .text: print(comparison.text, terminator: "")
+        case .markdown: print(comparison.markdown, terminator: "")
+        case .json: print(comparison.json.serialized(), terminator: "")
+        }
+        if let folder {
+            var pages = ReportFolder(path: folder)
+            pages.add("compare.html", comparison.html)
+            pages.add("compare.md", comparison.markdown)
+            pages.add("compare.json", comparison.json.serialized())
+            do {
+                try pages.commit()
+            } catch {
+                Terminal.error("\(error)")
+                throw ExitCode(2)
+            }
+            if format == .text { print("what-if pages: \(folder.path)/compare.html, compare.md, compare.json") }
+        }
     }
 
     /// A report folder's report.json, or the file itself. A path that does not exist yet and does

@@ -53,8 +53,11 @@ struct ReportCommandTests {
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
-        #expect(html.components(separatedBy: "<svg ").count - 1 == 10)
-        for title in ["Concurrent sessions", "Video start time", "Hit ratio per PoP", "Egress", "Fill queue", "Activity backlog"] {
+        // Ten charts over time and the platform's topology, each PoP's egress against its
+        // capacity, the PoPs' utilisation, the origin per replica.
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 14)
+        for title in ["Concurrent sessions", "Video start time", "Hit ratio per PoP", "Egress", "Fill queue", "Activity backlog", "The platform",
+                      "PoP egress and capacity", "PoP utilisation", "Origin egress per replica and capacity"] {
             #expect(html.contains(">\(title)"), "chart \(title)")
         }
         #expect(html.contains(">popDown</text>"))
@@ -243,6 +246,33 @@ struct ReportCommandTests {
             error: bad.yaml:2:20: metrics.new.thing: not a metric compared by default; give {better: lower|higher, tolerance: ...}
 
             """)
+    }
+
+    @Test("compare --what-if sets two configurations side by side, writes compare.html, and keeps the regression mode's refusal")
+    func compareWhatIf() throws {
+        let dir = try comparePair([(["scenario", "hash"], .string(String(repeating: "0", count: 64))),
+                                   (["resolvedScenario", "seed"], .integer(99)),
+                                   (["metrics", "delivery", "hitRatio"], .number(0.5))])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The regression gate still refuses different scenarios ...
+        #expect(try CLI.run(["compare", "current.json", "base.json"], in: dir).status == 2)
+        // ... a what-if sets them side by side.
+        let r = try CLI.run(["compare", "base.json", "current.json", "--what-if", "--out", "whatif"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("seed") && r.stdout.contains("metrics.delivery.hitRatio"))
+        let html = try String(contentsOf: dir.appendingPathComponent("whatif/compare.html"), encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("Scenario keys that differ") && !html.contains("<script"))
+        let json = try readJSON(dir.appendingPathComponent("whatif/compare.json"))
+        guard case let .array(differences)? = json["differences"] else { Issue.record("no differences"); return }
+        #expect(differences.count == 1 && differences.first?["key"] == .string("seed"))
+        // A folder of the user's is not replaced; options of the other mode are refused.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("mine"), withIntermediateDirectories: true)
+        try "keep".write(to: dir.appendingPathComponent("mine/notes.txt"), atomically: true, encoding: .utf8)
+        let mine = try CLI.run(["compare", "base.json", "current.json", "--what-if", "--out", "mine"], in: dir)
+        #expect(mine.status == 2)
+        #expect(try String(contentsOf: dir.appendingPathComponent("mine/notes.txt"), encoding: .utf8) == "keep")
+        #expect(try CLI.run(["compare", "base.json", "current.json", "--what-if", "--update"], in: dir).status == 64)
+        #expect(try CLI.run(["compare", "base.json", "current.json", "--out", "x"], in: dir).status == 64)
     }
 
     @Test("compare --update rewrites the baseline with the current report, and only with a report")

@@ -191,3 +191,59 @@ struct ChartTests {
         #expect(svg.components(separatedBy: "stroke=\"#1f77b4\"").count - 1 == 3)  // the line, the bound, the bound's legend
     }
 }
+
+@Suite("What-if comparison")
+struct WhatIfTests {
+    func run(storage: String, seed: Int64, p99: Double?, hits: Double, egress: [Double], schema: Int64 = 2) -> JSONValue {
+        .object([
+            ("schemaVersion", .integer(schema)),
+            ("metrics", .object([
+                ("experience", .object([("startTimeMs", .object([("p99", p99.map { .number($0) } ?? .null)]))])),
+                ("delivery", .object([("hitRatio", .number(hits))])),
+                ("pops", .array([.object([("id", .string("edge")), ("waited", .integer(Int64(hits * 100)))])])),
+            ])),
+            ("timeseries", .object([
+                ("bucket", .string("5 min")),
+                ("bucketStarts", .array([.string("2026-11-21T01:00:00Z"), .string("2026-11-21T01:05:00Z")])),
+                ("originEgressGbps", .array(egress.map { .number($0) })),
+            ])),
+            ("resolvedScenario", .object([
+                ("seed", .integer(seed)),
+                ("pops", .array([.object([("id", .string("edge")), ("storage", .string(storage))])])),
+                ("origin", .object([("regions", .array([.string("us-east")]))])),
+            ])),
+        ])
+    }
+
+    @Test("The scenarios' differences are listed key by key, records by id, values as written; equal keys are not")
+    func differences() throws {
+        let w = try WhatIfComparison(a: run(storage: "2 TB", seed: 7, p99: 400, hits: 0.9, egress: [1, 2]),
+                                     b: run(storage: "4 TB", seed: 8, p99: 300, hits: 0.96, egress: [1, 1.5]), labelA: "small", labelB: "large")
+        #expect(w.differences == [WhatIfComparison.Difference(key: "seed", a: "7", b: "8"),
+                                  WhatIfComparison.Difference(key: "pops[edge].storage", a: "2 TB", b: "4 TB")])
+    }
+
+    @Test("Every figure is set side by side with its change; missing data stays missing")
+    func figures() throws {
+        let w = try WhatIfComparison(a: run(storage: "2 TB", seed: 7, p99: nil, hits: 0.9, egress: [1, 2]),
+                                     b: run(storage: "4 TB", seed: 7, p99: 300, hits: 0.96, egress: [1, 1.5]), labelA: "A", labelB: "B")
+        let byPath = Dictionary(uniqueKeysWithValues: w.figures.map { ($0.path, $0) })
+        let p99 = try #require(byPath["metrics.experience.startTimeMs.p99"])
+        #expect(p99.a == nil && p99.b == 300 && p99.change == nil)
+        let hits = try #require(byPath["metrics.delivery.hitRatio"])
+        #expect(abs(hits.change! - 0.06) < 1e-12 && abs(hits.relative! - 0.06 / 0.9) < 1e-12)
+        #expect(byPath["metrics.pops[edge].waited"]?.b == 96)
+        #expect(w.text.contains("pops[edge].storage") && w.text.contains("+0.06"))
+        let html = w.html
+        #expect(html.contains("<svg") && html.contains("originEgressGbps") && html.contains("pops[edge].storage"))
+        #expect(html.contains("stroke-dasharray"))  // B dashed over A
+    }
+
+    @Test("Reports of different schema versions cannot be set side by side")
+    func schemas() {
+        #expect(throws: IncomparableReports.self) {
+            try WhatIfComparison(a: run(storage: "2 TB", seed: 7, p99: 1, hits: 0.9, egress: [1]),
+                                 b: run(storage: "2 TB", seed: 7, p99: 1, hits: 0.9, egress: [1], schema: 3), labelA: "A", labelB: "B")
+        }
+    }
+}

@@ -106,3 +106,46 @@ struct CostTests {
         #expect(found.first?.contains("cost.egress.originFill") == true && found.first?.contains("exactly one of perGB") == true, "\(found)")
     }
 }
+
+/// report.html's picture of the platform and the top-titles table.
+@Suite("The platform's picture")
+struct PlatformPictureTests {
+    @Test("The titles' requests and hits add up to the edge's: the top titles are counted where delivery counts")
+    func titlesAddUp() throws {
+        // One PoP and no tier above it: every request at it is a session's own.
+        let s = try ScenarioLoader.load(path: repositoryRoot.appendingPathComponent("Scenarios/cost-sweep.yaml").path,
+                                        overrides: ["duration=20 min", "regions[us-east].users=2k"])
+        let world = World(configuration: s.worldConfiguration)
+        try world.run(until: world.end)
+        let results = world.results()
+        let report = RunReport(scenario: s, results: results)
+        let counts = results.titleCounts
+        let requests = stride(from: 0, to: counts.count, by: 2).reduce(Int64(0)) { $0 + counts[$1] }
+        let hits = stride(from: 1, to: counts.count, by: 2).reduce(Int64(0)) { $0 + counts[$1] }
+        #expect(Double(requests) == report.delivery.requests)
+        #expect(Double(hits) == report.delivery.hits)
+        let top = report.topTitles
+        #expect(top.count == RunReport.topTitleCount)
+        #expect(zip(top, top.dropFirst()).allSatisfy { $0.requests >= $1.requests })
+        #expect(report.html.contains("<h2>Top titles</h2>"))
+        // The catalog's titles released before the run carry their release time.
+        let released = Set(results.releaseTimes.map(\.title))
+        #expect(top.allSatisfy { ($0.releasedAt != nil) == released.contains($0.title) })
+    }
+
+    @Test("The topology names every replica, PoP and region, colours them by peak utilisation and outlines a PoP a fault struck")
+    func topology() throws {
+        let s = try ScenarioLoader.loadBuiltIn(overrides: ["duration=20 min", "faults=[{type: popDown, pop: ams-1, at: 5 min, duration: 5 min}]"])
+        let world = World(configuration: s.worldConfiguration)
+        try world.run(until: world.end)
+        let report = RunReport(scenario: s, results: world.results())
+        let svg = report.topologySVG
+        for name in ["origin us-east", "us-hub", "nyc-1", "ams-1", "us-east", "eu-west"] { #expect(svg.contains(">\(name)<"), "\(name)") }
+        #expect(svg.components(separatedBy: "stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"4 2\"").count == 2)  // ams-1 alone
+        #expect(svg.contains(">popDown<"))
+        for (i, peak) in report.popPeakUtilisation.enumerated() {
+            #expect(svg.contains("fill=\"\(RunReport.utilisationColour(peak))\""), "PoP \(i)")
+        }
+        #expect(report.html.contains("<h2>The platform</h2>") && report.html.contains("PoP egress and capacity"))
+    }
+}

@@ -41,6 +41,7 @@ extension RunReport {
             ("pops", .array(results.pops.map(popJSON))),
             ("origins", .array(results.origins.map(originJSON))),
             ("releases", releasesJSON()),
+            ("topTitles", topTitlesJSON),
             ("activity", activityJSON),
             ("availability", availabilityJSON),
             ("incidents", .array(incidentSummaries.map(\.json))),

@@ -118,6 +118,19 @@ extension RunReport {
                                 series: [.init("origin", values { $0 < origin.count ? origin[$0] : 0 })] + results.pops.map { p in
                                     .init(p.id, values { $0 < p.metrics.egress.bucketCount ? p.metrics.egress.ratePerSecond($0) * 8 * k / 1e9 : 0 })
                                 }, shades: shades))
+        // Each PoP's egress against its capacity (dashed, the same colour): how close it ran.
+        charts.append(LineChart(title: "PoP egress and capacity", unit: "Gbit/s", labels: labels,
+                                series: results.pops.enumerated().flatMap { i, p -> [LineChart.Series] in
+                                    [.init(p.id, values { $0 < p.metrics.egress.bucketCount ? p.metrics.egress.ratePerSecond($0) * 8 * k / 1e9 : 0 }),
+                                     .init(p.id + " capacity", values { _ in p.egress * k / 1e9 }, dashed: true, colourOf: i)]
+                                }, shades: shades))
+        charts.append(LineChart(title: "PoP utilisation (committed rate over capacity)", unit: "%", labels: labels,
+                                series: results.pops.map { p in .init(p.id, values { p.metrics.utilisation.mean($0) * 100 }) }, shades: shades))
+        charts.append(LineChart(title: "Origin egress per replica and capacity", unit: "Gbit/s", labels: labels,
+                                series: results.origins.enumerated().flatMap { r, o -> [LineChart.Series] in
+                                    [.init(o.region, values { $0 < o.bytes.bucketCount ? o.bytes.ratePerSecond($0) * 8 * k / 1e9 : 0 }),
+                                     .init(o.region + " capacity", values { _ in o.egress * k / 1e9 }, dashed: true, colourOf: r)]
+                                }, shades: shades))
         charts.append(LineChart(title: "Fill queue", unit: "jobs waiting", labels: labels, series: results.pops.map { p in
             .init(p.id, values { p.metrics.fillQueue.mean($0) })
         }, shades: shades))
@@ -150,6 +163,7 @@ extension RunReport {
         var headlineTable = TextTable(header: ["metric", "value"])
         for (label, value) in headline { headlineTable.add([label, value]) }
         page += headlineTable.html
+        page += "<h2>The platform</h2>\n" + topologySVG
         if let comparisonTable, let comparison {
             page += "<h2>Compared with \(escape(comparison.label))</h2>\n<p>The same scenario with "
             page += comparison.overrides.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + ".</p>\n" + comparisonTable.html
@@ -166,6 +180,10 @@ extension RunReport {
                               series: [.init("all", values { $0 < c.perHour.count ? c.perHour[$0] : .nan })], shades: shades).svg
         }
         page += "<h2>Regions</h2>\n" + regionTable.html + "<h2>PoPs</h2>\n" + popTable.html
+        if !topTitles.isEmpty {
+            page += "<h2>Top titles</h2>\n<p>The \(topTitles.count) titles requested most at the sessions' own PoPs, with their hit ratio there; "
+            page += "a title released during the run says when.</p>\n" + topTitlesTable.html
+        }
         return page + HTMLPage.end
     }
 }

@@ -73,7 +73,7 @@ extension RunReport {
             for i in pops.indices { if let p = parents[i] { tier[i] = tier[p] + 1 } }
         }
         let tiers = (tier.max() ?? 0) + 1
-        let width = 760.0, rowGap = 96.0, top = 52.0
+        let width = 760.0, rowGap = 100.0, top = 56.0
         let rows = 2 + tiers
         let height = top + Double(rows - 1) * rowGap + 84
         func xs(_ count: Int) -> [Double] { (0..<count).map { (Double($0) + 0.5) * width / Double(max(1, count)) } }
@@ -102,19 +102,23 @@ extension RunReport {
         for i in pops.indices {
             let colour = Self.utilisationColour(popPeaks[i]), w = strokeWidth(capacities[i])
             if let r = results.regions.firstIndex(where: { $0.id == pops[i].region }) {
-                out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i)))\" x2=\"\(f(regionX[r]))\" y2=\"\(f(regionY))\" stroke=\"\(colour)\" stroke-width=\"\(f(w))\" stroke-opacity=\"0.55\"/>\n"
+                out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i) + 22))\" x2=\"\(f(regionX[r]))\" y2=\"\(f(regionY - 16))\" stroke=\"\(colour)\" stroke-width=\"\(f(w))\" stroke-opacity=\"0.55\"/>\n"
             }
             if let p = parents[i] {
-                out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i)))\" x2=\"\(f(popX[p]))\" y2=\"\(f(popY(p)))\" stroke=\"\(Self.utilisationColour(popPeaks[p]))\" stroke-width=\"\(f(strokeWidth(capacities[p])))\" stroke-opacity=\"0.55\"/>\n"
+                out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i) - 22))\" x2=\"\(f(popX[p]))\" y2=\"\(f(popY(p) + 22))\" stroke=\"\(Self.utilisationColour(popPeaks[p]))\" stroke-width=\"\(f(strokeWidth(capacities[p])))\" stroke-opacity=\"0.55\"/>\n"
             } else {
                 // A PoP without a parent fetches from the origin.
                 for (r, x) in replicaX.enumerated() {
-                    out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i)))\" x2=\"\(f(x))\" y2=\"\(f(top))\" stroke=\"\(Self.utilisationColour(replicaPeaks[r]))\" stroke-width=\"1.2\" stroke-opacity=\"0.45\" stroke-dasharray=\"4 3\"/>\n"
+                    out += "<line x1=\"\(f(popX[i]))\" y1=\"\(f(popY(i) - 22))\" x2=\"\(f(x))\" y2=\"\(f(top + 22))\" stroke=\"\(Self.utilisationColour(replicaPeaks[r]))\" stroke-width=\"1.2\" stroke-opacity=\"0.45\" stroke-dasharray=\"4 3\"/>\n"
                 }
             }
         }
+        // Boxes share their row: as wide as a row's slot allows.
+        let widest = max(results.origins.count, results.regions.count, (0..<tiers).map { t in tier.filter { $0 == t }.count }.max() ?? 1)
+        let boxWidth = min(118, width / Double(max(1, widest)) - 6)
+        func count(_ x: Double) -> String { x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e4 ? String(format: "%.0fk", x / 1e3) : Self.grouped(x) }
         func box(_ x: Double, _ y: Double, _ lines: [String], fill: String, faulted: Bool) {
-            let w = 118.0, h = 16.0 + 13.0 * Double(lines.count - 1)
+            let w = boxWidth, h = 16.0 + 13.0 * Double(lines.count - 1)
             let dash = faulted ? " stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"4 2\"" : " stroke=\"#555\" stroke-width=\"0.8\""
             out += "<rect x=\"\(f(x - w / 2))\" y=\"\(f(y - h / 2))\" width=\"\(f(w))\" height=\"\(f(h))\" rx=\"4\" fill=\"\(fill)\" fill-opacity=\"0.18\"\(dash)/>\n"
             for (j, line) in lines.enumerated() {
@@ -123,17 +127,17 @@ extension RunReport {
         }
         for (r, o) in results.origins.enumerated() {
             let faulted = results.incidents.contains { $0.pop == nil && $0.region.map { results.regions[$0].id } == o.region && $0.kind.rawValue.hasPrefix("origin") }
-            box(replicaX[r], top, ["origin \(o.region)", "\(gbps(o.egress * k)), peak \(String(format: "%.0f%%", replicaPeaks[r] * 100))"],
+            box(replicaX[r], top, ["origin \(o.region)", gbps(o.egress * k), "peak \(String(format: "%.0f%%", replicaPeaks[r] * 100))"],
                 fill: Self.utilisationColour(replicaPeaks[r]), faulted: faulted)
         }
         for i in pops.indices {
-            var lines = [pops[i].id, "\(gbps(capacities[i])), peak \(String(format: "%.0f%%", popPeaks[i] * 100))"]
+            var lines = [pops[i].id, gbps(capacities[i]), "peak \(String(format: "%.0f%%", popPeaks[i] * 100))"]
             let faults = results.incidents.filter { $0.pop == i }.map(\.kind.rawValue)
             if !faults.isEmpty { lines.append(faults.joined(separator: ", ")) }
             box(popX[i], popY(i), lines, fill: Self.utilisationColour(popPeaks[i]), faulted: faultedPops.contains(i))
         }
         for (r, region) in results.regions.enumerated() {
-            var lines = [region.id, "peak \(Self.grouped(region.aggregate.concurrency.maximum * k)) streams"]
+            var lines = [region.id, "\(count(region.aggregate.concurrency.maximum * k)) streams"]
             let faults = results.incidents.filter { $0.pop == nil && $0.region == r }.map(\.kind.rawValue)
             if !faults.isEmpty { lines.append(faults.joined(separator: ", ")) }
             box(regionX[r], regionY, lines, fill: "#1f77b4", faulted: faultedRegions.contains(r))

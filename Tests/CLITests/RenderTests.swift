@@ -25,15 +25,20 @@ struct RenderTests {
         return text
     }
 
+    /// A sandbox to run vodsim in, or nil (recorded as a failure) without a browser to render with.
+    func browserSandbox() throws -> URL? {
+        guard Self.browser != nil else {
+            Issue.record("no Chromium: scripts/setup.sh --tests installs it (apt-get install -y chromium)")
+            return nil
+        }
+        return try sandbox()
+    }
+
     func size(_ url: URL) throws -> Int { (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0 }
 
     @Test("report.html renders in headless Chromium: its screenshot is far from blank and the console stays silent")
     func reportRenders() throws {
-        guard Self.browser != nil else {
-            Issue.record("no Chromium: scripts/setup.sh --tests installs it (apt-get install -y chromium)")
-            return
-        }
-        let dir = try sandbox()
+        guard let dir = try browserSandbox() else { return }
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try CLI.run(["run", "Scenarios/cost-sweep.yaml", "--set", "duration=20 min", "--set", "regions[us-east].users=2k",
                                "--out", "r", "--quiet"], in: dir)
@@ -55,11 +60,7 @@ struct RenderTests {
 
     @Test("compare.html of a what-if renders in headless Chromium with the console silent")
     func whatIfRenders() throws {
-        guard Self.browser != nil else {
-            Issue.record("no Chromium: scripts/setup.sh --tests installs it (apt-get install -y chromium)")
-            return
-        }
-        let dir = try sandbox()
+        guard let dir = try browserSandbox() else { return }
         defer { try? FileManager.default.removeItem(at: dir) }
         for (out, storage) in [("a", "2 TB"), ("b", "4 TB")] {
             let r = try CLI.run(["run", "Scenarios/cost-sweep.yaml", "--set", "duration=15 min", "--set", "regions[us-east].users=2k",

@@ -120,6 +120,10 @@ struct SweepCommandTests {
         let badConstraint = try CLI.run(["sweep", "Scenarios/cost-sweep.yaml", "--minimise", "cost.total", "--subject-to", "hitRatio~0.9",
                                          "--vary", "pops[edge].storage=1,2 TB"], in: dir)
         #expect(badConstraint.status == 64 && badConstraint.stderr.contains("--subject-to hitRatio~0.9: expected metric>=value"))
+        // A scenario without prices has no cost to minimise: an error, not an empty answer.
+        let noCost = try CLI.run(["sweep", "Scenarios/storage-sweep.yaml", "--minimise", "cost.total", "--vary", "pops[edge].storage=1,2 TB",
+                                  "--out", "n", "--quiet", "--set", "duration=5 min"], in: dir)
+        #expect(noCost.status == 1 && noCost.stderr.contains("metrics.cost.total: in no report of the sweep"))
     }
 
     @Test("A bad --vary key is reported with the run and the scenario's own message")

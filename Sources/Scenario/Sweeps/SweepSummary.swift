@@ -146,6 +146,12 @@ public struct SweepSummary {
         var out = "## Constrained search\n\n"
         out += "Minimise `\(Self.short(c.objective))` subject to " + c.constraints.map { "`\(Self.short($0.text))`" }.joined(separator: ", ")
         out += " over \(plan.points.count) points; a point meets a constraint when its mean does.\n\n"
+        if answer.withoutData.count == plan.points.count && !plan.points.isEmpty {
+            let missing = ([c.objective] + c.constraints.map(\.metric)).filter { m in plan.points.allSatisfy { statistics(point: $0, metric: m) == nil } }
+            out += "**No answer: no report has " + missing.map { "`\(Self.short($0))`" }.joined(separator: ", ")
+            out += "** (not a report.json path; a scenario without a `cost` section has no cost).\n\n"
+            return out
+        }
         guard let best = answer.point else {
             out += "**No point meets every constraint.** "
             out += c.constraints.indices.map { "`\(Self.short(c.constraints[$0].text))` is missed at \(answer.missedBy[$0]) of \(plan.points.count) points" }
@@ -262,6 +268,8 @@ public struct SweepSummary {
     /// The unit a metric's name carries.
     static func unit(_ metric: String) -> String {
         let name = metric.split(separator: ".").map(String.init)
+        // Amounts of the scenario's currency (its code is in each report's metrics.cost.currency).
+        if name.count >= 2 && name[0] == "metrics" && name[1] == "cost" && !metric.hasSuffix("TB") && !metric.hasSuffix("Mbps") { return "currency" }
         for part in name.reversed() {
             for (suffix, unit) in [("Ms", "ms"), ("Kbps", "kbit/s"), ("Gbps", "Gbit/s"), ("Percent", "%"), ("Seconds", "s"), ("TB", "TB"),
                                    ("PerHour", "per hour"), ("Ratio", "ratio")] where part.hasSuffix(suffix) {

@@ -194,7 +194,7 @@ struct RunReportTests {
             position = found.upperBound
         }
         let metrics = try #require(json["metrics"] as? [String: Any])
-        #expect(Set(metrics.keys) == ["sessions", "concurrency", "experience", "delivery", "regions", "pops", "origins", "releases", "activity", "availability", "incidents"])
+        #expect(Set(metrics.keys) == ["sessions", "concurrency", "experience", "delivery", "regions", "pops", "origins", "releases", "topTitles", "activity", "availability", "incidents"])
         #expect((metrics["pops"] as? [Any])?.count == 3)
         let concurrency = try #require(metrics["concurrency"] as? [String: Any])
         #expect((concurrency["expectedDailyPeak"] as? Double ?? Double(concurrency["expectedDailyPeak"] as? Int ?? 0)) == 1_000)

@@ -248,6 +248,20 @@ struct ReportCommandTests {
             """)
     }
 
+    @Test("A scenario with prices writes the same report folder byte for byte in two processes (no hash order in the cost)")
+    func costIsDeterministic() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for out in ["a", "b"] {
+            let r = try CLI.run(["run", "Scenarios/cost-sweep.yaml", "--set", "duration=15 min", "--set", "regions[us-east].users=2k",
+                                 "--set", "cost.egress.popToUsers={perMbpsMonth: 2}", "--out", out, "--quiet"], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        for file in ["report.json", "report.html", "summary.md", "timeseries.csv"] {
+            #expect(try Data(contentsOf: dir.appendingPathComponent("a/\(file)")) == Data(contentsOf: dir.appendingPathComponent("b/\(file)")), "\(file)")
+        }
+    }
+
     @Test("compare --what-if sets two configurations side by side, writes compare.html, and keeps the regression mode's refusal")
     func compareWhatIf() throws {
         let dir = try comparePair([(["scenario", "hash"], .string(String(repeating: "0", count: 64))),

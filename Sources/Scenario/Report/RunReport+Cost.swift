@@ -78,7 +78,8 @@ struct SiteCost {
     var power = 0.0
     var requests = 0.0
 
-    var egressTotal: Double { egress.values.reduce(0, +) }
+    /// Summed in source order: a dictionary's order changes from process to process, and so would the rounding.
+    var egressTotal: Double { CostModel.Source.allCases.reduce(0) { $0 + (egress[$1] ?? 0) } }
     var total: Double { egressTotal + storage + capacity + capex + power + requests }
 }
 

@@ -43,8 +43,8 @@ public struct WhatIfComparison {
     // MARK: Flattening
 
     /// The leaves of `value` by path: objects by key, lists of records by their `id` (or
-    /// `region`, `partition`, `title`), other lists by index. With `scalarsOnly` false a list of
-    /// scalars is one leaf (a scenario's `regions: [a, b]`).
+    /// `region`, `partition`, `title`), other lists by index; with `lists`, a list of scalars is
+    /// one leaf (a scenario's `regions: [a, b]`, a time series).
     static func leaves(_ value: JSONValue, _ path: String = "", lists: Bool = false) -> [(String, JSONValue)] {
         func join(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
         switch value {

@@ -162,7 +162,6 @@ public struct Catalog: Sendable {
         return out.sorted { $0.time < $1.time || ($0.time == $1.time && $0.title < $1.title) }
     }
 
-    /// The length of `title`, whole seconds, at least one segment.
     /// The whole catalog at its nominal bit rates, bytes: Σ over titles of length × Σ over rungs
     /// of bit rate / 8 (one length per title, O(titles)).
     public var nominalBytes: Double {
@@ -170,6 +169,7 @@ public struct Catalog: Sendable {
         return (0..<configuration.titles).reduce(0.0) { $0 + duration(of: $1).seconds * perSecond }
     }
 
+    /// The length of `title`, whole seconds, at least one segment.
     public func duration(of title: Int) -> SimDuration {
         var stream = titleStreams.stream(UInt64(title))
         return Catalog.length(configuration.duration.sample(&stream), segment: configuration.segmentDuration)

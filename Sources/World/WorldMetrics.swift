@@ -231,8 +231,8 @@ public struct WorldResults: Sendable {
     public var catalogNominalBytes: Double = 0
     /// Per title, requests at the sessions' own PoPs (sampled) and hits there: title t at 2t, 2t + 1.
     public var titleCounts: [Int64] = []
-    /// When each title in `releases`' titles was released, and every scheduled or drawn release
-    /// (title, time), including those before the run.
+    /// Every release of the catalog (title, time), including those before the run (`releases`
+    /// holds only those inside it).
     public var releaseTimes: [(title: Int, time: SimInstant)] = []
 }
 

@@ -134,9 +134,7 @@ struct SweepRunCommand: ParsableCommand {
         try runner.summarise(plan)
         // A question the reports cannot answer is an error, not an empty answer.
         if let constrained = plan.constrained {
-            let summary = SweepSummary(plan: plan, reports: runner.reports(plan))
-            let metrics = [constrained.objective] + constrained.constraints.map(\.metric)
-            let absent = metrics.filter { m in plan.points.allSatisfy { summary.statistics(point: $0, metric: m) == nil } }
+            let absent = SweepSummary(plan: plan, reports: runner.reports(plan)).absentMetrics(constrained)
             if !absent.isEmpty {
                 Terminal.error("\(absent.joined(separator: ", ")): in no report of the sweep (not a report.json path; a scenario without a cost section has no cost)")
                 throw ExitCode(1)

@@ -118,12 +118,13 @@ extension RunReport {
         func platform(_ s: TimeSeries) -> [Double] { (0..<buckets).map { $0 < s.bucketCount ? s.sums[$0] * k : 0 } }
         /// Books a source's bytes per bucket on `site` at its price.
         func charge(_ source: CostModel.Source, _ bytes: [Double], on site: inout SiteCost) {
-            site.bytes[source] = bytes.reduce(0, +)
+            let total = bytes.reduce(0, +)
+            site.bytes[source] = total
             switch model.egress[source] {
             case nil:
                 site.egress[source] = 0
             case let .perGB(price)?:
-                site.egress[source] = bytes.reduce(0, +) / 1e9 * price
+                site.egress[source] = total / 1e9 * price
                 for b in bytes.indices { perHour[b] += bytes[b] / 1e9 * price / (width / 3_600) }
             case let .p95(perMbpsMonth)?:
                 let mbps = stride(from: 0, to: bytes.count, by: perWindow).map { start in

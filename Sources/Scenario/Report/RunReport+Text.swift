@@ -52,8 +52,7 @@ extension RunReport {
     }
 
     /// Cost by component and by site, for report.html and summary.md.
-    var costTable: TextTable? {
-        guard let c = cost else { return nil }
+    func costTable(_ c: CostBreakdown) -> TextTable {
         var table = TextTable(header: ["site", "region", "egress", "storage", "egress capacity", "appliances", "origin requests", "total"],
                               rightAligned: [2, 3, 4, 5, 6, 7])
         func money(_ x: Double) -> String { String(format: "%.2f", x) }
@@ -102,7 +101,7 @@ extension RunReport {
             out += comparisonTable.markdown
         }
         if let incidentTable { out += "\n## Incidents\n\n" + incidentTable.markdown }
-        if let c = cost, let costTable { out += "\n## Cost (\(c.model.currency))\n\n" + costTable.markdown }
+        if let c = cost { out += "\n## Cost (\(c.model.currency))\n\n" + costTable(c).markdown }
         out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         if !ResolvedScenario.unmodelledSections.isEmpty {
             out += "\n## Not modelled yet\n\n"

@@ -33,9 +33,9 @@ extension RunReport {
         })
     }
 
-    var topTitlesTable: TextTable {
+    func topTitlesTable(_ top: [(title: Int, requests: Double, hitRatio: Double?, releasedAt: SimInstant?)]) -> TextTable {
         var table = TextTable(header: ["rank", "title", "requests", "hit ratio", "released"], rightAligned: [0, 1, 2, 3])
-        for (rank, t) in topTitles.enumerated() {
+        for (rank, t) in top.enumerated() {
             let released = t.releasedAt.map { $0 >= .zero ? "in the run, \(instant($0))" : instant($0) } ?? ""
             table.add([String(rank + 1), String(t.title), Self.grouped(t.requests), Self.text(t.hitRatio, "%.2f%%", scale: 100), released])
         }

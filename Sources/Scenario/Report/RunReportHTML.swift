@@ -172,17 +172,18 @@ extension RunReport {
         if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
         for chart in charts { page += chart.svg }
         if let incidentTable { page += "<h2>Incidents</h2>\n" + incidentTable.html }
-        if let c = cost, let costTable {
+        if let c = cost {
             page += "<h2>Cost (\(escape(c.model.currency)))</h2>\n<p>Over the run's \(String(format: "%.2f", c.hours)) h under the scenario's prices; "
             page += "monthly prices pro rata (730 h a month); egress by source in report.json's <code>metrics.cost.egress</code>.</p>\n"
-            page += costTable.html
+            page += costTable(c).html
             page += LineChart(title: "Cost rate", unit: "\(c.model.currency) per hour", labels: labels,
                               series: [.init("all", values { $0 < c.perHour.count ? c.perHour[$0] : .nan })], shades: shades).svg
         }
         page += "<h2>Regions</h2>\n" + regionTable.html + "<h2>PoPs</h2>\n" + popTable.html
-        if !topTitles.isEmpty {
-            page += "<h2>Top titles</h2>\n<p>The \(topTitles.count) titles requested most at the sessions' own PoPs, with their hit ratio there; "
-            page += "a title released during the run says when.</p>\n" + topTitlesTable.html
+        let top = topTitles
+        if !top.isEmpty {
+            page += "<h2>Top titles</h2>\n<p>The \(top.count) titles requested most at the sessions' own PoPs, with their hit ratio there; "
+            page += "a title released during the run says when.</p>\n" + topTitlesTable(top).html
         }
         return page + HTMLPage.end
     }

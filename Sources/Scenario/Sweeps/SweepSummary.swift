@@ -140,6 +140,11 @@ public struct SweepSummary {
         settings(point: point).map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
     }
 
+    /// The objective and constraints that no point's reports have (a mistyped path, no cost section).
+    public func absentMetrics(_ c: ConstrainedSearch) -> [String] {
+        ([c.objective] + c.constraints.map(\.metric)).filter { m in plan.points.allSatisfy { statistics(point: $0, metric: m) == nil } }
+    }
+
     /// sweep.md's answer to `--minimise … --subject-to …`.
     func constrainedSection(_ c: ConstrainedSearch) -> String {
         let answer = c.answer(figures(c))
@@ -147,7 +152,7 @@ public struct SweepSummary {
         out += "Minimise `\(Self.short(c.objective))` subject to " + c.constraints.map { "`\(Self.short($0.text))`" }.joined(separator: ", ")
         out += " over \(plan.points.count) points; a point meets a constraint when its mean does.\n\n"
         if answer.withoutData.count == plan.points.count && !plan.points.isEmpty {
-            let missing = ([c.objective] + c.constraints.map(\.metric)).filter { m in plan.points.allSatisfy { statistics(point: $0, metric: m) == nil } }
+            let missing = absentMetrics(c)
             out += "**No answer: no report has " + missing.map { "`\(Self.short($0))`" }.joined(separator: ", ")
             out += "** (not a report.json path; a scenario without a `cost` section has no cost).\n\n"
             return out

@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "ABR", targets: ["ABR"]),
         .library(name: "Placement", targets: ["Placement"]),
         .library(name: "Activity", targets: ["Activity"]),
+        .library(name: "Resilience", targets: ["Resilience"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,14 +59,17 @@ let package = Package(
         // The activity event schema and the aggregation jobs (exactly once, event-time windows with
         // a watermark, the recommendation data sets).
         .target(name: "Activity"),
+        // Overload controls: retry policies with backoff and jitter, a retry budget, circuit
+        // breakers, adaptive concurrency limits, priority load shedding, fallbacks.
+        .target(name: "Resilience"),
         // The simulated platform: components (sites, links, origin, fills, activity clients and log,
         // faults) around the event dispatch and the session lifecycle. docs/architecture.md.
-        .target(name: "World", dependencies: ["CHints", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity"]),
+        .target(name: "World", dependencies: ["CHints", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Placement", "Activity", "Resilience"]),
         // The report value's writers (JSON, CSV, Markdown, HTML and SVG), comparison, atomic output.
         .target(name: "Reports"),
         // The scenario language (YAML, units, validation with file:line:key errors, defaults,
         // overrides), building a World, running a scenario, assembling its report; sweeps.
-        .target(name: "Scenario", dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "ABR", "Activity", "Manifests",
+        .target(name: "Scenario", dependencies: ["World", "Reports", "SimCore", "Stochastics", "Metrics", "ABR", "Activity", "Manifests", "Resilience",
                                                  .product(name: "Yams", package: "Yams")]),
         // The command-line tool: argument parsing, progress, exit codes; no model logic.
         .executableTarget(
@@ -83,6 +87,7 @@ let package = Package(
         .testTarget(name: "ABRTests", dependencies: ["ABR"], exclude: ["Sabre"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ActivityTests", dependencies: ["Activity"]),
+        .testTarget(name: "ResilienceTests", dependencies: ["Resilience"]),
         .testTarget(name: "WorldTests", dependencies: ["World", "SimCore", "Stochastics", "Metrics", "Manifests", "ABR", "Activity"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "World", "Reports", "SimCore", "Stochastics", "Metrics"]),
         // Runs the built `vodsim` binary and checks what users see: output, errors, exit codes.

@@ -30,6 +30,8 @@ public struct WorldConfiguration: Sendable {
     public var threads: Int = 1
     /// How one world is split for parallel execution (part of the scenario: it changes results).
     public var execution = ExecutionConfiguration()
+    /// Nil: the playback API answers after `clients.apiLatency`, and nothing else of the control plane is modelled.
+    public var controlPlane: ControlPlaneConfiguration?
 
     public init(seed: UInt64, startUnixSeconds: Int64, duration: SimDuration, sampling: Int,
                 regions: [RegionConfiguration], demand: DemandConfiguration, metricsBucket: SimDuration,
@@ -116,6 +118,16 @@ public struct HybridConfiguration: Sendable, Equatable {
 public struct FaultConfiguration: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case popDown, popDegraded, originDown, originSlow, linkDegraded, controlPlaneOutage, controlPlaneSlow, ingestOutage, surge
+        // The control plane's (``ControlPlane``).
+        case instanceLoss, cacheFlush, shardDown, shardSlow, dependencySlow, retryStorm
+
+        /// Whether the control plane model handles it.
+        public var strikesControlPlane: Bool {
+            switch self {
+            case .controlPlaneOutage, .instanceLoss, .cacheFlush, .shardDown, .shardSlow, .dependencySlow, .retryStorm: return true
+            default: return false
+            }
+        }
     }
 
     public var kind: Kind
@@ -138,6 +150,11 @@ public struct FaultConfiguration: Sendable {
     public var multiplier: Double
     /// Random strikes per day (nil: once, at `at`).
     public var perDay: Double?
+    /// Control-plane faults: the service, cache or database struck, and a database's shard.
+    public var target: ControlPlaneConfiguration.Target?
+    public var shard: Int?
+    /// Retry storms: attempts each client makes, at once.
+    public var attempts: Int = 5
 
     public init(kind: Kind, pop: Int? = nil, region: Int? = nil, regions: [Int] = [], at: SimDuration, duration: SimDuration? = nil,
                 lost: Double = 0.5, latencyFactor: Double = 5, rtt: SimDuration = .milliseconds(50), throughput: Double = 0.5,

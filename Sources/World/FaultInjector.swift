@@ -250,7 +250,9 @@ final class FaultInjector {
         case .originSlow:
             targets.origin.replicas[targets.origin.index(region: incident.region!)].latencyFactor *= f.latencyFactor
         case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow:
-            break  // the injector's own state (``begin(_:)``)
+            break  // the injector's own state (``begin(_:)``); the control plane's outage is the world's to pass on
+        case .instanceLoss, .cacheFlush, .shardDown, .shardSlow, .dependencySlow, .retryStorm:
+            break  // the world passes them to its ``ControlPlane``
         case .ingestOutage:
             let count = min(max(1, Int((f.partitions * Double(logPartitions)).rounded(.up))), logPartitions)
             return .ingestOutage(partitions: 0..<count, until: incident.end)
@@ -279,6 +281,8 @@ final class FaultInjector {
             targets.origin.replicas[targets.origin.index(region: incident.region!)].latencyFactor /= f.latencyFactor
         case .linkDegraded, .controlPlaneOutage, .controlPlaneSlow, .ingestOutage:
             break  // the injector's own state; an ingest outage ends by itself
+        case .instanceLoss, .cacheFlush, .shardDown, .shardSlow, .dependencySlow, .retryStorm:
+            break  // the world's ``ControlPlane``
         case .surge:
             surges[i] = nil
         }

@@ -264,6 +264,12 @@ public final class PartitionedWorld: WorldRun, @unchecked Sendable {
         global.concurrencySeries = series
         merged.global = global
         merged.pipeline = pipeline
+        // Each partition with users ran its share of the control plane.
+        let planes = parts.indices.compactMap { k in parts[k].controlPlane.map { (k, $0) } }
+        if var plane = planes.first?.1 {
+            for (k, part) in planes.dropFirst() { plane.merge(part, ownsRegion: { self.plan.regionPartition[$0] == k }) }
+            merged.controlPlane = plane
+        }
         for o in merged.origins.indices {
             merged.origins[o].bytes = TimeSeries(bucketWidth: configuration.metricsBucket)
             merged.origins[o].totalBytes = 0

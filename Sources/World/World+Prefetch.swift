@@ -46,7 +46,7 @@ extension World {
              let .sessionEnd(session, _), let .apiResponse(session, _), let .patience(session, _), let .failover(session, _):
             return session
         case .arrival, .fillDone, .windowOpens, .windowCloses, .release, .sample, .logRead, .activityRetry, .publish,
-             .faultStarts, .faultEnds, .surgeArrival, .land:
+             .faultStarts, .faultEnds, .surgeArrival, .land, .control:
             return nil
         }
     }

@@ -64,6 +64,8 @@ public final class World: WorldRun {
     let faultTargets: FaultTargets
     /// Hybrid fidelity's steady windows (nil: every segment is exact).
     let steady: SteadyWindows?
+    /// The control plane's services, caches and databases (nil: the playback API is one latency).
+    let controlPlane: ControlPlane?
     @exclusivity(unchecked) var clients: ActivityClients
     @exclusivity(unchecked) var activityLog: ActivityLog
     // The session lifecycle's figures.
@@ -156,6 +158,19 @@ public final class World: WorldRun {
             ? SteadyWindows(hybrid: c.execution.hybrid, bucket: c.metricsBucket, sim: sim, sessions: sessions, library: library, sites: sites,
                             links: links, faults: faults, delivery: delivery)
             : nil
+        let simulation = sim
+        controlPlane = ownRegions.isEmpty ? nil : c.controlPlane.map { cp in
+            // A partition's control plane is its users' share of each control-plane region's.
+            let home = c.regions.indices.map { r in cp.regions.indices.min { distances.rtt(from: r, to: cp.regions[$0]) < distances.rtt(from: r, to: cp.regions[$1]) }! }
+            let shares = cp.regions.indices.map { k -> Double in
+                let users = c.regions.indices.filter { home[$0] == k }
+                let all = calibration.expectedSessions(regions: users, over: c.duration)
+                return all > 0 ? calibration.expectedSessions(regions: users.filter { ownRegions.contains($0) }, over: c.duration) / all : 1
+            }
+            return ControlPlane(configuration: cp, regions: c.regions.count, distances: distances, sampling: c.sampling, shares: shares, seed: c.seed,
+                                stream: RandomStream(seed: c.seed, label: "controlPlane", id: UInt64(shard?.index ?? 0)), sim: simulation,
+                                bucket: c.metricsBucket)
+        }
         // The start, then what is scheduled ahead.
         warmLoad = Array(repeating: 0, count: c.pops.count)
         planner.warmStart(owned: owns(pop:), popularity: popularity, calibration: calibration)
@@ -171,6 +186,20 @@ public final class World: WorldRun {
         faults.schedule(end: end) { event, time in
             sim.schedule(event, at: time)
             barriers.append(time.microseconds)
+        }
+        if let controlPlane {
+            controlPlane.playAnswered = { [unowned self] s, g, ok in self.playAnswered(s, generation: g, ok: ok) }
+            controlPlane.extraUs = { [unowned faults] r in faults.apiExtraUs[r] }
+            controlPlane.playAgain = { [unowned self] s, g in
+                guard self.sessions.generation[Int(s)] == g, self.sessions.pop[Int(s)] == UInt16.max else { return }
+                self.issue(controlPlane, .play, for: s)
+            }
+            let period = c.activity.publishPeriod
+            // Publications come every period from the start, in every partition alike.
+            controlPlane.lastPublished = { [unowned sim] in
+                let n = sim.now.microseconds / period.microseconds
+                return n > 0 ? SimInstant(microseconds: n * period.microseconds) : nil
+            }
         }
         if let steady {
             steady.account = { [unowned self] s, time in self.account(s, at: time) }
@@ -261,7 +290,8 @@ public final class World: WorldRun {
             delivery.abandon(s)
         case let .patience(s, g):
             guard sessions.generation[Int(s)] == g, !sessions.started[Int(s)] else { return }
-            let apiFailing = sessions.pop[Int(s)] == UInt16.max && faults.apiIsDown(region: Int(sessions.region[Int(s)]))
+            let apiFailing = sessions.pop[Int(s)] == UInt16.max
+                && (controlPlane == nil ? faults.apiIsDown(region: Int(sessions.region[Int(s)])) : sessions.failures[Int(s)] > 0)
             endSession(s, cause: apiFailing ? .apiUnavailable : .gaveUp)
         case let .sessionEnd(s, g):
             guard sessions.generation[Int(s)] == g else { return }
@@ -275,6 +305,7 @@ public final class World: WorldRun {
         case let .release(i):
             sites.released(Int(i), owned: owns(pop:))
         case .sample:
+            controlPlane?.sample()
             fills.sampleOldest()
             sampleLog()
             if sim.now + configuration.metricsBucket < end { sim.schedule(.sample, after: configuration.metricsBucket) }
@@ -300,8 +331,10 @@ public final class World: WorldRun {
             case nil:
                 break
             }
+            faultOnControlPlane(Int(i), on: true)
         case let .faultEnds(i):
             faults.clear(Int(i), hitting: faultTargets)
+            faultOnControlPlane(Int(i), on: false)
         case let .failover(s, g):
             guard sessions.generation[Int(s)] == g else { return }
             sessions.touchedUs[Int(s)] = sim.now.microseconds
@@ -314,6 +347,8 @@ public final class World: WorldRun {
             let landing = activityLog.inbox[Int(k)]
             let readAt = activityLog.land(landing.records, alreadyInLog: landing.alreadyInLog, to: landing.partition, now: sim.now)
             sim.schedule(.logRead(partition: UInt16(landing.partition)), at: readAt)
+        case let .control(id, g, kind):
+            controlPlane!.handle(id: id, generation: g, kind: kind)
         }
     }
 
@@ -325,6 +360,7 @@ public final class World: WorldRun {
         let i = Int(s)
         let now = sim.now
         if !final { sim.schedule(.flush(session: s, generation: sessions.generation[i]), after: configuration.activity.batchInterval) }
+        if let controlPlane, sessions.started[i] { issue(controlPlane, final ? .sessionEnd : .heartbeat, for: s) }
         if sessions.started[i] && sessions.pop[i] != UInt16.max && sessions.player[i].now < now.microseconds {
             sessions.player[i].advance(to: now.microseconds, library.contexts[Int(sessions.context[i])])
         }
@@ -375,11 +411,18 @@ public final class World: WorldRun {
             regions[r].arrivals += 1
         }
         let s = newSession(region: r, stream: &stream, at: now, title: title)
-        let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream))) + .microseconds(faults.apiExtraUs[r])
-        let patience = SimDuration(seconds: configuration.clients.startupPatience.sample(&stream))
         let g = sessions.generation[Int(s)]
-        sim.schedule(.apiResponse(session: s, generation: g), after: api)
-        sim.schedule(.patience(session: s, generation: g), after: max(api, patience))
+        if let controlPlane {
+            // The app opens (home page, browsing), then the play request; patience runs from the click.
+            issue(controlPlane, .appOpen, for: s)
+            issue(controlPlane, .play, for: s)
+            sim.schedule(.patience(session: s, generation: g), after: SimDuration(seconds: configuration.clients.startupPatience.sample(&stream)))
+        } else {
+            let api = max(.microseconds(1), SimDuration(seconds: configuration.clients.apiLatency.sample(&stream))) + .microseconds(faults.apiExtraUs[r])
+            let patience = SimDuration(seconds: configuration.clients.startupPatience.sample(&stream))
+            sim.schedule(.apiResponse(session: s, generation: g), after: api)
+            sim.schedule(.patience(session: s, generation: g), after: max(api, patience))
+        }
         regions[r].aggregate.sessionStarted(at: now)
         global.sessionStarted(at: now)
         if shard != nil { concurrencyChanges.append((now, 1)) }
@@ -397,7 +440,7 @@ public final class World: WorldRun {
         let i = Int(s)
         let r = Int(sessions.region[i])
         sessions.touchedUs[i] = sim.now.microseconds
-        guard !faults.apiIsDown(region: r) else {
+        guard controlPlane != nil || !faults.apiIsDown(region: r) else {
             let delay = configuration.clients.failoverBackoff.microseconds << min(Int(sessions.failures[i]), 16)
             sessions.failures[i] &+= 1
             regions[r].apiFailures += 1
@@ -412,6 +455,38 @@ public final class World: WorldRun {
         sessions.player[i] = Player(library.contexts[Int(sessions.context[i])], at: sim.now.microseconds)
         sites.metrics[p].sessions.increment()
         delivery.requestNext(s)
+    }
+
+    /// Session `s`'s client sends the requests of the classes `trigger` sets off.
+    func issue(_ controlPlane: ControlPlane, _ trigger: ControlPlaneConfiguration.Trigger, for s: UInt32) {
+        let i = Int(s)
+        for (c, spec) in controlPlane.configuration.classes.enumerated() where spec.trigger == trigger {
+            for _ in 0..<controlPlane.count(c) {
+                controlPlane.issue(c, region: Int(sessions.region[i]), user: UInt64(sessions.user[i]), title: Int(sessions.title[i]),
+                                   session: trigger == .play ? s : .max, sessionGeneration: sessions.generation[i], now: sim.now)
+            }
+        }
+    }
+
+    /// The play request's answer: the player starts, or the client asks again after a backoff
+    /// (until the user's patience runs out).
+    func playAnswered(_ s: UInt32, generation g: UInt16, ok: Bool) {
+        let i = Int(s)
+        guard sessions.generation[i] == g, sessions.pop[i] == UInt16.max else { return }
+        guard !ok else { return apiResponse(s) }
+        let r = Int(sessions.region[i])
+        sessions.touchedUs[i] = sim.now.microseconds
+        sessions.failures[i] &+= 1
+        regions[r].apiFailures += 1
+        let delay = configuration.clients.failoverBackoff.microseconds << min(Int(sessions.failures[i]) - 1, 16)
+        sim.schedule(.control(id: s, generation: g, kind: ControlPlane.Kind.playAgain.rawValue), after: .microseconds(min(delay, 30_000_000)))
+    }
+
+    /// A fault that strikes the control plane reaches it.
+    func faultOnControlPlane(_ i: Int, on: Bool) {
+        let incident = faults.incidents[i]
+        guard let controlPlane, incident.kind.strikesControlPlane else { return }
+        controlPlane.fault(i, faults.faults[incident.fault], on: on)
     }
 
     /// Creates a session: user, title, how long they mean to watch. The player is created when the
@@ -609,6 +684,7 @@ public final class World: WorldRun {
                                 utilisation: { self.warmLoad[$0] / self.links.capacity(self.links.pop($0)) })
         sessions.pop[i] = UInt16(p)
         sites.metrics[p].sessions.increment()
+        controlPlane?.warm(user: UInt64(sessions.user[i]), region: Int(sessions.region[i]), title: Int(sessions.title[i]))
         let device = population.user(UInt64(sessions.user[i])).device
         let rung = priors.rung(context, format: configuration.clients.devices[device].manifest, player: deviceProfiles[device],
                                bandwidth: sessions.access[i])

@@ -9,7 +9,7 @@ import SimCore
 /// QoE); ``FillScheduler`` (`fillDone`, `windowCloses`, the fill part of `sample`); ``SitePlanner``
 /// (`windowOpens`); ``Sites`` (`release`); ``FaultInjector`` (`faultStarts`, `faultEnds`);
 /// ``ActivityClients`` (`flush`, `activityRetry`); ``ActivityLog`` (`logRead`, `publish`, `land`,
-/// the log part of `sample`).
+/// the log part of `sample`); ``ControlPlane`` (`control`).
 public enum WorldEvent: BitwiseCopyable {
     case arrival(region: UInt16)
     case apiResponse(session: UInt32, generation: UInt16)
@@ -47,4 +47,6 @@ public enum WorldEvent: BitwiseCopyable {
     case surgeArrival(incident: UInt32, index: UInt16)
     /// A partition's client append reaches the shared log (the log's world only).
     case land(index: UInt32)
+    /// The control plane's (``ControlPlane/Kind``): a request's send, timeout or answer, a call's service.
+    case control(id: UInt32, generation: UInt16, kind: UInt8)
 }

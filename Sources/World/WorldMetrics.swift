@@ -234,6 +234,8 @@ public struct WorldResults: Sendable {
     /// Every release of the catalog (title, time), including those before the run (`releases`
     /// holds only those inside it).
     public var releaseTimes: [(title: Int, time: SimInstant)] = []
+    /// The control plane's figures (nil: not modelled).
+    public var controlPlane: ControlPlaneResults?
 }
 
 extension WorldResults {
@@ -298,6 +300,7 @@ extension WorldResults {
         catalogNominalBytes = world.catalog.nominalBytes
         titleCounts = world.sites.titleCounts
         releaseTimes = world.catalog.releases.map { (title: $0.title, time: SimInstant(microseconds: $0.time)) }
+        controlPlane = world.controlPlane?.results(end: endTime)
     }
 }
 

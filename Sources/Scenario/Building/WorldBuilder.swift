@@ -85,6 +85,13 @@ extension ResolvedScenario {
                 throughput: f["throughput"].value, latency: SimDuration(seconds: f["latency"].value), partitions: f["partitions"].value,
                 title: f["title"].isAbsent ? nil : Int(f["title"].integer), multiplier: f["multiplier"].value,
                 perDay: f["perDay"].isAbsent ? nil : f["perDay"].value)
+        }.enumerated().map { i, fault in
+            var fault = fault
+            let f = root["faults"].list[i]
+            if !f["target"].isAbsent { fault.target = controlPlaneTarget(f["target"].text) }
+            fault.shard = Int(f["shard"].integer)
+            fault.attempts = Int(f["attempts"].integer)
+            return fault
         }
         let a = root["activity"]
         func duration(_ v: Resolved) -> SimDuration { SimDuration(seconds: v.value) }
@@ -111,6 +118,7 @@ extension ResolvedScenario {
                 titleLength: catalog.duration),
             metricsBucket: SimDuration(seconds: root["metrics"]["bucket"].value),
             catalog: catalog, pops: pops, origin: origin, clients: clientConfiguration, placement: placement, activity: activity, faults: faults)
+        configuration.controlPlane = controlPlaneConfiguration(regionIDs: regionIDs)
         configuration.execution = ExecutionConfiguration(
             partitions: ExecutionConfiguration.Partitions(rawValue: root["execution"]["partitions"].text)!,
             syncInterval: SimDuration(seconds: root["execution"]["syncInterval"].value),

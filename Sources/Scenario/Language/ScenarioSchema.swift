@@ -37,6 +37,8 @@ public enum ScenarioSchema {
               "How the run is split into partitions that run in parallel (see below)."),
         Field("compare", .object(compare), .optional,
               "Also run the scenario with some values changed, and compare the two in the report (see below)."),
+        Field("controlPlane", .object(controlPlane), .optional,
+              "The control plane: request classes the users send, the services, caches and sharded databases that answer them, and the overload controls (see below). Without it the playback API is one latency, clients.apiLatency."),
         Field("cost", .object(cost), .optional,
               "Prices, to put a cost on the run: egress by source, storage, appliances, origin requests (see below). Without it the report has no cost section."),
     ], check: { root in
@@ -83,6 +85,32 @@ public enum ScenarioSchema {
             if type.hasPrefix("origin"), !fault["region"].isAbsent,
                !(replicas.isEmpty ? [firstRegion].contains(fault["region"].text) : replicas.contains(fault["region"].text)) {
                 return [RecordProblem(key: "faults", "[\(i)].region: \(fault["region"].text) holds no origin replica (origin.regions)")]
+            }
+            if controlPlaneFaults.contains(type) || (type.hasPrefix("controlPlane") && !root["controlPlane"].isAbsent) {
+                let cp = root["controlPlane"]
+                if cp.isAbsent { return [RecordProblem(key: "faults", "[\(i)].type: \(type) strikes the control plane: add a controlPlane: section")] }
+                let targets = (cp["services"].list + cp["caches"].list + cp["databases"].list).map { $0["id"].text }
+                let needsTarget = type != "retryStorm" && !type.hasPrefix("controlPlane")
+                if needsTarget && fault["target"].isAbsent { return [RecordProblem(key: "faults", "[\(i)]: a \(type) fault needs 'target' (one of \(targets.joined(separator: ", ")))")] }
+                if needsTarget && !targets.contains(fault["target"].text) {
+                    return [RecordProblem(key: "faults", "[\(i)].target: \(fault["target"].text) is not a service, cache or database (one of \(targets.joined(separator: ", ")))")]
+                }
+                let caches = cp["caches"].list.map { $0["id"].text }, databases = cp["databases"].list
+                if type == "cacheFlush" && !caches.contains(fault["target"].text) {
+                    return [RecordProblem(key: "faults", "[\(i)].target: a cacheFlush needs a cache (one of \(caches.joined(separator: ", ")))")]
+                }
+                if type.hasPrefix("shard") {
+                    guard let db = databases.first(where: { $0["id"].text == fault["target"].text }) else {
+                        return [RecordProblem(key: "faults", "[\(i)].target: a \(type) needs a database (one of \(databases.map { $0["id"].text }.joined(separator: ", ")))")]
+                    }
+                    if fault["shard"].integer >= db["shards"].integer {
+                        return [RecordProblem(key: "faults", "[\(i)].shard: \(fault["target"].text) has shards 0 to \(db["shards"].integer - 1)")]
+                    }
+                }
+                let hosts = cp["regions"].list.map(\.text)
+                if type != "retryStorm" && type != "controlPlaneSlow" && !fault["region"].isAbsent && !hosts.contains(fault["region"].text) {
+                    return [RecordProblem(key: "faults", "[\(i)].region: \(fault["region"].text) hosts no control plane (controlPlane.regions: \(hosts.joined(separator: ", ")))")]
+                }
             }
             if !fault["title"].isAbsent && Int(fault["title"].integer) >= titles {
                 return [RecordProblem(key: "faults", "[\(i)].title: the catalog has titles 0 to \(titles - 1)")]
@@ -413,20 +441,24 @@ public enum ScenarioSchema {
     ])
 
     static let faultTypes = ["popDown", "popDegraded", "originDown", "originSlow", "linkDegraded",
-                             "controlPlaneOutage", "controlPlaneSlow", "ingestOutage", "surge"]
+                             "controlPlaneOutage", "controlPlaneSlow", "ingestOutage", "surge",
+                             "instanceLoss", "cacheFlush", "shardDown", "shardSlow", "dependencySlow", "retryStorm"]
+    /// Fault types that need `controlPlane:`.
+    static let controlPlaneFaults = ["instanceLoss", "cacheFlush", "shardDown", "shardSlow", "dependencySlow", "retryStorm"]
 
     static let fault = Schema([
         Field("type", .choice(faultTypes), .required,
-              "What fails: a PoP (down, or degraded: some servers lost), an origin region (down, or slow), the link between a region and a PoP, the playback API of a region (down, or slow), the activity log (some partitions refuse appends), or demand (a surge)."),
+              "What fails: a PoP (down, or degraded: some servers lost), an origin region (down, or slow), the link between a region and a PoP, the playback API of a region (down, or slow; with controlPlane:, the control plane hosted there), the activity log (some partitions refuse appends), or demand (a surge). With controlPlane: a pool's instances (instanceLoss), a cache (cacheFlush: emptied, cold), a database shard (shardDown, shardSlow), a service, cache or database made slow (dependencySlow), or clients retrying at once (retryStorm)."),
         Field("pop", .reference("pops"), .optional, "The PoP (popDown, popDegraded, linkDegraded). For random popDown/popDegraded, leave it out to strike a random PoP each time."),
         Field("region", .reference("regions"), .optional,
-              "The region: of the origin replica (originDown, originSlow), of the users (linkDegraded, controlPlaneOutage, controlPlaneSlow)."),
+              "The region: of the origin replica (originDown, originSlow), of the users (linkDegraded, controlPlaneOutage, controlPlaneSlow, retryStorm), of the control-plane copy struck (instanceLoss, cacheFlush, shardDown, shardSlow, dependencySlow; absent: every copy)."),
         Field("regions", .list(.reference("regions"), minimumCount: 0), .defaulted("[]"), "surge: the regions whose demand rises (empty: all)."),
         Field("at", .quantity(.duration, .range(0, 366 * 86_400)), .required, "When it starts, after the scenario start (random faults: from when they may strike)."),
         Field("duration", .quantity(.duration, .above(0, atMost: 366 * 86_400)), .optional, "How long it lasts; absent means until the end (required for random faults)."),
         Field("lost", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
-              "popDegraded: share of the PoP's servers lost, with their egress, fill capacity and the files only they held."),
-        Field("latencyFactor", .quantity(.number, .range(1, 1_000)), .defaulted("5"), "originSlow: first-byte latency multiplied by this."),
+              "popDegraded: share of the PoP's servers lost, with their egress, fill capacity and the files only they held. instanceLoss: share of the pool's instances lost (at least one)."),
+        Field("latencyFactor", .quantity(.number, .range(1, 1_000)), .defaulted("5"),
+              "originSlow: first-byte latency multiplied by this; shardSlow, dependencySlow: service times multiplied by this."),
         Field("rtt", .quantity(.duration, .range(0, 60)), .defaulted("50 ms"), "linkDegraded: round trip added."),
         Field("throughput", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("50%"),
               "linkDegraded: share of each flow's throughput left (less bandwidth, or packet loss)."),
@@ -436,6 +468,11 @@ public enum ScenarioSchema {
         Field("title", .integer(minimum: 0, maximum: 100_000_000), .optional,
               "surge: the title whose demand rises (a release night); absent, all demand rises (a flash crowd)."),
         Field("multiplier", .quantity(.number, .range(1, 1_000)), .defaulted("3"), "surge: demand multiplied by this."),
+        Field("target", .identifier, .optional,
+              "instanceLoss, cacheFlush, shardDown, shardSlow, dependencySlow: the service, cache or database (an id under controlPlane)."),
+        Field("shard", .integer(minimum: 0, maximum: 100_000), .defaulted("0"), "shardDown, shardSlow: the shard (from 0)."),
+        Field("attempts", .integer(minimum: 1, maximum: 100), .defaulted("5"),
+              "retryStorm: attempts each failed request makes, at once, without backoff or retry budget (a client release that retries in a tight loop)."),
         Field("perDay", .quantity(.number, .above(0, atMost: 1_000)), .optional,
               "Strike at random, this many times per day on average (Poisson, from the fault injector's own stream), each lasting `duration`."),
     ], check: { fault in

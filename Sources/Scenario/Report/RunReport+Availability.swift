@@ -140,6 +140,12 @@ extension RunReport {
                 target = f["title"].isAbsent ? "all titles" : "title \(f["title"].integer)"
             }
             if incident.kind == .ingestOutage { target = "\(Quantity.format(faults[incident.fault]["partitions"].value, as: .fraction)) of partitions" }
+            if !faults[incident.fault]["target"].isAbsent {
+                target = faults[incident.fault]["target"].text + (incident.kind.rawValue.hasPrefix("shard") ? "#\(faults[incident.fault]["shard"].integer)" : "")
+                    + (incident.region.map { ", region \(regionIDs[$0])" } ?? "")
+            }
+            let ended = incident.end != nil && incident.end! < results.end
+            let controlPlane = controlPlaneIncidentJSON(first: first, last: last, span: span, ended: ended)
             let json: JSONValue = .object([
                 ("fault", .integer(Int64(incident.fault))),
                 ("type", .string(type)),
@@ -150,7 +156,7 @@ extension RunReport {
                 ("during", during?.json ?? .null),
                 ("after", after?.json ?? .null),
                 ("recoveryMinutes", recovery.map { JSONValue.rounded($0, digits: 1) } ?? .null),
-            ])
+            ] + (controlPlane.map { [("controlPlane", $0)] } ?? []))
             let name = "\(type) \(target)", when = "\(instant(incident.start)) – " + (incident.end.map { instant($0) } ?? "end")
             let none = Array(repeating: "–", count: 8)
             let rows = [[name, when, "before"] + (before?.cells ?? none) + [""],

@@ -45,7 +45,8 @@ extension RunReport {
             ("activity", activityJSON),
             ("availability", availabilityJSON),
             ("incidents", .array(incidentSummaries.map(\.json))),
-        ] + (costs.map { [("cost", costJSON($0))] } ?? []))
+        ] + (costs.map { [("cost", costJSON($0))] } ?? [])
+          + (results.controlPlane.map { [("controlPlane", controlPlaneJSON($0))] } ?? []))
         var sections: [(String, JSONValue)] = [("metrics", metrics)]
         if let comparison {
             let other = RunReport(scenario: scenario, results: comparison.results)
@@ -375,6 +376,10 @@ extension RunReport {
             ("oldestFillJobMinutes", .object(results.pops.map { p in
                 (p.id, series({ $0 < p.metrics.oldestJobAge.count ? p.metrics.oldestJobAge[$0] / 60 : 0 }, 1))
             })),
-        ] + costPerHour)
+        ] + costPerHour + (results.controlPlane.map { cp in
+            let sps = streamStartsPerSecond
+            return [("streamStartsPerSecond", series({ $0 < sps.count ? sps[$0] : nil }, 2)),
+                    ("controlPlane", controlPlaneSeriesJSON(cp, series: series))]
+        } ?? []))
     }
 }

@@ -50,17 +50,28 @@ struct CircuitBreakerTests {
     func opensAndCloses() {
         var b = CircuitBreaker(window: 10, minimumCalls: 4, failureRatio: 0.5, openSeconds: 5, probes: 2)
         for t in 0..<3 {
-            #expect(b.allows(nowSeconds: Double(t)))
+            let allowed = b.allows(nowSeconds: Double(t))
+            #expect(allowed)
             b.record(failed: t != 0, nowSeconds: Double(t))
         }
         #expect(b.state == .closed)
-        #expect(b.allows(nowSeconds: 3))
+        let a1 = b.allows(nowSeconds: 3)
+
+        #expect(a1)
         b.record(failed: true, nowSeconds: 3)  // 3 of 4 failed
         #expect(b.state == .open(untilSeconds: 8))
-        #expect(!b.allows(nowSeconds: 7.9))
-        #expect(b.allows(nowSeconds: 8))
-        #expect(b.allows(nowSeconds: 8.1))
-        #expect(!b.allows(nowSeconds: 8.2), "only the probes while half-open")
+        let a2 = b.allows(nowSeconds: 7.9)
+
+        #expect(!a2)
+        let a3 = b.allows(nowSeconds: 8)
+
+        #expect(a3)
+        let a4 = b.allows(nowSeconds: 8.1)
+
+        #expect(a4)
+        let a5 = b.allows(nowSeconds: 8.2)
+
+        #expect(!a5, "only the probes while half-open")
         b.record(failed: false, nowSeconds: 8.5)
         b.record(failed: false, nowSeconds: 8.6)
         #expect(b.state == .closed)
@@ -73,7 +84,9 @@ struct CircuitBreakerTests {
         _ = b.allows(nowSeconds: 0); b.record(failed: true, nowSeconds: 0)
         _ = b.allows(nowSeconds: 0); b.record(failed: true, nowSeconds: 0)
         #expect(b.state == .open(untilSeconds: 1))
-        #expect(b.allows(nowSeconds: 1))
+        let a6 = b.allows(nowSeconds: 1)
+
+        #expect(a6)
         b.record(failed: true, nowSeconds: 1.5)
         #expect(b.state == .open(untilSeconds: 2.5))
     }

@@ -39,7 +39,7 @@ struct ScenarioErrorTests {
         #expect(problems(minimal + "metrics:\n  buckett: 5 min\n") ==
             ["s.yaml:11:3: metrics.buckett: unknown key 'buckett'; did you mean 'bucket'?"])
         #expect(problems(minimal + "zzz: 1\n") ==
-            ["s.yaml:10:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, placement, activity, faults, metrics, execution, compare, cost)"])
+            ["s.yaml:10:1: zzz: unknown key 'zzz' (keys here: name, description, seed, start, duration, sampling, regions, catalog, pops, origin, clients, placement, activity, faults, metrics, execution, compare, controlPlane, cost)"])
     }
 
     @Test("A value in the wrong unit is named as what it is")

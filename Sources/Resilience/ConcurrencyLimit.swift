@@ -6,10 +6,13 @@
 /// - **AIMD**: each completion within `latencyThresholdSeconds` raises the limit by 1/limit
 ///   (about one per round of `limit` completions), each one past it (or dropped) multiplies it
 ///   by `backoffRatio`.
-/// - **Gradient**: the ratio of the least latency seen (no queue) to the latest, times
-///   `tolerance`, clamped to [0.5, 1], scales the limit, plus a queue allowance of √limit,
-///   smoothed by `smoothing`: `L ← (1−s)·L + s·(L·gradient + √L)`. With no queueing the gradient
-///   is 1 and the limit grows by √L; as latency rises past `tolerance` × the least, it shrinks.
+/// - **Gradient** (the library's Gradient2): a long-run mean latency (an exponential moving
+///   average over about 600 completions, the no-queue estimate) over a short-run one (about 10),
+///   times `tolerance`, clamped to [0.5, 1], scales the limit, plus a queue allowance of √limit,
+///   smoothed by `smoothing`: `L ← (1−s)·L + s·(L·gradient + √L)`. While latency holds steady the
+///   gradient is 1 and the limit grows by √L; when the short-run latency rises past `tolerance` ×
+///   the long-run one, it shrinks. Means rather than the least latency seen: with service times
+///   that vary (an exponential's least is near 0) the least would shrink every limit to a few.
 ///
 /// The limit only grows while at least half of it is in use, so an idle server does not learn a
 /// limit it never tried. Latency arrives in seconds.
@@ -23,8 +26,9 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     public let minLimit: Double
     public let maxLimit: Double
     public private(set) var limit: Double
-    /// The least latency seen (gradient's no-load estimate).
-    public private(set) var leastLatencySeconds = Double.infinity
+    /// Gradient's long-run and short-run mean latencies (0: none yet).
+    public private(set) var longLatencySeconds = 0.0
+    public private(set) var shortLatencySeconds = 0.0
 
     public init(_ algorithm: Algorithm, initial: Double, minLimit: Double = 1, maxLimit: Double = 1_000) {
         precondition(minLimit >= 1 && maxLimit >= minLimit && initial >= minLimit && initial <= maxLimit)
@@ -53,9 +57,16 @@ public struct ConcurrencyLimit: Sendable, Equatable {
                 limit = max(minLimit, limit * 0.9)
                 return
             }
-            leastLatencySeconds = min(leastLatencySeconds, latencySeconds)
             guard latencySeconds > 0 else { return }
-            let gradient = max(0.5, min(1, tolerance * leastLatencySeconds / latencySeconds))
+            if longLatencySeconds == 0 {
+                longLatencySeconds = latencySeconds
+                shortLatencySeconds = latencySeconds
+            }
+            longLatencySeconds += (latencySeconds - longLatencySeconds) / 600
+            shortLatencySeconds += (latencySeconds - shortLatencySeconds) / 10
+            // Latency fell well below the long-run mean (load gone): the long run follows faster.
+            if longLatencySeconds > 2 * shortLatencySeconds { longLatencySeconds *= 0.95 }
+            let gradient = max(0.5, min(1, tolerance * longLatencySeconds / shortLatencySeconds))
             let target = limit * gradient + limit.squareRoot()
             guard busy || target < limit else { return }
             limit = max(minLimit, min(maxLimit, (1 - smoothing) * limit + smoothing * target))

@@ -43,7 +43,7 @@ struct ControlPlaneScenarioTests {
         } else {
             #expect(recovery == .null, "goodput never came back within the run")
             #expect(after < 0.1 * before)
-            let queue = try #require(json.at(["timeseries", "controlPlane", "queue", "users#0"]))
+            let queue = try #require(json.at(["timeseries", "poolQueue", "users#0"]))
             guard case let .array(levels) = queue else { throw CancellationError() }
             #expect((levels.last?.double ?? 0) > 1_000, "the users database's queue is still growing at the end")
         }

@@ -115,29 +115,30 @@ extension RunReport {
         ])
     }
 
-    func controlPlaneSeriesJSON(_ cp: ControlPlaneResults, series: ((Int) -> Double?, Int) -> JSONValue) -> JSONValue {
+    /// The control plane's time series, one level deep like every other series (timeseries.csv
+    /// has a column per class, cache or pool).
+    func controlPlaneSeries(_ cp: ControlPlaneResults, series: ((Int) -> Double?, Int) -> JSONValue) -> [(String, JSONValue)] {
         let width = results.global.concurrencySeries.bucketWidth.seconds
         let regionIDs = results.regions.map(\.id)
         func value(_ s: TimeSeries, _ b: Int) -> Double { b < s.bucketCount ? s.sums[b] : 0 }
         let multiRegion = Set(cp.pools.map(\.region)).count > 1
         func name(_ n: String, _ r: Int) -> String { multiRegion ? "\(n)@\(regionIDs[r])" : n }
-        return .object([
-            ("requestsPerSecond", .object(cp.classes.map { c in (c.name, series({ value(c.requestSeries, $0) * k / width }, 2)) })),
-            ("successesPerSecond", .object(cp.classes.map { c in (c.name, series({ value(c.successSeries, $0) * k / width }, 2)) })),
-            ("latencyP99Ms", .object(cp.classes.map { c in
+        return [
+            ("controlPlaneRequestsPerSecond", .object(cp.classes.map { c in (c.name, series({ value(c.requestSeries, $0) * k / width }, 2)) })),
+            ("controlPlaneSuccessesPerSecond", .object(cp.classes.map { c in (c.name, series({ value(c.successSeries, $0) * k / width }, 2)) })),
+            ("controlPlaneLatencyP99Ms", .object(cp.classes.map { c in
                 (c.name, series({ c.latencySeries.percentile(99, bucket: $0).map { Double($0.microseconds) / 1_000 } }, 2))
             })),
             ("cacheHitRatio", .object(cp.caches.map { c in
                 (name(c.name, c.region), series({ Self.ratio(value(c.hits, $0), value(c.hits, $0) + value(c.misses, $0)) }, 4))
             })),
-            ("utilisationPercent", .object(cp.pools.map { p in
+            ("poolUtilisationPercent", .object(cp.pools.map { p in
                 (name(p.name, p.region), series({ $0 < p.busySeries.bucketCount ? p.busySeries.mean($0) * 100 / Double(p.slots) : nil }, 2))
             })),
-            ("queue", .object(cp.pools.map { p in (name(p.name, p.region), series({ $0 < p.queueSeries.bucketCount ? p.queueSeries.mean($0) : nil }, 2)) })),
-            ("concurrencyLimit", .object(cp.pools.filter { !$0.limitSamples.isEmpty }.map { p in
-                (name(p.name, p.region), series({ $0 < p.limitSamples.count && !p.limitSamples[$0].isNaN ? p.limitSamples[$0] : nil }, 2))
-            })),
-        ])
+            ("poolQueue", .object(cp.pools.map { p in (name(p.name, p.region), series({ $0 < p.queueSeries.bucketCount ? p.queueSeries.mean($0) : nil }, 2)) })),
+        ] + (cp.pools.contains { !$0.limitSamples.isEmpty } ? [("poolConcurrencyLimit", .object(cp.pools.filter { !$0.limitSamples.isEmpty }.map { p in
+            (name(p.name, p.region), series({ $0 < p.limitSamples.count && !p.limitSamples[$0].isNaN ? p.limitSamples[$0] : nil }, 2))
+        }))] : [])
     }
 
     /// The control plane around an incident: successful answers per second and stream starts per
@@ -166,5 +167,144 @@ extension RunReport {
                                                ("after", ended ? json(mean(sps, last..<(last + span)), 2) : .null)])),
             ("goodputRecoveryMinutes", recovery.map { .rounded($0, digits: 1) } ?? .null),
         ])
+    }
+}
+
+/// The control plane for people: headline lines, tables, charts.
+extension RunReport {
+    /// Per class, merged over regions: latency, SLO, outcomes.
+    func classTotals(_ c: ControlPlaneResults.RequestClass) -> (latency: LatencyRecorder, requests: Double, counts: [Double], overSlo: Double, attempts: Double) {
+        var latency = LatencyRecorder()
+        for r in c.regions { latency.merge(r.latency) }
+        let f = c.regions
+        return (latency, Double(f.reduce(0) { $0 + $1.requests }),
+                [f.reduce(0) { $0 + $1.ok }, f.reduce(0) { $0 + $1.fallback }, f.reduce(0) { $0 + $1.errors }, f.reduce(0) { $0 + $1.timeouts },
+                 f.reduce(0) { $0 + $1.shed }].map(Double.init),
+                Double(f.reduce(0) { $0 + $1.overSlo }), Double(f.reduce(0) { $0 + $1.attempts }))
+    }
+
+    var controlPlaneHeadline: [(String, String)] {
+        guard let cp = results.controlPlane else { return [] }
+        let sps = streamStartsPerSecond
+        var answered = 0.0, failed = 0.0
+        for c in cp.classes {
+            let t = classTotals(c)
+            answered += t.requests
+            failed += t.counts[2] + t.counts[3] + t.counts[4]
+        }
+        return [
+            ("stream starts per second: mean / lowest minute-bucket",
+             String(format: "%.2f / %.2f", sps.reduce(0, +) / Double(max(1, sps.count)), sps.min() ?? 0)),
+            ("control plane: requests per second / failed", String(format: "%.1f / ", answered * k / (hours * 3_600))
+                + Self.text(Self.ratio(failed, answered), "%.3f%%", scale: 100) + (cp.controlled ? " (overload controls on)" : " (overload controls off)")),
+        ]
+    }
+
+    /// The classes' SLOs as targets (p99 against the SLO).
+    var controlPlaneTargets: [(metric: String, value: String, target: String, met: Bool?)] {
+        guard let cp = results.controlPlane else { return [] }
+        return cp.classes.map { c in
+            let p99 = Self.ms(classTotals(c).latency, 99)
+            return ("\(c.name) requests p99", Self.text(p99, "%.0f ms"), "≤ \(Self.text(c.slo.seconds * 1_000, "%.0f ms")) (its SLO)",
+                    p99.map { $0 <= c.slo.seconds * 1_000 })
+        }
+    }
+
+    func controlPlaneTables(_ cp: ControlPlaneResults) -> [(title: String, table: TextTable)] {
+        let regionIDs = results.regions.map(\.id)
+        let multiRegion = Set(cp.pools.map(\.region)).count > 1
+        func name(_ s: String, _ r: Int) -> String { multiRegion ? "\(s)@\(regionIDs[r])" : s }
+        var classes = TextTable(header: ["class (priority)", "SLO", "per second", "p50", "p99", "p99.9", "within SLO", "attempts"],
+                                rightAligned: Set(1...7))
+        var outcomes = TextTable(header: ["class", "ok", "fallback", "error", "timeout", "shed"], rightAligned: Set(1...5))
+        for c in cp.classes {
+            let t = classTotals(c)
+            classes.add(["\(c.name) (\(c.priority))", Self.text(c.slo.seconds * 1_000, "%.0f ms"), String(format: "%.2f", t.requests * k / (hours * 3_600)),
+                         Self.text(Self.ms(t.latency, 50), "%.1f ms"), Self.text(Self.ms(t.latency, 99), "%.1f ms"), Self.text(Self.ms(t.latency, 99.9), "%.1f ms"),
+                         Self.text(Self.ratio(t.counts[0] + t.counts[1] - t.overSlo, t.counts[0] + t.counts[1]), "%.2f%%", scale: 100),
+                         Self.text(Self.ratio(t.attempts, t.requests), "%.2f")])
+            outcomes.add([c.name] + t.counts.map { Self.text(Self.ratio($0, t.requests), "%.3f%%", scale: 100) })
+        }
+        var pools = TextTable(header: ["pool", "instances", "calls/s", "utilisation", "peak", "mean queue", "in pool", "rejected / shed", "limit"],
+                              rightAligned: Set(1...8))
+        for p in cp.pools {
+            let n = p.busySeries.bucketCount
+            let busy = (0..<n).map { p.busySeries.mean($0) }
+            let mean = busy.reduce(0, +) / Double(max(1, n))
+            let queue = (0..<p.queueSeries.bucketCount).reduce(0.0) { $0 + p.queueSeries.mean($1) } / Double(max(1, p.queueSeries.bucketCount))
+            let limits = p.limitSamples.filter { !$0.isNaN }
+            pools.add([name(p.name, p.region), String(p.instances), String(format: "%.1f", Double(p.arrivals) * k / (hours * 3_600)),
+                       String(format: "%.1f%%", mean * 100 / Double(p.slots)), String(format: "%.1f%%", (busy.max() ?? 0) * 100 / Double(p.slots)),
+                       String(format: "%.2f", queue), Self.text(Self.ratio(p.sojournSeconds * 1_000, Double(p.completed)), "%.1f ms"),
+                       Self.text(Self.ratio(Double(p.rejected), Double(p.arrivals)), "%.2f%%", scale: 100) + " / "
+                        + Self.text(Self.ratio(Double(p.shed), Double(p.arrivals)), "%.2f%%", scale: 100),
+                       limits.isEmpty ? "–" : String(format: "%.1f", limits.reduce(0, +) / Double(limits.count))])
+        }
+        var caches = TextTable(header: ["cache", "region", "hit ratio", "lowest bucket", "flushes"], rightAligned: [2, 3, 4])
+        for c in cp.caches {
+            let hits = c.hits.sums.reduce(0, +), misses = c.misses.sums.reduce(0, +)
+            let lowest = (0..<max(c.hits.bucketCount, c.misses.bucketCount)).compactMap { b -> Double? in
+                let h = b < c.hits.bucketCount ? c.hits.sums[b] : 0, m = b < c.misses.bucketCount ? c.misses.sums[b] : 0
+                return Self.ratio(h, h + m)
+            }.min()
+            caches.add([c.name, regionIDs[c.region], Self.text(Self.ratio(hits, hits + misses), "%.2f%%", scale: 100),
+                        Self.text(lowest, "%.2f%%", scale: 100), String(c.flushes)])
+        }
+        var out = [("Request classes", classes), ("Outcomes (share of requests)", outcomes), ("Pools (services, caches, database shards)", pools),
+                   ("Caches", caches)]
+        let around = results.incidents.indices.compactMap { i -> [String]? in
+            guard let j = incidentSummaries[i].json["controlPlane"] else { return nil }
+            func v(_ path: [String], _ format: String) -> String { Self.text(j.at(path)?.double, format) }
+            return ["\(results.incidents[i].kind.rawValue) \(instant(results.incidents[i].start))",
+                    v(["goodputPerSecond", "before"], "%.1f"), v(["goodputPerSecond", "during"], "%.1f"), v(["goodputPerSecond", "after"], "%.1f"),
+                    v(["streamStartsPerSecond", "before"], "%.2f"), v(["streamStartsPerSecond", "during"], "%.2f"),
+                    v(["streamStartsPerSecond", "after"], "%.2f"), j["goodputRecoveryMinutes"]?.double.map { String(format: "%.0f min", $0) } ?? "not recovered"]
+        }
+        if !around.isEmpty {
+            var t = TextTable(header: ["incident", "goodput before", "during", "after", "starts/s before", "during", "after", "goodput back"],
+                              rightAligned: Set(1...7))
+            for row in around { t.add(row) }
+            out.insert(("Control plane around incidents", t), at: 0)
+        }
+        return out
+    }
+
+    /// report.html's control-plane charts.
+    func controlPlaneCharts(_ cp: ControlPlaneResults, labels: [String], shades: [LineChart.Shade]) -> [LineChart] {
+        let n = labels.count
+        let width = results.global.concurrencySeries.bucketWidth.seconds
+        func values(_ f: (Int) -> Double) -> [Double] { (0..<n).map(f) }
+        func sum(_ s: TimeSeries, _ b: Int) -> Double { b < s.bucketCount ? s.sums[b] : 0 }
+        let regionIDs = results.regions.map(\.id)
+        let multiRegion = Set(cp.pools.map(\.region)).count > 1
+        func name(_ s: String, _ r: Int) -> String { multiRegion ? "\(s)@\(regionIDs[r])" : s }
+        let sps = streamStartsPerSecond
+        var charts = [
+            LineChart(title: "Stream starts per second", unit: "first frames/s", labels: labels,
+                      series: [.init("all", values { $0 < sps.count ? sps[$0] : .nan })], shades: shades),
+            LineChart(title: "Control plane: successful answers per class", unit: "per second", labels: labels,
+                      series: cp.classes.map { c in .init(c.name, values { sum(c.successSeries, $0) * k / width }) }, shades: shades),
+            LineChart(title: "Control plane: latency p99 per class", unit: "ms", labels: labels, series: cp.classes.map { c in
+                .init(c.name, values { c.latencySeries.percentile(99, bucket: $0).map { Double($0.microseconds) / 1e3 } ?? .nan })
+            }, shades: shades),
+            LineChart(title: "Pool utilisation", unit: "%", labels: labels, series: cp.pools.map { p in
+                .init(name(p.name, p.region), values { $0 < p.busySeries.bucketCount ? p.busySeries.mean($0) * 100 / Double(p.slots) : .nan })
+            }, shades: shades),
+            LineChart(title: "Pool queues", unit: "calls waiting", labels: labels, series: cp.pools.map { p in
+                .init(name(p.name, p.region), values { $0 < p.queueSeries.bucketCount ? p.queueSeries.mean($0) : .nan })
+            }, shades: shades),
+        ]
+        if !cp.caches.isEmpty {
+            charts.append(LineChart(title: "Cache hit ratio", unit: "%", labels: labels, series: cp.caches.map { c in
+                .init(name(c.name, c.region), values { b in Self.ratio(sum(c.hits, b), sum(c.hits, b) + sum(c.misses, b)).map { $0 * 100 } ?? .nan })
+            }, shades: shades))
+        }
+        let limited = cp.pools.filter { !$0.limitSamples.isEmpty }
+        if !limited.isEmpty {
+            charts.append(LineChart(title: "Adaptive concurrency limit per instance", unit: "calls", labels: labels, series: limited.map { p in
+                .init(name(p.name, p.region), values { $0 < p.limitSamples.count ? p.limitSamples[$0] : .nan })
+            }, shades: shades))
+        }
+        return charts
     }
 }

@@ -378,8 +378,7 @@ extension RunReport {
             })),
         ] + costPerHour + (results.controlPlane.map { cp in
             let sps = streamStartsPerSecond
-            return [("streamStartsPerSecond", series({ $0 < sps.count ? sps[$0] : nil }, 2)),
-                    ("controlPlane", controlPlaneSeriesJSON(cp, series: series))]
+            return [("streamStartsPerSecond", series({ $0 < sps.count ? sps[$0] : nil }, 2))] + controlPlaneSeries(cp, series: series)
         } ?? []))
     }
 }

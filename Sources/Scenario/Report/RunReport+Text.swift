@@ -36,7 +36,7 @@ extension RunReport {
              "\(Self.text(Self.ms(results.pipeline.delivery, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.delivery, 99), "%.0f s", scale: 1e-3)), "
                 + String(format: "%.1f s, ", percentile(results.pipeline.lagSeconds.flatMap { $0 }, 99))
                 + "\(Self.text(Self.ms(results.pipeline.freshness, 50), "%.0f", scale: 1e-3)) / \(Self.text(Self.ms(results.pipeline.freshness, 99), "%.0f s", scale: 1e-3))"),
-        ] + costHeadline + results.releases.map { r in
+        ] + controlPlaneHeadline + costHeadline + results.releases.map { r in
             ("release of title \(r.title) at \(instant(r.time))",
              "on \(r.sitesHolding ?? 0) of \(results.pops.count) PoPs; first-day hit ratio "
                 + Self.text(Self.ratio(Double(r.hits), Double(r.requests)), "%.2f%%", scale: 100))
@@ -101,6 +101,10 @@ extension RunReport {
             out += comparisonTable.markdown
         }
         if let incidentTable { out += "\n## Incidents\n\n" + incidentTable.markdown }
+        if let cp = results.controlPlane {
+            out += "\n## Control plane\n"
+            for (title, table) in controlPlaneTables(cp) { out += "\n### \(title)\n\n" + table.markdown }
+        }
         if let c = cost { out += "\n## Cost (\(c.model.currency))\n\n" + costTable(c).markdown }
         out += "\n## Regions\n\n" + regionTable.markdown + "\n## PoPs\n\n" + popTable.markdown
         if !ResolvedScenario.unmodelledSections.isEmpty {

@@ -51,7 +51,7 @@ extension RunReport {
             ("playback availability", RunReport.text(g.availability, "%.4f%%", scale: 100), "≥ 99.99% (seeds 002, 003)",
              g.availability.map { $0 >= RunReport.availabilityTarget }),
             ("edge hit ratio", RunReport.text(d.hitRatio, "%.2f%%", scale: 100), "≥ 99% (seed 003)", d.hitRatio.map { $0 >= 0.99 }),
-        ]
+        ] + controlPlaneTargets
     }
 
     /// The whole run's start-time distribution on a percentile axis (HdrHistogram's plot): x is
@@ -172,6 +172,13 @@ extension RunReport {
         if !shades.isEmpty { page += "<p>Shaded: fault windows.</p>\n" }
         for chart in charts { page += chart.svg }
         if let incidentTable { page += "<h2>Incidents</h2>\n" + incidentTable.html }
+        if let cp = results.controlPlane {
+            page += "<h2>Control plane</h2>\n<p>Request classes, the pools that answer them and the caches, "
+            page += cp.controlled ? "with the overload controls on" : "without overload controls"
+            page += "; report.json's <code>metrics.controlPlane</code> has each class per region.</p>\n"
+            for (title, table) in controlPlaneTables(cp) { page += "<h3>\(escape(title))</h3>\n" + table.html }
+            for chart in controlPlaneCharts(cp, labels: labels, shades: shades) { page += chart.svg }
+        }
         if let c = cost {
             page += "<h2>Cost (\(escape(c.model.currency)))</h2>\n<p>Over the run's \(String(format: "%.2f", c.hours)) h under the scenario's prices; "
             page += "monthly prices pro rata (730 h a month); egress by source in report.json's <code>metrics.cost.egress</code>.</p>\n"

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 vodsim=".build/debug/vodsim"
 swift build --product vodsim -Xswiftc -O >/dev/null  # the tests' build (scripts/test.sh)
 scenarios=(Scenarios/smoke.yaml Scenarios/faults/pop-outage.yaml Scenarios/faults/origin-outage.yaml
-           Scenarios/faults/release-surge.yaml Scenarios/faults/ingest-outage.yaml)
+           Scenarios/faults/release-surge.yaml Scenarios/faults/ingest-outage.yaml Scenarios/faults/cache-flush.yaml
+           Scenarios/faults/retry-storm.yaml)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0

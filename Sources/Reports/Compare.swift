@@ -67,6 +67,31 @@ public struct MetricRule: Sendable, Equatable {
     ]
 }
 
+extension MetricRule {
+    /// With a control plane in either report: stream starts per second, and per request class its
+    /// latency and outcomes, per cache its hit ratio (by index, as report.json lists them).
+    public static func controlPlane(_ a: JSONValue, _ b: JSONValue) -> [MetricRule] {
+        func count(_ key: String) -> Int {
+            [a, b].map { r -> Int in
+                if case let .array(items)? = r.at(["metrics", "controlPlane", key]) { return items.count }
+                return 0
+            }.max() ?? 0
+        }
+        guard a.at(["metrics", "controlPlane"]) != nil || b.at(["metrics", "controlPlane"]) != nil else { return [] }
+        let base = "metrics.controlPlane."
+        var rules = [MetricRule(base + "streamStartsPerSecond.mean", .higher, .relative(0.05)),
+                     MetricRule(base + "streamStartsPerSecond.lowest", .higher, .relative(0.10))]
+        for i in 0..<count("classes") {
+            let c = base + "classes.\(i)."
+            rules += [MetricRule(c + "latencyMs.p50", .lower, .relative(0.10)), MetricRule(c + "latencyMs.p99", .lower, .relative(0.15)),
+                      MetricRule(c + "okPercent", .higher, .absolute(0.5)), MetricRule(c + "errorPercent", .lower, .absolute(0.5)),
+                      MetricRule(c + "timeoutPercent", .lower, .absolute(0.5)), MetricRule(c + "shedPercent", .lower, .absolute(0.5))]
+        }
+        for i in 0..<count("caches") { rules.append(MetricRule(base + "caches.\(i).hitRatio", .higher, .absolute(0.01))) }
+        return rules
+    }
+}
+
 /// One metric of two reports side by side.
 public struct ComparisonRow: Sendable, Equatable {
     public enum Verdict: String, Sendable {
@@ -119,7 +144,8 @@ public enum ReportComparison {
                 : ""
             throw IncomparableReports(description: "the reports are of different scenarios (resolved scenario hash \(text(hashes.0)) vs \(text(hashes.1)))" + seedNote)
         }
-        return rules.map { rule in
+        let extra = MetricRule.controlPlane(current, baseline).filter { r in !rules.contains { $0.path == r.path } }
+        return (rules + extra).map { rule in
             let path = rule.path.split(separator: ".").map(String.init)
             let bValue = baseline.at(path), cValue = current.at(path)
             let b = bValue?.double, c = cValue?.double

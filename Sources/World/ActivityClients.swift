@@ -129,7 +129,7 @@ struct ActivityClients {
     /// seeks, and on the last report (`final`) the stop (and maybe a rating). `position` is the
     /// media played by now (0 if play never started); `titleLength` the title's, microseconds.
     mutating func report(_ s: UInt32, final: Bool, now time: SimInstant, position: Int64, titleLength: Int64, sessions: SessionTable,
-                         log: inout ActivityLog, schedule: (World.Event, SimInstant) -> Void) {
+                         writeFailed: Bool = false, log: inout ActivityLog, schedule: (World.Event, SimInstant) -> Void) {
         let i = Int(s)
         let now = time.microseconds
         var stream = streams.subfamily(sessions.client[i]).stream(UInt64(now))
@@ -194,7 +194,8 @@ struct ActivityClients {
             hold(b, scratch, delivered: false, log: &log)
             return
         }
-        switch ActivityClients.append(scratch, to: p, now: time, log: &log, stream: &stream, schedule: schedule) {
+        // A progress write the control plane failed never reached the log: held, as a refusal is.
+        switch writeFailed ? .refused : ActivityClients.append(scratch, to: p, now: time, log: &log, stream: &stream, schedule: schedule) {
         case .accepted:
             break
         case .refused:

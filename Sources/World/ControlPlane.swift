@@ -17,7 +17,7 @@ import Stochastics
 /// class and user region, per pool, per cache. Handles `.control` events (a request's send, a
 /// call's service done, a client's timeout, an answer reaching the client). The world asks it
 /// for requests (``issue(_:region:user:title:session:sessionGeneration:now:)``) at a session's
-/// triggers and hears the play request's answer through ``playAnswered``.
+/// triggers and hears the answers of the play request and the progress write through ``answered``.
 ///
 /// A deterministic sample of users (``ControlPlaneConfiguration/exactFraction``) is simulated
 /// call by call against pools scaled to the sample; the others' requests take the outcome and
@@ -44,6 +44,9 @@ final class ControlPlane {
         case playAggregate
         /// An aggregate play request failed (id: session).
         case playAggregateFailed
+        /// An aggregate progress write's answer reaches its session, or its failure (id: session).
+        case writeAggregate
+        case writeAggregateFailed
         /// A session's client sends its play request again (id: session).
         case playAgain
     }
@@ -161,8 +164,9 @@ final class ControlPlane {
     let intendedSlots: Double
     let simulatedSlots: Int
 
-    /// The play request's final answer: (session, generation, succeeded).
-    var playAnswered: ((UInt32, UInt16, Bool) -> Void)?
+    /// The final answer of a request that names its session (the play request, the progress
+    /// write carrying the activity batch): (its trigger, session, generation, succeeded).
+    var answered: ((Config.Trigger, UInt32, UInt16, Bool) -> Void)?
     /// When the activity pipeline last published (nil: not yet), for the staleness of home pages.
     var lastPublished: (() -> SimInstant?)?
     /// A session's client asks again for its play request (session, generation).
@@ -291,7 +295,8 @@ final class ControlPlane {
         }
         book(c, region: r, latencyUs: latency, outcome: outcome, attempts: 1, at: now + .microseconds(latency), exact: false)
         guard session != .max else { return }
-        let kind: Kind = outcome.succeeded ? .playAggregate : .playAggregateFailed
+        let play = configuration.classes[c].trigger == .play
+        let kind: Kind = play ? (outcome.succeeded ? .playAggregate : .playAggregateFailed) : (outcome.succeeded ? .writeAggregate : .writeAggregateFailed)
         sim.schedule(.control(id: session, generation: sessionGeneration, kind: kind.rawValue), after: .microseconds(max(1, latency)))
     }
 
@@ -348,9 +353,13 @@ final class ControlPlane {
             guard requests[Int(id)].live, requests[Int(id)].generation == g else { return }
             answer(id)
         case .playAggregate:
-            playAnswered?(id, g, true)
+            answered?(.play, id, g, true)
         case .playAggregateFailed:
-            playAnswered?(id, g, false)
+            answered?(.play, id, g, false)
+        case .writeAggregate:
+            answered?(.heartbeat, id, g, true)
+        case .writeAggregateFailed:
+            answered?(.heartbeat, id, g, false)
         case .playAgain:
             playAgain?(id, g)
         }
@@ -527,7 +536,7 @@ final class ControlPlane {
         requests[i].live = false
         requests[i].generation &+= 1
         freeRequests.append(q)
-        if rq.session != .max { playAnswered?(rq.session, rq.sessionGeneration, rq.outcome.succeeded) }
+        if rq.session != .max { answered?(configuration.classes[Int(rq.cls)].trigger, rq.session, rq.sessionGeneration, rq.outcome.succeeded) }
     }
 
     private func book(_ c: Int, region r: Int, latencyUs: Int64, outcome: Outcome, attempts: Int, at time: SimInstant, exact: Bool) {

@@ -188,7 +188,11 @@ public final class World: WorldRun {
             barriers.append(time.microseconds)
         }
         if let controlPlane {
-            controlPlane.playAnswered = { [unowned self] s, g, ok in self.playAnswered(s, generation: g, ok: ok) }
+            controlPlane.answered = { [unowned self] trigger, s, g, ok in
+                guard self.sessions.generation[Int(s)] == g else { return }
+                if trigger == .play { return self.playAnswered(s, generation: g, ok: ok) }
+                self.reportActivity(s, final: false, writeFailed: !ok)
+            }
             controlPlane.extraUs = { [unowned faults] r in faults.apiExtraUs[r] }
             controlPlane.playAgain = { [unowned self] s, g in
                 guard self.sessions.generation[Int(s)] == g, self.sessions.pop[Int(s)] == UInt16.max else { return }
@@ -358,9 +362,20 @@ public final class World: WorldRun {
     /// with its play brought up to now; unless it is the last report, the next is a batch interval away.
     func flush(_ s: UInt32, final: Bool) {
         let i = Int(s)
-        let now = sim.now
         if !final { sim.schedule(.flush(session: s, generation: sessions.generation[i]), after: configuration.activity.batchInterval) }
-        if let controlPlane, sessions.started[i] { issue(controlPlane, final ? .sessionEnd : .heartbeat, for: s) }
+        if let controlPlane, sessions.started[i] {
+            issue(controlPlane, final ? .sessionEnd : .heartbeat, for: s)
+            // The progress write carries the batch: it reaches the log when the write is answered.
+            if !final && controlPlane.configuration.activityClass != nil { return }
+        }
+        reportActivity(s, final: final)
+    }
+
+    /// The client of session `s` reports what it has to the log, brought up to now; a progress
+    /// write the control plane failed holds it at the client for the client's retries instead.
+    func reportActivity(_ s: UInt32, final: Bool, writeFailed: Bool = false) {
+        let i = Int(s)
+        let now = sim.now
         if sessions.started[i] && sessions.pop[i] != UInt16.max && sessions.player[i].now < now.microseconds {
             sessions.player[i].advance(to: now.microseconds, library.contexts[Int(sessions.context[i])])
         }
@@ -369,8 +384,8 @@ public final class World: WorldRun {
         let ahead = sessions.download[i].steady ? max(0, sessions.player[i].now - now.microseconds) : 0
         let position = sessions.started[i] ? positionPlayed(s) - ahead : 0
         let length = final ? library.loaded[Int(library.index[Int(sessions.title[i])])].length : 0
-        clients.report(s, final: final, now: now, position: position, titleLength: length, sessions: sessions, log: &activityLog,
-                       schedule: { sim.schedule($0, at: $1) })
+        clients.report(s, final: final, now: now, position: position, titleLength: length, sessions: sessions, writeFailed: writeFailed,
+                       log: &activityLog, schedule: { sim.schedule($0, at: $1) })
     }
 
     /// The log's clock: the end once the run has finished (its last publication and sample).
@@ -462,8 +477,9 @@ public final class World: WorldRun {
         let i = Int(s)
         for (c, spec) in controlPlane.configuration.classes.enumerated() where spec.trigger == trigger {
             for _ in 0..<controlPlane.count(c) {
+                let answers = trigger == .play || c == controlPlane.configuration.activityClass
                 controlPlane.issue(c, region: Int(sessions.region[i]), user: UInt64(sessions.user[i]), title: Int(sessions.title[i]),
-                                   session: trigger == .play ? s : .max, sessionGeneration: sessions.generation[i], now: sim.now)
+                                   session: answers ? s : .max, sessionGeneration: sessions.generation[i], now: sim.now)
             }
         }
     }

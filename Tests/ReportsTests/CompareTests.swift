@@ -247,3 +247,40 @@ struct WhatIfTests {
         }
     }
 }
+
+@Suite("Report comparison, control plane")
+struct ControlPlaneCompareTests {
+    /// A report with one request class and one cache.
+    func report(p99: Double, timeouts: Double) -> JSONValue {
+        let figures: JSONValue = .object([("latencyMs", .object([("p50", .number(50)), ("p99", .number(p99))])), ("okPercent", .number(100 - timeouts)),
+                                          ("errorPercent", .number(0)), ("timeoutPercent", .number(timeouts)), ("shedPercent", .number(0))])
+        return .object([
+            ("schemaVersion", .integer(1)),
+            ("scenario", .object([("name", .string("t")), ("hash", .string("h"))])),
+            ("metrics", .object([("controlPlane", .object([
+                ("streamStartsPerSecond", .object([("mean", .number(2)), ("lowest", .number(1))])),
+                ("classes", .array([figures])),
+                ("caches", .array([.object([("hitRatio", .number(0.9))])])),
+            ]))])),
+        ])
+    }
+
+    @Test("With a control plane, comparisons also watch each class's latency and outcomes, stream starts and cache hit ratios")
+    func watchesTheControlPlane() throws {
+        let rows = try ReportComparison.compare(current: report(p99: 300, timeouts: 2), baseline: report(p99: 200, timeouts: 0), rules: [])
+        #expect(rows.map(\.rule.path) == [
+            "metrics.controlPlane.streamStartsPerSecond.mean", "metrics.controlPlane.streamStartsPerSecond.lowest",
+            "metrics.controlPlane.classes.0.latencyMs.p50", "metrics.controlPlane.classes.0.latencyMs.p99",
+            "metrics.controlPlane.classes.0.okPercent", "metrics.controlPlane.classes.0.errorPercent",
+            "metrics.controlPlane.classes.0.timeoutPercent", "metrics.controlPlane.classes.0.shedPercent",
+            "metrics.controlPlane.caches.0.hitRatio",
+        ])
+        #expect(rows.filter { $0.verdict == .regressed }.map(\.rule.path) == [
+            "metrics.controlPlane.classes.0.latencyMs.p99", "metrics.controlPlane.classes.0.okPercent", "metrics.controlPlane.classes.0.timeoutPercent",
+        ])
+        let plain = try ReportComparison.compare(current: .object([("schemaVersion", .integer(1)), ("scenario", .object([("hash", .string("h"))]))]),
+                                                 baseline: .object([("schemaVersion", .integer(1)), ("scenario", .object([("hash", .string("h"))]))]),
+                                                 rules: [])
+        #expect(plain.isEmpty, "no control plane, no extra rows")
+    }
+}

@@ -133,8 +133,8 @@ public struct ControlPlaneConfiguration: Sendable {
         }
     }
 
-    /// An adaptive limit per instance: it starts at the instance's concurrency and stays between
-    /// 1 and `maxFactor` times it.
+    /// An adaptive limit per instance: it starts at `maxFactor` times the instance's concurrency
+    /// and stays between the concurrency and that.
     public struct Limit: Sendable {
         public var algorithm: ConcurrencyLimit.Algorithm
         public var maxFactor: Double

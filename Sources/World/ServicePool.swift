@@ -70,8 +70,12 @@ struct ServicePool {
         queueLimit = p.queueLimit
         serviceTime = p.serviceTime
         balancing = p.balancing
-        let limit = template.map { ConcurrencyLimit($0.algorithm, initial: Double(p.concurrency), minLimit: 1,
-                                                     maxLimit: max(Double(p.concurrency), Double(p.concurrency) * $0.maxFactor)) }
+        // Never below the instance's own parallelism (it serves that many without a queue); from
+        // the top, so that an instance that never gets busy never sheds.
+        let limit = template.map { t -> ConcurrencyLimit in
+            let top = max(Double(p.concurrency), Double(p.concurrency) * t.maxFactor)
+            return ConcurrencyLimit(t.algorithm, initial: top, minLimit: Double(p.concurrency), maxLimit: top)
+        }
         self.shedder = limit == nil ? nil : shedder
         self.instances = Array(repeating: Instance(limit: limit), count: instances)
         busySeries = TimeWeightedSeries(bucketWidth: bucket)

@@ -122,7 +122,7 @@ extension ScenarioSchema {
         Field("algorithm", .choice(["gradient", "aimd"]), .defaulted("gradient"),
               "gradient: scale the limit by the least latency over the latest (Netflix's concurrency-limits); aimd: +1 per round of completions under latencyThreshold, × backoffRatio past it."),
         Field("maxFactor", .quantity(.number, .range(1, 1_000)), .defaulted("4"),
-              "The limit starts at the instance's concurrency and stays between 1 and this many times it."),
+              "The limit starts at this many times the instance's concurrency and stays between the concurrency and that: an instance sheds only once it queues."),
         Field("tolerance", .quantity(.number, .range(1, 100)), .defaulted("2"), "gradient: latency allowed over the least seen before the limit shrinks."),
         Field("smoothing", .quantity(.fraction, .above(0, atMost: 1)), .defaulted("20%"), "gradient: weight of each new estimate."),
         Field("latencyThreshold", .quantity(.duration, .above(0, atMost: 3_600)), .defaulted("100 ms"), "aimd: a completion slower than this backs off."),

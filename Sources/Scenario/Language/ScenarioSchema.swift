@@ -148,6 +148,20 @@ public enum ScenarioSchema {
                 out.append((path.appending("users"), "\(Quantity.format(users, as: .count)) users sampled 1 in \(Int(k)) leave \(Quantity.approximate(users / k, as: .number)) of a simulated user: region \(id) is all but empty (lower `sampling`)"))
             }
         }
+        // Control-plane pools scale with the sampled, exact users in whole instances.
+        let cp = root["controlPlane"]
+        if !cp.isAbsent {
+            let scale = cp["exactFraction"].value / k
+            for section in ["services", "caches", "databases"] {
+                for (i, pool) in cp[section].list.enumerated() {
+                    let want = Double(pool["instances"].integer) * scale
+                    let whole = max(1, want.rounded())
+                    guard abs(whole - want) > 0.1 * want else { continue }
+                    let path = KeyPath([.key("controlPlane"), .key(section), .index(i), .key("instances")])
+                    out.append((path, "\(pool["instances"].integer) instances at \(k == 1 ? "every user" : "1 in \(Int(k)) users") and exactFraction \(Quantity.format(cp["exactFraction"].value, as: .fraction)) make \(Quantity.approximate(want, as: .number)) of an instance; \(pool["id"].text) is simulated with \(Int(whole)) (\(want < 1 ? "its slots scaled, one queue" : "rounded")), so its queueing is not the whole pool's (raise exactFraction, or the instances)"))
+                }
+            }
+        }
         let bucket = root["metrics"]["bucket"].value, run = root["duration"].value
         if bucket > run {
             out.append((KeyPath([.key("metrics"), .key("bucket")]), "\(Quantity.format(bucket, as: .duration)) is longer than the run (\(Quantity.format(run, as: .duration))): every time series has a single bucket"))

@@ -75,3 +75,30 @@ struct RenderTests {
         #expect(log.split(separator: "\n").filter { $0.contains("CONSOLE") }.isEmpty)
     }
 }
+
+@Suite("The control plane in the report", .serialized)
+struct ControlPlaneReportTests {
+    @Test("A control-plane run writes report.json valid against the schema, its series in timeseries.csv, its tables and charts in report.html")
+    func controlPlaneOutputs() throws {
+        let dir = try sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["run", "Scenarios/faults/retry-storm.yaml", "--set", "duration=30 min", "--out", "cp", "--quiet"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.appendingPathComponent("cp")
+        let report = try readJSON(out.appendingPathComponent("report.json"))
+        #expect(reportSchema.validate(report) == [])
+        #expect(report.at(["metrics", "incidents", "0", "controlPlane", "goodputRecoveryMinutes"]) != nil)
+        let header = try String(contentsOf: out.appendingPathComponent("timeseries.csv"), encoding: .utf8).prefix { $0 != "\n" }
+        for column in ["streamStartsPerSecond", "controlPlaneSuccessesPerSecond.play", "cacheHitRatio.sessions", "poolQueue.watch-history#0",
+                       "poolConcurrencyLimit.users#1"] {
+            #expect(header.split(separator: ",").contains(Substring(column)), "\(column)")
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        for title in ["Control plane", "Request classes", "Outcomes (share of requests)", "Control plane around incidents", "Stream starts per second",
+                      "Control plane: successful answers per class", "Cache hit ratio", "Adaptive concurrency limit per instance", "play requests p99"] {
+            #expect(html.contains(title), "\(title)")
+        }
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(summary.contains("| stream starts per second: mean / lowest bucket"))
+    }
+}

@@ -193,7 +193,7 @@ extension RunReport {
             failed += t.counts[2] + t.counts[3] + t.counts[4]
         }
         return [
-            ("stream starts per second: mean / lowest minute-bucket",
+            ("stream starts per second: mean / lowest bucket",
              String(format: "%.2f / %.2f", sps.reduce(0, +) / Double(max(1, sps.count)), sps.min() ?? 0)),
             ("control plane: requests per second / failed", String(format: "%.1f / ", answered * k / (hours * 3_600))
                 + Self.text(Self.ratio(failed, answered), "%.3f%%", scale: 100) + (cp.controlled ? " (overload controls on)" : " (overload controls off)")),

@@ -436,7 +436,7 @@ final class ControlPlane {
         if !breakers.isEmpty { breakers[p].record(failed: !(instanceUp && alive), nowSeconds: now.seconds) }
         guard alive else {
             wastedCalls += 1
-            return
+            return release(c.parent)
         }
         guard instanceUp else {
             return finishCall(c.request, requestGeneration: c.requestGeneration, ok: false, shed: false, fallback: c.fallback, parent: c.parent)
@@ -467,7 +467,7 @@ final class ControlPlane {
     /// when it succeeded); a call of the stage counts down the stage.
     private func finishCall(_ q: UInt32, requestGeneration g: UInt16, ok: Bool, shed: Bool, fallback: Fallback, parent: Int32) {
         let i = Int(q)
-        guard requests[i].live, requests[i].generation == g else { return }
+        guard requests[i].live, requests[i].generation == g else { return release(parent) }
         if parent >= 0 {
             let lookup = calls[Int(parent)]
             freeCalls.append(UInt32(parent))
@@ -495,6 +495,18 @@ final class ControlPlane {
         requests[i].generation &+= 1
         sim.schedule(.control(id: q, generation: requests[i].generation, kind: Kind.answer.rawValue), at: arrives)
     }
+
+    /// The cache lookups waiting for a call whose request has given up are done with too.
+    private func release(_ parent: Int32) {
+        var p = parent
+        while p >= 0 {
+            freeCalls.append(UInt32(p))
+            p = calls[Int(p)].parent
+        }
+    }
+
+    /// Calls in use (for tests: every call ends, none leaks).
+    var callsInUse: Int { calls.count - freeCalls.count }
 
     /// An attempt failed (`atClient`: the client's own timeout, so the client knows now; else the
     /// failure travels back half a round trip). The client retries if its policy and budget let it.

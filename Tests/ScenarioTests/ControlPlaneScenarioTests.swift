@@ -34,7 +34,13 @@ struct ControlPlaneScenarioTests {
           arguments: [true, false])
     func cacheFlushIsMetastableWithoutControls(controls: Bool) throws {
         let s = try faultScenario("cache-flush", ["duration=40 min", "controlPlane.controls.enabled=\(controls)"])
-        let (json, _) = try run(s)
+        let world = World(configuration: s.worldConfiguration)
+        try world.run(until: world.end)
+        let json = RunReport(scenario: s, results: world.results()).json
+        // Every call slot in use is a call in a pool or a cache lookup waiting for one: none leaks.
+        let plane = try #require(world.controlPlane)
+        let inPools = plane.pools.reduce(0) { $0 + $1.inFlight }
+        #expect(plane.callsInUse <= 2 * inPools, "\(plane.callsInUse) call slots in use, \(inPools) calls in pools")
         let before = try number(json, "metrics.incidents.0.controlPlane.goodputPerSecond.before")
         let after = try number(json, "metrics.incidents.0.controlPlane.goodputPerSecond.after")
         let recovery = json.at(["metrics", "incidents", "0", "controlPlane", "goodputRecoveryMinutes"])
@@ -185,5 +191,49 @@ struct ControlPlaneErrorTests {
     func onePlayClass() {
         let two = Self.plane + "    - {id: play2, trigger: play, slo: 300 ms, calls: [[gateway]]}\n"
         #expect(problems(minimal + two).first?.contains("at most one class has trigger: play") == true)
+    }
+}
+
+@Suite("Control-plane faults")
+struct ControlPlaneFaultTests {
+    func report(_ overrides: [String]) throws -> JSONValue {
+        let s = try faultScenario("cache-flush", ["duration=20 min"] + overrides)
+        let world = World(configuration: s.worldConfiguration)
+        try world.run(until: world.end)
+        return RunReport(scenario: s, results: world.results()).json
+    }
+
+    func classFigure(_ json: JSONValue, _ name: String, _ key: String) throws -> Double {
+        guard case let .array(classes)? = json.at(["metrics", "controlPlane", "classes"]) else { throw CancellationError() }
+        return try #require(classes.first { $0["name"] == .string(name) }?[key]?.double, "\(name).\(key)")
+    }
+
+    @Test("With every recommendations instance lost, home pages are answered degraded (fallbacks), not failed")
+    func fallbackRescuesHomePages() throws {
+        let json = try report(["faults=[{type: instanceLoss, target: recommendations, lost: 100%, at: 5 min, duration: 10 min}]"])
+        let fallback = try classFigure(json, "home", "fallbackPercent"), error = try classFigure(json, "home", "errorPercent")
+        #expect(fallback > 30 && fallback < 70, "about half the run: \(fallback)%")
+        #expect(error == 0)
+        // The play request does not call recommendations.
+        #expect(try classFigure(json, "play", "fallbackPercent") == 0)
+    }
+
+    @Test("With the users region's control plane down, its users fail over to the other copy, a cross-region round trip away")
+    func outageFailsOverToTheNextCopy() throws {
+        // The other copy's session cache is cold for us-east's users: its users database gets room
+        // for their misses (at cache-flush's size it would collapse as in that scenario).
+        let two = ["regions=[{id: us-east, utcOffset: -5 h, users: 100k}, {id: eu-west, utcOffset: 1 h, users: 1k}]", "controlPlane.regions=[us-east, eu-west]",
+                   "controlPlane.databases[users].concurrency=32"]
+        let calm = try report(two + ["faults=[]"])
+        let outage = try report(two + ["faults=[{type: controlPlaneOutage, region: us-east, at: 0 min}]"])
+        let failed = try classFigure(outage, "play", "errorPercent")
+        #expect(failed < 1, "attempts go to the copy that is up: \(failed)% failed")
+        // us-east to eu-west: clients.crossRegionRtt 20 ms base + 6 h × 8 ms = 68 ms more per attempt.
+        guard case let .array(classes)? = outage.at(["metrics", "controlPlane", "classes"]), case let .array(base)? = calm.at(["metrics", "controlPlane", "classes"]),
+              let a = classes[2].at(["latencyMs", "p50"])?.double, let b = base[2].at(["latencyMs", "p50"])?.double else { throw CancellationError() }
+        #expect(abs((a - b) - 68) < 10, "progress p50 \(b) ms at home, \(a) ms from the other copy")
+        guard case let .array(pools)? = outage.at(["metrics", "controlPlane", "pools"]) else { throw CancellationError() }
+        let east = pools.filter { $0["region"] == .string("us-east") }.compactMap { $0["callsPerSecond"]?.double }.reduce(0, +)
+        #expect(east == 0, "the copy that is down serves nothing")
     }
 }

@@ -26,14 +26,9 @@ extension RunReport {
     static let outcomeKeys = ["okPercent", "fallbackPercent", "errorPercent", "timeoutPercent", "shedPercent"]
 
     func classFiguresJSON(_ f: [ControlPlaneResults.ClassRegion], slo: SimDuration) -> [(String, JSONValue)] {
-        let requests = Double(f.reduce(0) { $0 + $1.requests })
-        var latency = LatencyRecorder()
-        for r in f { latency.merge(r.latency) }
-        let counts = [f.reduce(0) { $0 + $1.ok }, f.reduce(0) { $0 + $1.fallback }, f.reduce(0) { $0 + $1.errors },
-                      f.reduce(0) { $0 + $1.timeouts }, f.reduce(0) { $0 + $1.shed }]
-        let succeeded = Double(counts[0] + counts[1])
-        let overSlo = Double(f.reduce(0) { $0 + $1.overSlo })
-        let attempts = Double(f.reduce(0) { $0 + $1.attempts })
+        let t = classTotals(f)
+        let (latency, requests, counts) = (t.latency, t.requests, t.counts)
+        let succeeded = counts[0] + counts[1]
         let exact = Double(f.reduce(0) { $0 + $1.exact })
         let p99 = Self.ms(latency, 99)
         return [
@@ -41,10 +36,10 @@ extension RunReport {
             ("perSecond", round(requests * k / (hours * 3_600), 2)),
             ("exactPercent", json(Self.ratio(exact * 100, requests), 2)),
             ("latencyMs", .object([50.0, 90, 99, 99.9].map { p in ("p" + LineChart.trim(p), json(Self.ms(latency, p), 2)) })),
-            ("withinSloPercent", json(Self.ratio((succeeded - overSlo) * 100, succeeded), 3)),
+            ("withinSloPercent", json(Self.ratio((succeeded - t.overSlo) * 100, succeeded), 3)),
             ("p99MeetsSlo", p99.map { .bool($0 <= slo.seconds * 1_000) } ?? .null),
-        ] + zip(Self.outcomeKeys, counts).map { ($0, json(Self.ratio(Double($1) * 100, requests), 4)) } + [
-            ("attemptsPerRequest", json(Self.ratio(attempts, requests), 3)),
+        ] + zip(Self.outcomeKeys, counts).map { ($0, json(Self.ratio($1 * 100, requests), 4)) } + [
+            ("attemptsPerRequest", json(Self.ratio(t.attempts, requests), 3)),
         ]
     }
 
@@ -172,11 +167,11 @@ extension RunReport {
 
 /// The control plane for people: headline lines, tables, charts.
 extension RunReport {
-    /// Per class, merged over regions: latency, SLO, outcomes.
-    func classTotals(_ c: ControlPlaneResults.RequestClass) -> (latency: LatencyRecorder, requests: Double, counts: [Double], overSlo: Double, attempts: Double) {
+    /// A class's figures merged over `f` (its regions, or one): latency, requests, outcomes (ok,
+    /// fallback, error, timeout, shed), successes over the SLO, attempts.
+    func classTotals(_ f: [ControlPlaneResults.ClassRegion]) -> (latency: LatencyRecorder, requests: Double, counts: [Double], overSlo: Double, attempts: Double) {
         var latency = LatencyRecorder()
-        for r in c.regions { latency.merge(r.latency) }
-        let f = c.regions
+        for r in f { latency.merge(r.latency) }
         return (latency, Double(f.reduce(0) { $0 + $1.requests }),
                 [f.reduce(0) { $0 + $1.ok }, f.reduce(0) { $0 + $1.fallback }, f.reduce(0) { $0 + $1.errors }, f.reduce(0) { $0 + $1.timeouts },
                  f.reduce(0) { $0 + $1.shed }].map(Double.init),
@@ -188,7 +183,7 @@ extension RunReport {
         let sps = streamStartsPerSecond
         var answered = 0.0, failed = 0.0
         for c in cp.classes {
-            let t = classTotals(c)
+            let t = classTotals(c.regions)
             answered += t.requests
             failed += t.counts[2] + t.counts[3] + t.counts[4]
         }
@@ -204,7 +199,7 @@ extension RunReport {
     var controlPlaneTargets: [(metric: String, value: String, target: String, met: Bool?)] {
         guard let cp = results.controlPlane else { return [] }
         return cp.classes.map { c in
-            let p99 = Self.ms(classTotals(c).latency, 99)
+            let p99 = Self.ms(classTotals(c.regions).latency, 99)
             return ("\(c.name) requests p99", Self.text(p99, "%.0f ms"), "≤ \(Self.text(c.slo.seconds * 1_000, "%.0f ms")) (its SLO)",
                     p99.map { $0 <= c.slo.seconds * 1_000 })
         }
@@ -218,7 +213,7 @@ extension RunReport {
                                 rightAligned: Set(1...7))
         var outcomes = TextTable(header: ["class", "ok", "fallback", "error", "timeout", "shed"], rightAligned: Set(1...5))
         for c in cp.classes {
-            let t = classTotals(c)
+            let t = classTotals(c.regions)
             classes.add(["\(c.name) (\(c.priority))", Self.text(c.slo.seconds * 1_000, "%.0f ms"), String(format: "%.2f", t.requests * k / (hours * 3_600)),
                          Self.text(Self.ms(t.latency, 50), "%.1f ms"), Self.text(Self.ms(t.latency, 99), "%.1f ms"), Self.text(Self.ms(t.latency, 99.9), "%.1f ms"),
                          Self.text(Self.ratio(t.counts[0] + t.counts[1] - t.overSlo, t.counts[0] + t.counts[1]), "%.2f%%", scale: 100),

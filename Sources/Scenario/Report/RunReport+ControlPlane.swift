@@ -23,6 +23,32 @@ extension RunReport {
         }
     }
 
+    /// What a comparison sets side by side for the control plane: stream starts, goodput after
+    /// the first incident and how long it took to come back, the failed share.
+    var controlPlaneKeyFigures: [(key: String, label: String, json: JSONValue, text: String)] {
+        guard let cp = results.controlPlane else { return [] }
+        let sps = streamStartsPerSecond
+        var answered = 0.0, failed = 0.0
+        for c in cp.classes {
+            let t = classTotals(c.regions)
+            answered += t.requests
+            failed += t.counts[2] + t.counts[3] + t.counts[4]
+        }
+        let failedShare = Self.ratio(failed * 100, answered)
+        var out: [(key: String, label: String, json: JSONValue, text: String)] = [
+            ("streamStartsPerSecondLowest", "stream starts per second, lowest bucket", round(sps.min() ?? 0, 2), String(format: "%.2f", sps.min() ?? 0)),
+            ("controlPlaneFailedPercent", "control-plane requests failed", json(failedShare, 4), Self.text(failedShare, "%.3f%%")),
+        ]
+        if let first = incidentSummaries.first?.json["controlPlane"] {
+            let after = first.at(["goodputPerSecond", "after"])?.double, recovery = first["goodputRecoveryMinutes"]?.double
+            out.append(("controlPlaneGoodputAfterFirstIncident", "control-plane goodput after the first incident", json(after, 2),
+                        Self.text(after, "%.1f requests/s")))
+            out.append(("controlPlaneRecoveryMinutes", "control-plane goodput back after the first incident", json(recovery, 1),
+                        recovery.map { String(format: "%.0f min", $0) } ?? "not within the run"))
+        }
+        return out
+    }
+
     static let outcomeKeys = ["okPercent", "fallbackPercent", "errorPercent", "timeoutPercent", "shedPercent"]
 
     func classFiguresJSON(_ f: [ControlPlaneResults.ClassRegion], slo: SimDuration) -> [(String, JSONValue)] {

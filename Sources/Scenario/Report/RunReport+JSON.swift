@@ -93,6 +93,7 @@ extension RunReport {
             ("rebufferRatioPercent", "rebuffer ratio", json(g.rebufferRatio.map { $0 * 100 }, 4), Self.text(g.rebufferRatio, "%.3f%%", scale: 100)),
             ("averageBitrateKbps", "bit rate", json(g.averageBitrate.map { $0 / 1_000 }, 1), Self.text(g.averageBitrate, "%.0f kbps", scale: 1e-3)),
         ]
+        out += controlPlaneKeyFigures
         for r in results.releases {
             let ratio = Self.ratio(Double(r.hits), Double(r.requests))
             out.append(("releaseHitRatio.title\(r.title)", "title \(r.title) first-day hit ratio", json(ratio, 5),

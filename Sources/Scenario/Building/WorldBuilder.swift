@@ -89,8 +89,8 @@ extension ResolvedScenario {
             var fault = fault
             let f = root["faults"].list[i]
             if !f["target"].isAbsent { fault.target = controlPlaneTarget(f["target"].text) }
-            fault.shard = Int(f["shard"].integer)
-            fault.attempts = Int(f["attempts"].integer)
+            fault.shard = f["shard"].isAbsent ? 0 : Int(f["shard"].integer)
+            fault.attempts = f["attempts"].isAbsent ? 5 : Int(f["attempts"].integer)
             return fault
         }
         let a = root["activity"]

@@ -103,7 +103,7 @@ public enum ScenarioSchema {
                     guard let db = databases.first(where: { $0["id"].text == fault["target"].text }) else {
                         return [RecordProblem(key: "faults", "[\(i)].target: a \(type) needs a database (one of \(databases.map { $0["id"].text }.joined(separator: ", ")))")]
                     }
-                    if fault["shard"].integer >= db["shards"].integer {
+                    if !fault["shard"].isAbsent && fault["shard"].integer >= db["shards"].integer {
                         return [RecordProblem(key: "faults", "[\(i)].shard: \(fault["target"].text) has shards 0 to \(db["shards"].integer - 1)")]
                     }
                 }
@@ -484,9 +484,9 @@ public enum ScenarioSchema {
         Field("multiplier", .quantity(.number, .range(1, 1_000)), .defaulted("3"), "surge: demand multiplied by this."),
         Field("target", .identifier, .optional,
               "instanceLoss, cacheFlush, shardDown, shardSlow, dependencySlow: the service, cache or database (an id under controlPlane)."),
-        Field("shard", .integer(minimum: 0, maximum: 100_000), .defaulted("0"), "shardDown, shardSlow: the shard (from 0)."),
-        Field("attempts", .integer(minimum: 1, maximum: 100), .defaulted("5"),
-              "retryStorm: attempts each failed request makes, at once, without backoff or retry budget (a client release that retries in a tight loop)."),
+        Field("shard", .integer(minimum: 0, maximum: 100_000), .optional, "shardDown, shardSlow: the shard (from 0); absent, shard 0."),
+        Field("attempts", .integer(minimum: 1, maximum: 100), .optional,
+              "retryStorm: attempts each failed request makes, at once, without backoff or retry budget (a client release that retries in a tight loop); absent, 5."),
         Field("perDay", .quantity(.number, .above(0, atMost: 1_000)), .optional,
               "Strike at random, this many times per day on average (Poisson, from the fault injector's own stream), each lasting `duration`."),
     ], check: { fault in

@@ -141,7 +141,7 @@ extension RunReport {
             }
             if incident.kind == .ingestOutage { target = "\(Quantity.format(faults[incident.fault]["partitions"].value, as: .fraction)) of partitions" }
             if !faults[incident.fault]["target"].isAbsent {
-                target = faults[incident.fault]["target"].text + (incident.kind.rawValue.hasPrefix("shard") ? "#\(faults[incident.fault]["shard"].integer)" : "")
+                target = faults[incident.fault]["target"].text + (incident.kind.rawValue.hasPrefix("shard") ? "#\(faults[incident.fault]["shard"].isAbsent ? 0 : faults[incident.fault]["shard"].integer)" : "")
                     + (incident.region.map { ", region \(regionIDs[$0])" } ?? "")
             }
             let ended = incident.end != nil && incident.end! < results.end

@@ -28,12 +28,7 @@ extension RunReport {
     var controlPlaneKeyFigures: [(key: String, label: String, json: JSONValue, text: String)] {
         guard let cp = results.controlPlane else { return [] }
         let sps = streamStartsPerSecond
-        var answered = 0.0, failed = 0.0
-        for c in cp.classes {
-            let t = classTotals(c.regions)
-            answered += t.requests
-            failed += t.counts[2] + t.counts[3] + t.counts[4]
-        }
+        let (answered, failed) = answeredAndFailed(cp)
         let failedShare = Self.ratio(failed * 100, answered)
         var out: [(key: String, label: String, json: JSONValue, text: String)] = [
             ("streamStartsPerSecondLowest", "stream starts per second, lowest bucket", round(sps.min() ?? 0, 2), String(format: "%.2f", sps.min() ?? 0)),
@@ -204,15 +199,18 @@ extension RunReport {
                 Double(f.reduce(0) { $0 + $1.overSlo }), Double(f.reduce(0) { $0 + $1.attempts }))
     }
 
+    /// Requests answered over every class, and those that failed (error, timeout or shed).
+    func answeredAndFailed(_ cp: ControlPlaneResults) -> (answered: Double, failed: Double) {
+        cp.classes.reduce((0.0, 0.0)) { sum, c in
+            let t = classTotals(c.regions)
+            return (sum.0 + t.requests, sum.1 + t.counts[2] + t.counts[3] + t.counts[4])
+        }
+    }
+
     var controlPlaneHeadline: [(String, String)] {
         guard let cp = results.controlPlane else { return [] }
         let sps = streamStartsPerSecond
-        var answered = 0.0, failed = 0.0
-        for c in cp.classes {
-            let t = classTotals(c.regions)
-            answered += t.requests
-            failed += t.counts[2] + t.counts[3] + t.counts[4]
-        }
+        let (answered, failed) = answeredAndFailed(cp)
         return [
             ("stream starts per second: mean / lowest bucket",
              String(format: "%.2f / %.2f", sps.reduce(0, +) / Double(max(1, sps.count)), sps.min() ?? 0)),

@@ -61,8 +61,6 @@ final class ControlPlane {
         var pending: UInt16 = 0
         var degraded = false
         var live = false
-        /// A retry storm made this request's retries (no backoff, no budget).
-        var storm = false
         var outcome = Outcome.ok
         var firstUs: Int64 = 0
         var attemptUs: Int64 = 0
@@ -77,7 +75,6 @@ final class ControlPlane {
         var requestGeneration: UInt16 = 0
         var pool: Int32 = 0
         var instance: Int32 = 0
-        var unit: Int32 = 0
         var arrivedUs: Int64 = 0
         /// For a cache's backing call: the lookup call waiting for it (−1: none).
         var parent: Int32 = -1
@@ -407,7 +404,7 @@ final class ControlPlane {
         let call = allocateCall()
         var cache: Int32 = -1
         if case let .cache(c) = target { cache = Int32(cp * configuration.caches.count + c) }
-        calls[Int(call)] = Call(request: q, requestGeneration: requests[i].generation, pool: Int32(poolIndex), instance: -1, unit: Int32(u),
+        calls[Int(call)] = Call(request: q, requestGeneration: requests[i].generation, pool: Int32(poolIndex), instance: -1,
                                 arrivedUs: now.microseconds, parent: parent, cache: cache, fallback: fallback, priority: UInt8(priority))
         switch pools[poolIndex].arrive(call, priority: priority, now: now, stream: &stream) {
         case let .started(instance, done):

@@ -184,8 +184,6 @@ public struct ControlPlaneConfiguration: Sendable {
         self.exactFraction = exactFraction
     }
 
-    /// The play request's class, if one is configured.
-    public var playClass: Int? { classes.firstIndex { $0.trigger == .play } }
     /// The progress write that carries a playing client's activity batch to the log: the first
     /// class with trigger heartbeat (nil: batches go to the log directly).
     public var activityClass: Int? { classes.firstIndex { $0.trigger == .heartbeat } }
